@@ -1,0 +1,32 @@
+//! The core of tabrpc: procedures, routers, middleware, the error codes table and the
+//! tRPC-compatible wire protocol, with no web framework in it.
+//!
+//! ```
+//! use tabrpc_core::{Error, Procedure, Router};
+//!
+//! #[derive(Clone)]
+//! struct Ctx;
+//!
+//! let router = Router::new()
+//!     .procedure("hello", Procedure::query(|_ctx: Ctx, who: Option<String>| async move {
+//!         Ok::<_, Error>(format!("hello {}", who.as_deref().unwrap_or("world")))
+//!     }))
+//!     .build()
+//!     .unwrap();
+//! assert_eq!(router.len(), 1);
+//! ```
+
+mod codes;
+mod error;
+mod middleware;
+mod procedure;
+mod router;
+pub mod wire;
+
+pub use codes::ErrorCode;
+pub use error::{Error, NoPayload, ProcedureError, TypedError};
+pub use middleware::Call;
+pub use procedure::{
+    ErasedProcedure, IntoProcedure, Output, Procedure, ProcedureKind, ProcedureMeta, TypeInfo,
+};
+pub use router::{BuiltRouter, Router};

@@ -1,0 +1,414 @@
+//! Procedures: a typed handler, its kind, and the type information the bindings export.
+
+use std::any::TypeId;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::{BoxStream, Stream, StreamExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use specta::datatype::DataType;
+
+use crate::error::{Error, ProcedureError};
+use crate::middleware::Call;
+
+/// What kind of procedure this is, which decides the HTTP method it answers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProcedureKind {
+    /// A read: HTTP GET (or POST with method override), batchable, cacheable by clients.
+    Query,
+    /// A write: HTTP POST only.
+    Mutation,
+    /// A server-sent event stream (reserved: served by the subscriptions transport).
+    Subscription,
+}
+
+impl ProcedureKind {
+    /// `"query"`, `"mutation"` or `"subscription"`, as on the wire and in the bindings.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ProcedureKind::Query => "query",
+            ProcedureKind::Mutation => "mutation",
+            ProcedureKind::Subscription => "subscription",
+        }
+    }
+}
+
+impl std::fmt::Display for ProcedureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The result of a call before it is put in an envelope.
+pub enum Output {
+    /// A serialized value (`{"result":{"data":…}}`).
+    Value(Box<RawValue>),
+    /// No value: the procedure returned `()` (`{"result":{}}`).
+    Unit,
+    /// Many values, serialized one by one; an `Err` ends the stream with that error.
+    Stream(BoxStream<'static, Result<Box<RawValue>, Error>>),
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Value(raw) => f.debug_tuple("Value").field(&raw.get()).finish(),
+            Output::Unit => f.write_str("Unit"),
+            Output::Stream(_) => f.write_str("Stream(..)"),
+        }
+    }
+}
+
+/// The exported type information of a procedure: functions that register and return the
+/// specta definitions of its input, output (the item type for streams) and error payload.
+#[derive(Clone, Copy)]
+pub struct TypeInfo {
+    /// The input type.
+    pub input: fn(&mut specta::Types) -> DataType,
+    /// The output type; for a streamed procedure, the type of one item.
+    pub output: fn(&mut specta::Types) -> DataType,
+    /// The error payload type (`never` when the procedure declares none).
+    pub error: fn(&mut specta::Types) -> DataType,
+    /// The Rust name of the input type, used in build-time checks and messages.
+    pub input_name: &'static str,
+}
+
+impl std::fmt::Debug for TypeInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TypeInfo")
+            .field("input", &self.input_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Facts about a procedure that its registration and the bindings need.
+#[derive(Debug, Clone)]
+pub struct ProcedureMeta {
+    /// Query, mutation or subscription.
+    pub kind: ProcedureKind,
+    /// Whether the output is a stream of values.
+    pub stream: bool,
+    /// Exported types.
+    pub types: TypeInfo,
+    /// Markers set by middleware (for example `"viewer"` for account-scoped procedures); exported
+    /// to the bindings so clients can act on them.
+    pub markers: Vec<&'static str>,
+}
+
+type TypedExec<TCtx, TIn> =
+    Arc<dyn Fn(TCtx, TIn) -> BoxFuture<'static, Result<Output, Error>> + Send + Sync>;
+
+/// A procedure with its context type `TCtx` and its typed input `TIn`.
+///
+/// Made with [`Procedure::query`], [`Procedure::mutation`] or [`Procedure::stream`], then added to
+/// a [`Router`](crate::Router) under a path. [`Procedure::with`] puts middleware in front of it.
+///
+/// ```
+/// use tabrpc_core::{Procedure, Error};
+/// #[derive(Clone)]
+/// struct Ctx;
+/// let hello = Procedure::query(|_ctx: Ctx, who: Option<String>| async move {
+///     Ok::<_, Error>(format!("hello {}", who.as_deref().unwrap_or("world")))
+/// });
+/// ```
+pub struct Procedure<TCtx, TIn> {
+    meta: ProcedureMeta,
+    exec: TypedExec<TCtx, TIn>,
+}
+
+impl<TCtx, TIn> Clone for Procedure<TCtx, TIn> {
+    fn clone(&self) -> Self {
+        Self {
+            meta: self.meta.clone(),
+            exec: self.exec.clone(),
+        }
+    }
+}
+
+fn serialize_output<T: Serialize + 'static>(value: T) -> Result<Output, Error> {
+    // `()` is tRPC's `undefined`: the envelope has no `data` at all, unlike `null`.
+    if TypeId::of::<T>() == TypeId::of::<()>() {
+        return Ok(Output::Unit);
+    }
+    serde_json::value::to_raw_value(&value)
+        .map(Output::Value)
+        .map_err(Error::internal)
+}
+
+impl<TCtx, TIn> Procedure<TCtx, TIn>
+where
+    TCtx: Send + 'static,
+    TIn: DeserializeOwned + specta::Type + Send + 'static,
+{
+    fn new<F, Fut, TOut, E>(kind: ProcedureKind, handler: F) -> Self
+    where
+        F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<TOut, E>> + Send + 'static,
+        TOut: Serialize + specta::Type + 'static,
+        E: ProcedureError,
+    {
+        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input| {
+            let fut = handler(ctx, input);
+            Box::pin(async move {
+                match fut.await {
+                    Ok(value) => serialize_output(value),
+                    Err(err) => Err(err.into()),
+                }
+            })
+        });
+        Self {
+            meta: ProcedureMeta {
+                kind,
+                stream: false,
+                types: types_of::<TIn, TOut, E::Payload>(),
+                markers: Vec::new(),
+            },
+            exec,
+        }
+    }
+
+    /// A query: a read, answered to GET. The handler takes the context and the typed input
+    /// (use `()` for none, `Option<T>` for an optional one) and returns `Result<T, E>`.
+    pub fn query<F, Fut, TOut, E>(handler: F) -> Self
+    where
+        F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<TOut, E>> + Send + 'static,
+        TOut: Serialize + specta::Type + 'static,
+        E: ProcedureError,
+    {
+        Self::new(ProcedureKind::Query, handler)
+    }
+
+    /// A mutation: a write, answered to POST only.
+    pub fn mutation<F, Fut, TOut, E>(handler: F) -> Self
+    where
+        F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<TOut, E>> + Send + 'static,
+        TOut: Serialize + specta::Type + 'static,
+        E: ProcedureError,
+    {
+        Self::new(ProcedureKind::Mutation, handler)
+    }
+
+    /// A query whose output is a stream of values. The client sees an async iterable when it
+    /// uses the streaming link; an `Err` item ends the stream with that error.
+    pub fn stream<F, Fut, S, TItem, E>(handler: F) -> Self
+    where
+        F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<S, E>> + Send + 'static,
+        S: Stream<Item = Result<TItem, E>> + Send + 'static,
+        TItem: Serialize + specta::Type + 'static,
+        E: ProcedureError,
+    {
+        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input| {
+            let fut = handler(ctx, input);
+            Box::pin(async move {
+                let stream = fut.await.map_err(Into::into)?;
+                let items = stream.map(|item| match item {
+                    Ok(value) => serde_json::value::to_raw_value(&value).map_err(Error::internal),
+                    Err(err) => Err(err.into()),
+                });
+                Ok(Output::Stream(items.boxed()))
+            })
+        });
+        Self {
+            meta: ProcedureMeta {
+                kind: ProcedureKind::Query,
+                stream: true,
+                types: types_of::<TIn, TItem, E::Payload>(),
+                markers: Vec::new(),
+            },
+            exec,
+        }
+    }
+}
+
+impl<TCtx, TIn> Procedure<TCtx, TIn>
+where
+    TCtx: Send + 'static,
+    TIn: Send + 'static,
+{
+    /// Puts a middleware in front of this procedure. It gets the caller's context and the typed
+    /// input, and either rejects the call with an [`Error`] or returns the context the procedure
+    /// runs with, which may be a richer type (for example one that carries the signed-in user).
+    ///
+    /// Middleware added later runs first, like tower layers: `p.with(a).with(b)` runs `b`, then
+    /// `a`, then the handler. The middleware gets the input by reference and must copy what its
+    /// future needs before it starts.
+    pub fn with<TOuter, M, Fut>(self, middleware: M) -> Procedure<TOuter, TIn>
+    where
+        TOuter: Send + 'static,
+        M: Fn(TOuter, &TIn) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<TCtx, Error>> + Send + 'static,
+    {
+        let inner = self.exec;
+        let exec: TypedExec<TOuter, TIn> = Arc::new(move |outer, input| {
+            let before = middleware(outer, &input);
+            let inner = inner.clone();
+            Box::pin(async move {
+                let ctx = before.await?;
+                inner(ctx, input).await
+            })
+        });
+        Procedure {
+            meta: self.meta,
+            exec,
+        }
+    }
+
+    /// Adds a marker to the procedure's metadata (exported in the bindings). Used by guards
+    /// such as the viewer guard so that clients and build-time checks can see them.
+    pub fn mark(mut self, marker: &'static str) -> Self {
+        if !self.meta.markers.contains(&marker) {
+            self.meta.markers.push(marker);
+        }
+        self
+    }
+
+    /// The procedure's metadata.
+    pub fn meta(&self) -> &ProcedureMeta {
+        &self.meta
+    }
+}
+
+fn types_of<TIn: specta::Type, TOut: specta::Type, P: specta::Type>() -> TypeInfo {
+    TypeInfo {
+        input: <TIn as specta::Type>::definition,
+        output: <TOut as specta::Type>::definition,
+        error: <P as specta::Type>::definition,
+        input_name: std::any::type_name::<TIn>(),
+    }
+}
+
+pub(crate) type ErasedExec<TCtx> =
+    Arc<dyn Fn(TCtx, Call) -> BoxFuture<'static, Result<Output, Error>> + Send + Sync>;
+
+/// A procedure whose input type is erased: what a router stores.
+pub struct ErasedProcedure<TCtx> {
+    pub(crate) meta: ProcedureMeta,
+    pub(crate) exec: ErasedExec<TCtx>,
+}
+
+impl<TCtx> Clone for ErasedProcedure<TCtx> {
+    fn clone(&self) -> Self {
+        Self {
+            meta: self.meta.clone(),
+            exec: self.exec.clone(),
+        }
+    }
+}
+
+impl<TCtx> ErasedProcedure<TCtx> {
+    /// The procedure's metadata.
+    pub fn meta(&self) -> &ProcedureMeta {
+        &self.meta
+    }
+}
+
+/// Anything a [`Router`](crate::Router) accepts as a procedure.
+pub trait IntoProcedure<TCtx> {
+    /// Erases the input type: the input is deserialized from the call's raw JSON.
+    fn into_procedure(self) -> ErasedProcedure<TCtx>;
+}
+
+impl<TCtx, TIn> IntoProcedure<TCtx> for Procedure<TCtx, TIn>
+where
+    TCtx: Send + 'static,
+    TIn: DeserializeOwned + Send + 'static,
+{
+    fn into_procedure(self) -> ErasedProcedure<TCtx> {
+        let typed = self.exec;
+        let exec: ErasedExec<TCtx> = Arc::new(move |ctx, call| match parse_input::<TIn>(call) {
+            Ok(input) => typed(ctx, input),
+            Err(err) => Box::pin(std::future::ready(Err(err))),
+        });
+        ErasedProcedure {
+            meta: self.meta,
+            exec,
+        }
+    }
+}
+
+impl<TCtx> IntoProcedure<TCtx> for ErasedProcedure<TCtx> {
+    fn into_procedure(self) -> ErasedProcedure<TCtx> {
+        self
+    }
+}
+
+/// Deserializes the call's input, naming the field that failed (`at "user.id": …`).
+fn parse_input<TIn: DeserializeOwned>(call: Call) -> Result<TIn, Error> {
+    serde_path_to_error::deserialize(call.into_input()).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = if path == "." || path.is_empty() {
+            format!("Invalid input: {inner}")
+        } else {
+            format!("Invalid input at `{path}`: {inner}")
+        };
+        Error::bad_request(message)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Clone)]
+    struct Ctx(u32);
+
+    fn run<TCtx>(
+        p: ErasedProcedure<TCtx>,
+        ctx: TCtx,
+        input: serde_json::Value,
+    ) -> Result<Output, Error> {
+        let call = Call::new("p".into(), p.meta.kind, input);
+        futures::executor::block_on((p.exec)(ctx, call))
+    }
+
+    #[test]
+    fn unit_output_is_distinct_from_null() {
+        let unit = Procedure::query(|_: Ctx, (): ()| async { Ok::<_, Error>(()) });
+        assert!(matches!(
+            run(unit.into_procedure(), Ctx(0), json!(null)),
+            Ok(Output::Unit)
+        ));
+        let null = Procedure::query(|_: Ctx, (): ()| async { Ok::<_, Error>(None::<u8>) });
+        match run(null.into_procedure(), Ctx(0), json!(null)) {
+            Ok(Output::Value(raw)) => assert_eq!(raw.get(), "null"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        #[derive(serde::Deserialize, specta::Type)]
+        #[allow(dead_code)]
+        struct In {
+            id: u32,
+        }
+        let p = Procedure::query(|_: Ctx, i: In| async move { Ok::<_, Error>(i.id) });
+        let err = run(p.into_procedure(), Ctx(0), json!({"id": "x"})).unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::BadRequest);
+        assert!(err.message().contains("`id`"), "{}", err.message());
+    }
+
+    #[test]
+    fn middleware_runs_outermost_last_added_first_and_can_change_context() {
+        let p = Procedure::query(|ctx: Ctx, (): ()| async move { Ok::<_, Error>(ctx.0) })
+            .with(|n: u32, _: &()| async move { Ok(Ctx(n * 10)) })
+            .with(|s: String, _: &()| {
+                let parsed = s.parse::<u32>();
+                async move { parsed.map_err(|_| Error::bad_request("not a number")) }
+            });
+        match run(p.clone().into_procedure(), "4".to_string(), json!(null)) {
+            Ok(Output::Value(raw)) => assert_eq!(raw.get(), "40"),
+            other => panic!("unexpected {other:?}"),
+        }
+        let err = run(p.into_procedure(), "x".to_string(), json!(null)).unwrap_err();
+        assert_eq!(err.message(), "not a number");
+    }
+}
