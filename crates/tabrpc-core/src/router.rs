@@ -188,6 +188,11 @@ impl<TCtx> BuiltRouter<TCtx> {
             .map(|(path, procedure)| (path, procedure.as_ref()))
     }
 
+    /// The procedure at `path` as a shared handle, with its path.
+    pub(crate) fn lookup(&self, path: &str) -> Option<(&Arc<str>, &Arc<ErasedProcedure<TCtx>>)> {
+        self.inner.procedures.get_key_value(path)
+    }
+
     /// Every procedure, sorted by path.
     pub fn procedures(&self) -> impl Iterator<Item = (&str, &ErasedProcedure<TCtx>)> {
         self.inner.order.iter().filter_map(|path| {

@@ -1,1 +1,377 @@
-//! wire
+//! The HTTP protocol of tRPC v11 (`../shared/spec/wire.md`), on plain `http` types so that any
+//! transport can serve it: [`Handler`] turns a request's parts and body into a response.
+
+mod config;
+mod envelope;
+mod exec;
+mod jsonl;
+mod request;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::future::join_all;
+use futures_util::stream::BoxStream;
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use http::{HeaderMap, Method, Response, StatusCode};
+use tracing::Instrument;
+
+pub use config::Config;
+
+use crate::codes::ErrorCode;
+use crate::error::Error;
+use crate::middleware::Call;
+use crate::procedure::{ErasedProcedure, Output, ProcedureKind};
+use crate::router::BuiltRouter;
+
+/// A response body: all at once, or (for the JSONL streaming batch) line by line.
+pub enum ReplyBody {
+    /// The whole body.
+    Full(Bytes),
+    /// Lines sent as calls settle.
+    Stream(BoxStream<'static, Bytes>),
+}
+
+impl std::fmt::Debug for ReplyBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplyBody::Full(bytes) => f.debug_tuple("Full").field(bytes).finish(),
+            ReplyBody::Stream(_) => f.write_str("Stream(..)"),
+        }
+    }
+}
+
+/// Serves a [`BuiltRouter`] over HTTP by the tRPC v11 protocol.
+///
+/// The transport reads the body (enforcing [`Config::max_body_bytes`]; see
+/// [`Handler::error_response`] for its refusal) and calls [`Handler::handle`] with the path
+/// below the endpoint's base. The context is made once per request, only when at least one call
+/// can run, by the `make_ctx` function given to `handle`.
+pub struct Handler<TCtx> {
+    router: BuiltRouter<TCtx>,
+    config: Arc<Config>,
+}
+
+impl<TCtx> Clone for Handler<TCtx> {
+    fn clone(&self) -> Self {
+        Self {
+            router: self.router.clone(),
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// A call after lookup: ready to run, or already failed.
+enum Prepared<TCtx> {
+    Run(Arc<ErasedProcedure<TCtx>>, Call),
+    Failed(Error),
+}
+
+impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
+    /// A handler for `router` with `config`.
+    pub fn new(router: BuiltRouter<TCtx>, config: Config) -> Self {
+        Self {
+            router,
+            config: Arc::new(config),
+        }
+    }
+
+    /// The handler's settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The router it serves.
+    pub fn router(&self) -> &BuiltRouter<TCtx> {
+        &self.router
+    }
+
+    /// Answers one HTTP request. `path` is the URL path below the endpoint's base (still
+    /// percent-encoded), `body` the whole request body. Never panics; every failure is an error
+    /// envelope with the status of its code.
+    pub async fn handle<F, Fut>(
+        &self,
+        parts: &Parts,
+        path: &str,
+        body: Bytes,
+        make_ctx: F,
+    ) -> Response<ReplyBody>
+    where
+        F: FnOnce(&Parts) -> Fut,
+        Fut: Future<Output = Result<TCtx, Error>>,
+    {
+        let span = tracing::info_span!(
+            "rpc.request",
+            method = %parts.method,
+            calls = tracing::field::Empty,
+            status = tracing::field::Empty,
+        );
+        let response = self
+            .handle_inner(parts, path, body, make_ctx)
+            .instrument(span.clone())
+            .await;
+        span.record("status", response.status().as_u16());
+        response
+    }
+
+    async fn handle_inner<F, Fut>(
+        &self,
+        parts: &Parts,
+        path: &str,
+        body: Bytes,
+        make_ctx: F,
+    ) -> Response<ReplyBody>
+    where
+        F: FnOnce(&Parts) -> Fut,
+        Fut: Future<Output = Result<TCtx, Error>>,
+    {
+        if parts.method == Method::HEAD {
+            return Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .body(ReplyBody::Full(Bytes::new()))
+                .unwrap_or_else(|_| Response::new(ReplyBody::Full(Bytes::new())));
+        }
+        let url_len = parts.uri.to_string().len();
+        if url_len > self.config.max_url_bytes {
+            return self.error_response(&Error::bad_request(format!(
+                "The URL is {url_len} bytes long; the server's limit is {} (send a smaller batch)",
+                self.config.max_url_bytes
+            )));
+        }
+        let parsed = match request::parse(
+            &self.config,
+            &parts.method,
+            &parts.headers,
+            path,
+            parts.uri.query(),
+            &body,
+        ) {
+            Ok(parsed) => parsed,
+            Err(err) => return self.error_response(&err),
+        };
+        tracing::Span::current().record("calls", parsed.paths.len());
+
+        let request::Parsed {
+            is_batch,
+            streaming,
+            paths,
+            mut inputs,
+        } = parsed;
+
+        // Calls of different kinds cannot share a request (tRPC: a top-level 400).
+        let mut kinds: Vec<ProcedureKind> = Vec::new();
+        for path in &paths {
+            if let Some((_, procedure)) = self.router.get(path) {
+                if !kinds.contains(&procedure.meta.kind) {
+                    kinds.push(procedure.meta.kind);
+                }
+            }
+        }
+        if kinds.len() > 1 {
+            let names: Vec<_> = kinds.iter().map(|k| k.as_str()).collect();
+            return self.error_response(&Error::bad_request(format!(
+                "Cannot mix procedure types in call: {}",
+                names.join(", ")
+            )));
+        }
+
+        let mut extra_headers = HeaderMap::new();
+        let prepared: Vec<(String, Prepared<TCtx>)> = paths
+            .into_iter()
+            .enumerate()
+            .map(|(index, path)| {
+                let prepared = self.prepare(&parts.method, is_batch, &path, inputs.take(index));
+                if let Prepared::Failed(err) = &prepared {
+                    merge_headers(&mut extra_headers, err);
+                }
+                (path, prepared)
+            })
+            .collect();
+
+        let ctx = if prepared.iter().any(|(_, p)| matches!(p, Prepared::Run(..))) {
+            Some(make_ctx(parts).await)
+        } else {
+            None
+        };
+        let timeout = self.config.call_timeout;
+        let outcomes = prepared.into_iter().map(move |(path, prepared)| {
+            let ctx = ctx.clone();
+            let future = async move {
+                match (prepared, ctx) {
+                    (Prepared::Failed(err), _) => Err(err),
+                    (Prepared::Run(procedure, call), Some(Ok(ctx))) => {
+                        exec::run(procedure, ctx, call, timeout).await
+                    }
+                    (Prepared::Run(..), Some(Err(err))) => Err(err),
+                    (Prepared::Run(..), None) => Err(Error::new(ErrorCode::InternalServerError)),
+                }
+            };
+            (path, future)
+        });
+
+        if streaming {
+            return self.jsonl_response(outcomes.collect(), extra_headers);
+        }
+        let settled = join_all(outcomes.map(|(path, future)| async move {
+            let result = match future.await {
+                Ok(Output::Stream(_)) => Err(Error::new(ErrorCode::UnsupportedMediaType).with_message(
+                    "Cannot use stream-like response in non-streaming request - use httpBatchStreamLink",
+                )),
+                other => other,
+            };
+            (path, result)
+        }))
+        .await;
+        self.json_response(is_batch, settled, extra_headers)
+    }
+
+    fn prepare(
+        &self,
+        method: &Method,
+        is_batch: bool,
+        path: &str,
+        input: Result<serde_json::Value, Error>,
+    ) -> Prepared<TCtx> {
+        let Some((full_path, procedure)) = self.router.lookup(path) else {
+            return Prepared::Failed(
+                Error::new(ErrorCode::NotFound)
+                    .with_message(format!("No procedure found on path \"{path}\"")),
+            );
+        };
+        let kind = procedure.meta.kind;
+        let allowed: &'static str = match kind {
+            ProcedureKind::Query if self.config.allow_method_override => "GET, POST",
+            ProcedureKind::Query | ProcedureKind::Subscription => "GET",
+            ProcedureKind::Mutation => "POST",
+        };
+        if !allowed.split(", ").any(|m| m == method.as_str()) {
+            return Prepared::Failed(
+                Error::new(ErrorCode::MethodNotSupported)
+                    .with_message(format!(
+                        "Unsupported {method}-request to {kind} procedure at path \"{path}\""
+                    ))
+                    .with_header(header::ALLOW, HeaderValue::from_static(allowed)),
+            );
+        }
+        if kind == ProcedureKind::Subscription && is_batch {
+            return Prepared::Failed(Error::bad_request("Cannot batch subscription calls"));
+        }
+        match input {
+            Ok(input) => {
+                Prepared::Run(procedure.clone(), Call::new(full_path.clone(), kind, input))
+            }
+            Err(err) => Prepared::Failed(err),
+        }
+    }
+
+    fn json_response(
+        &self,
+        is_batch: bool,
+        settled: Vec<(String, Result<Output, Error>)>,
+        mut headers: HeaderMap,
+    ) -> Response<ReplyBody> {
+        let mut body = Vec::with_capacity(64 * settled.len().max(1));
+        let mut statuses = Vec::with_capacity(settled.len());
+        if is_batch {
+            body.push(b'[');
+        }
+        for (i, (path, result)) in settled.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            match result {
+                Ok(Output::Value(raw)) => envelope::write_result(&mut body, Some(raw)),
+                Ok(_) => envelope::write_result(&mut body, None),
+                Err(err) => {
+                    merge_headers(&mut headers, err);
+                    envelope::write_error(&mut body, err, Some(path));
+                }
+            }
+            let status = result
+                .as_ref()
+                .map_or_else(|e| e.code().http_status(), |_| 200);
+            if !statuses.contains(&status) {
+                statuses.push(status);
+            }
+        }
+        if is_batch {
+            body.push(b']');
+        }
+        // tRPC: one status shared by every item, or 207 when they differ.
+        let status = match statuses.as_slice() {
+            [one] => *one,
+            _ => 207,
+        };
+        json_reply(status, headers, Bytes::from(body))
+    }
+
+    fn jsonl_response(
+        &self,
+        outcomes: Vec<(
+            String,
+            impl Future<Output = Result<Output, Error>> + Send + 'static,
+        )>,
+        headers: HeaderMap,
+    ) -> Response<ReplyBody> {
+        let count = outcomes.len();
+        let items = outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(index, (path, future))| {
+                // Chunk ids 0..count are the items; a streamed output takes two more.
+                let ids = (count + 2 * index, count + 2 * index + 1);
+                jsonl::item(index, path, future, ids)
+            })
+            .collect();
+        let stream = jsonl::merge(jsonl::head(count), items);
+        let mut response = Response::new(ReplyBody::Stream(stream));
+        *response.headers_mut() = headers;
+        set_json_headers(response.headers_mut());
+        response
+    }
+
+    /// A request-level error as tRPC sends it: a single envelope without `data.path`, with the
+    /// status of its code. Transports use it for refusals of their own (a body over the limit).
+    pub fn error_response(&self, err: &Error) -> Response<ReplyBody> {
+        let span = tracing::Span::current();
+        exec::log_error(&span, "", err);
+        let mut body = Vec::with_capacity(160);
+        envelope::write_error(&mut body, err, None);
+        let mut headers = HeaderMap::new();
+        merge_headers(&mut headers, err);
+        json_reply(err.code().http_status(), headers, Bytes::from(body))
+    }
+}
+
+fn merge_headers(into: &mut HeaderMap, err: &Error) {
+    if let Some(headers) = err.headers() {
+        for (name, value) in headers {
+            let present = into.get_all(name).iter().any(|v| v == value);
+            if !present {
+                into.append(name.clone(), value.clone());
+            }
+        }
+    }
+}
+
+fn set_json_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("trpc-accept, accept"),
+    );
+}
+
+fn json_reply(status: u16, mut headers: HeaderMap, body: Bytes) -> Response<ReplyBody> {
+    set_json_headers(&mut headers);
+    let mut response = Response::new(ReplyBody::Full(body));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.headers_mut() = headers;
+    response
+}

@@ -1,0 +1,78 @@
+//! Server settings of the wire protocol, with safe defaults.
+
+use std::time::Duration;
+
+/// Settings of a tabrpc endpoint. Every field has a safe default ([`Config::default`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Whether `batch=1` requests are served. Defaults to `true`. When off, a batch request
+    /// answers a top-level 400 `Batching is not enabled on the server`.
+    pub batching: bool,
+    /// The most calls one batch may carry. Defaults to 100; a larger batch answers a top-level
+    /// 400 before any call runs.
+    pub max_batch_size: usize,
+    /// Whether queries may also be sent as POST (inputs in the body). Defaults to `false`.
+    /// Mutations are never served to GET.
+    pub allow_method_override: bool,
+    /// The largest request body read, in bytes. Defaults to 1 MiB; larger answers 413
+    /// PAYLOAD_TOO_LARGE.
+    pub max_body_bytes: usize,
+    /// The longest request URL (path and query), in bytes. Defaults to 16 KiB; longer answers
+    /// 400 BAD_REQUEST.
+    pub max_url_bytes: usize,
+    /// How long one call may run before it answers 408 TIMEOUT. Defaults to 30 s; `None`
+    /// means no limit (risky: a stuck procedure then holds its connection forever).
+    pub call_timeout: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            batching: true,
+            max_batch_size: 100,
+            allow_method_override: false,
+            max_body_bytes: 1024 * 1024,
+            max_url_bytes: 16 * 1024,
+            call_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+impl Config {
+    /// Sets [`Config::batching`].
+    pub fn batching(mut self, on: bool) -> Self {
+        self.batching = on;
+        self
+    }
+
+    /// Sets [`Config::max_batch_size`].
+    pub fn max_batch_size(mut self, calls: usize) -> Self {
+        self.max_batch_size = calls;
+        self
+    }
+
+    /// Sets [`Config::allow_method_override`].
+    pub fn allow_method_override(mut self, on: bool) -> Self {
+        self.allow_method_override = on;
+        self
+    }
+
+    /// Sets [`Config::max_body_bytes`].
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Sets [`Config::max_url_bytes`].
+    pub fn max_url_bytes(mut self, bytes: usize) -> Self {
+        self.max_url_bytes = bytes;
+        self
+    }
+
+    /// Sets [`Config::call_timeout`].
+    pub fn call_timeout(mut self, limit: Option<Duration>) -> Self {
+        self.call_timeout = limit;
+        self
+    }
+}

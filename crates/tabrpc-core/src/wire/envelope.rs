@@ -1,0 +1,127 @@
+//! The JSON envelopes of tRPC v11: `{"result":{"data":…}}` and `{"error":{…}}`.
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::error::Error;
+
+/// The error shape, in tRPC's key order: `message`, `code`, `data`.
+#[derive(Serialize)]
+pub(crate) struct ErrorShape<'a> {
+    message: &'a str,
+    code: i32,
+    data: ErrorData<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorData<'a> {
+    code: &'static str,
+    #[serde(rename = "httpStatus")]
+    http_status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<&'a RawValue>,
+}
+
+impl<'a> ErrorShape<'a> {
+    /// The shape of `error`; `path` is `None` for request-level errors.
+    pub(crate) fn new(error: &'a Error, path: Option<&'a str>) -> Self {
+        let code = error.code();
+        Self {
+            message: error.message(),
+            code: code.json_rpc_code(),
+            data: ErrorData {
+                code: code.name(),
+                http_status: code.http_status(),
+                path,
+                payload: error.payload(),
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorEnvelope<'a> {
+    error: ErrorShape<'a>,
+}
+
+#[derive(Serialize)]
+struct DataEnvelope<'a> {
+    result: ResultData<'a>,
+}
+
+#[derive(Serialize)]
+struct ResultData<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a RawValue>,
+}
+
+/// Appends `{"result":{"data":…}}`, or `{"result":{}}` for `None` (a unit output).
+pub(crate) fn write_result(out: &mut Vec<u8>, data: Option<&RawValue>) {
+    write(
+        out,
+        &DataEnvelope {
+            result: ResultData { data },
+        },
+    );
+}
+
+/// Appends `{"error":{…}}`.
+pub(crate) fn write_error(out: &mut Vec<u8>, error: &Error, path: Option<&str>) {
+    write(
+        out,
+        &ErrorEnvelope {
+            error: ErrorShape::new(error, path),
+        },
+    );
+}
+
+/// Appends the bare error shape (as used for a mid-stream error in JSONL).
+pub(crate) fn write_error_shape(out: &mut Vec<u8>, error: &Error, path: Option<&str>) {
+    write(out, &ErrorShape::new(error, path));
+}
+
+pub(crate) fn write<T: Serialize>(out: &mut Vec<u8>, value: &T) {
+    // Serializing these borrowed shapes cannot fail: every field is a string, a number or
+    // already-valid raw JSON, and writing into a Vec does no I/O.
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.extend_from_slice(br#"{"error":{"message":"INTERNAL_SERVER_ERROR","code":-32603,"data":{"code":"INTERNAL_SERVER_ERROR","httpStatus":500}}}"#);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::ErrorCode;
+
+    fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        f(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn error_envelope_key_order_and_default_message() {
+        let err = Error::new(ErrorCode::Unauthorized);
+        assert_eq!(
+            text(|o| write_error(o, &err, Some("unauthorized"))),
+            r#"{"error":{"message":"UNAUTHORIZED","code":-32001,"data":{"code":"UNAUTHORIZED","httpStatus":401,"path":"unauthorized"}}}"#
+        );
+        let err = Error::new(ErrorCode::BadRequest).with_message("x");
+        assert_eq!(
+            text(|o| write_error(o, &err, None)),
+            r#"{"error":{"message":"x","code":-32600,"data":{"code":"BAD_REQUEST","httpStatus":400}}}"#
+        );
+    }
+
+    #[test]
+    fn result_envelopes() {
+        let raw = serde_json::value::to_raw_value(&serde_json::json!({"a": 1})).ok();
+        assert_eq!(
+            text(|o| write_result(o, raw.as_deref())),
+            r#"{"result":{"data":{"a":1}}}"#
+        );
+        assert_eq!(text(|o| write_result(o, None)), r#"{"result":{}}"#);
+    }
+}
