@@ -39,6 +39,11 @@ impl Call {
         &self.input
     }
 
+    pub(crate) fn without_input(mut self) -> Self {
+        self.input = Value::Null;
+        self
+    }
+
     pub(crate) fn into_input(self) -> Value {
         self.input
     }

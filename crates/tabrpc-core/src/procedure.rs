@@ -321,9 +321,18 @@ where
 {
     fn into_procedure(self) -> ErasedProcedure<TCtx> {
         let typed = self.exec;
-        let exec: ErasedExec<TCtx> = Arc::new(move |ctx, call| match parse_input::<TIn>(call) {
-            Ok(input) => typed(ctx, input),
-            Err(err) => Box::pin(std::future::ready(Err(err))),
+        // Like a tRPC procedure without an input parser, one that takes `()` ignores any input.
+        let ignores_input = TypeId::of::<TIn>() == TypeId::of::<()>();
+        let exec: ErasedExec<TCtx> = Arc::new(move |ctx, call| {
+            let call = if ignores_input {
+                call.without_input()
+            } else {
+                call
+            };
+            match parse_input::<TIn>(call) {
+                Ok(input) => typed(ctx, input),
+                Err(err) => Box::pin(std::future::ready(Err(err))),
+            }
         });
         ErasedProcedure {
             meta: self.meta,

@@ -1,0 +1,203 @@
+//! The conformance fixture: exactly the procedures of `../shared/spec/wire.md` section 5, so that
+//! any client or conformance suite can be replayed against a real tabrpc server.
+
+use std::time::Duration;
+
+use futures_util::stream;
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use tabrpc::wire::Config;
+use tabrpc::{BuiltRouter, Error, ErrorCode, Procedure, Router};
+
+/// The fixture's context: it needs nothing from the request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ctx;
+
+/// Input of `hello`.
+#[derive(Debug, Deserialize, Type)]
+pub struct HelloInput {
+    /// Who to greet; `world` when absent or null.
+    #[serde(default)]
+    #[specta(optional)]
+    pub who: Option<String>,
+}
+
+/// Output of `hello`.
+#[derive(Debug, Serialize, Type)]
+pub struct Greeting {
+    /// `hello <who>`.
+    pub text: String,
+}
+
+/// Output of `optMut`.
+#[derive(Debug, Serialize, Type)]
+pub struct OptMutOutput {
+    /// The input, or null when none was sent.
+    pub got: Option<String>,
+}
+
+/// Input of `post.byId`.
+#[derive(Debug, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PostById {
+    /// The post's id.
+    pub id: i32,
+}
+
+/// Output of `post.byId`.
+#[derive(Debug, Serialize, Type)]
+pub struct Post {
+    /// The post's id.
+    pub id: i32,
+    /// `post <id>`.
+    pub title: String,
+}
+
+fn fail(code: ErrorCode) -> Result<(), Error> {
+    Err(Error::new(code))
+}
+
+/// The fixture's router (section 5 of wire.md, without the subscriptions).
+pub fn router() -> Router<Ctx> {
+    Router::new()
+        .procedure(
+            "hello",
+            Procedure::query(|_: Ctx, input: Option<HelloInput>| async move {
+                let who = input.and_then(|i| i.who).unwrap_or_else(|| "world".into());
+                Ok::<_, Error>(Greeting {
+                    text: format!("hello {who}"),
+                })
+            }),
+        )
+        .procedure(
+            "helloStr",
+            Procedure::query(|_: Ctx, input: Option<String>| async move {
+                Ok::<_, Error>(format!("Hello {}", input.as_deref().unwrap_or("world")))
+            }),
+        )
+        .procedure(
+            "noInput",
+            Procedure::query(|_: Ctx, (): ()| async { Ok::<_, Error>("no-input") }),
+        )
+        .procedure(
+            "returnUndefined",
+            Procedure::query(|_: Ctx, (): ()| async { Ok::<_, Error>(()) }),
+        )
+        .procedure(
+            "returnNull",
+            Procedure::query(|_: Ctx, (): ()| async { Ok::<_, Error>(None::<String>) }),
+        )
+        .procedure(
+            "echo",
+            Procedure::mutation(|_: Ctx, input: String| async move {
+                Ok::<_, Error>(format!("echo {input}"))
+            }),
+        )
+        .procedure(
+            "mut",
+            Procedure::mutation(|_: Ctx, (): ()| async { Ok::<_, Error>("mutation") }),
+        )
+        .procedure(
+            "optMut",
+            Procedure::mutation(|_: Ctx, input: Option<String>| async move {
+                Ok::<_, Error>(OptMutOutput { got: input })
+            }),
+        )
+        .procedure(
+            "unauthorized",
+            Procedure::query(|_: Ctx, (): ()| async { fail(ErrorCode::Unauthorized) }),
+        )
+        .procedure(
+            "forbiddenMsg",
+            Procedure::query(|_: Ctx, (): ()| async {
+                Err::<(), _>(Error::new(ErrorCode::Forbidden).with_message("nope"))
+            }),
+        )
+        .procedure(
+            "boom",
+            Procedure::query(|_: Ctx, (): ()| async {
+                // The fixture's unexpected internal failure: a real panic, which the server must
+                // turn into a 500 for this call only.
+                if std::hint::black_box(true) {
+                    panic!("boom: an unexpected failure inside a procedure");
+                }
+                Ok::<_, Error>(())
+            }),
+        )
+        .procedure(
+            "tooMany",
+            Procedure::query(|_: Ctx, (): ()| async { fail(ErrorCode::TooManyRequests) }),
+        )
+        .procedure(
+            "post.byId",
+            Procedure::query(|_: Ctx, input: PostById| async move {
+                Ok::<_, Error>(Post {
+                    id: input.id,
+                    title: format!("post {}", input.id),
+                })
+            }),
+        )
+        .procedure(
+            "slow",
+            Procedure::query(|_: Ctx, ms: u32| async move {
+                tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
+                Ok::<_, Error>(format!("slept {ms}"))
+            }),
+        )
+        .procedure(
+            "iter",
+            Procedure::stream(|_: Ctx, (): ()| async {
+                Ok::<_, Error>(stream::iter([Ok::<_, Error>(1), Ok(2)]))
+            }),
+        )
+}
+
+/// The fixture's command-line settings.
+#[derive(Debug, Clone, Default, clap::Parser)]
+#[command(about = "Serves the tabrpc conformance fixture (wire.md section 5).")]
+pub struct Args {
+    /// Port to listen on (0 picks a free one; the address is printed).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Host to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Turn batching off (`batch=1` then answers 400).
+    #[arg(long)]
+    pub no_batching: bool,
+    /// Most calls in one batch.
+    #[arg(long)]
+    pub max_batch_size: Option<usize>,
+    /// Let queries be POSTed.
+    #[arg(long)]
+    pub method_override: bool,
+    /// Per-call timeout in milliseconds (default: the server's default).
+    #[arg(long)]
+    pub call_timeout_ms: Option<u64>,
+}
+
+impl Args {
+    /// The endpoint configuration these flags ask for.
+    pub fn config(&self) -> Config {
+        let mut config = Config::default()
+            .batching(!self.no_batching)
+            .allow_method_override(self.method_override);
+        if let Some(max) = self.max_batch_size {
+            config = config.max_batch_size(max);
+        }
+        if let Some(ms) = self.call_timeout_ms {
+            config = config.call_timeout(Some(Duration::from_millis(ms)));
+        }
+        config
+    }
+}
+
+/// The fixture as an axum app, procedures at the root (`/hello`, `/a,b?batch=1`).
+pub fn app(config: Config) -> Result<axum::Router, Error> {
+    let built: BuiltRouter<Ctx> = router().build()?;
+    Ok(
+        tabrpc::axum::Endpoint::new(built, |_: &http::request::Parts| async { Ok(Ctx) })
+            .with_config(config)
+            .into_router(),
+    )
+}

@@ -1,0 +1,44 @@
+//! tabrpc: typed RPC for Rust backends with a generated TypeScript client, in the spirit of tRPC
+//! and rspc, speaking tRPC v11's HTTP protocol.
+//!
+//! This facade re-exports the crates users need: the core ([`Router`], [`Procedure`],
+//! [`Error`], …), the axum transport (`tabrpc::axum`, feature `axum`, on by default) and the
+//! bindings exporter (`tabrpc::typescript`, feature `typescript`).
+//!
+//! ```
+//! use tabrpc::{Error, Procedure, Router};
+//!
+//! #[derive(Clone)]
+//! struct Ctx;
+//!
+//! #[derive(serde::Deserialize, specta::Type)]
+//! struct PostById { id: u32 }
+//!
+//! let router = Router::new()
+//!     .procedure("post.byId", Procedure::query(|_: Ctx, input: PostById| async move {
+//!         Ok::<_, Error>(format!("post {}", input.id))
+//!     }))
+//!     .build()
+//!     .unwrap();
+//! assert!(router.get("post.byId").is_some());
+//! ```
+
+pub use tabrpc_core::{
+    BuiltRouter, Call, ErasedProcedure, Error, ErrorCode, IntoProcedure, NoPayload, Output,
+    Procedure, ProcedureError, ProcedureKind, ProcedureMeta, Router, TypeInfo, TypedError, wire,
+};
+
+/// Derive and trait for exported types (`#[derive(specta::Type)]`).
+pub use specta;
+
+/// The axum 0.8 transport.
+#[cfg(feature = "axum")]
+pub mod axum {
+    pub use tabrpc_axum::{Endpoint, serve, shutdown_signal};
+}
+
+/// The TypeScript bindings exporter.
+#[cfg(any())]
+pub mod typescript {
+    pub use tabrpc_typescript::*;
+}
