@@ -1,0 +1,50 @@
+import { describe, expect, it, vi } from "vitest";
+import { createClient } from "../client.js";
+import { TabrpcError } from "../error.js";
+import type { Procedures } from "../testing/fixture-procedures.js";
+import { loggerLink, type LogEvent } from "./loggerLink.js";
+
+function summary(event: LogEvent): string {
+  const head = `${event.direction} ${event.op.kind} #${event.op.id} ${event.op.path}`;
+  if (event.direction === "up") return `${head} ${JSON.stringify(event.op.input)}`;
+  return event.outcome.ok ? `${head} ok ${JSON.stringify(event.outcome.result.data)}` : `${head} failed ${String(event.outcome.error)}`;
+}
+
+describe("loggerLink", () => {
+  it("reports each call and its outcome without changing them", async () => {
+    const events: LogEvent[] = [];
+    const failure = new TabrpcError({ code: "FORBIDDEN", message: "nope", httpStatus: 403, path: "forbiddenMsg" });
+    const client = createClient<Procedures>({
+      links: [
+        loggerLink({ log: (e) => events.push(e) }),
+        (op) => (op.path === "forbiddenMsg" ? Promise.reject(failure) : Promise.resolve({ data: "out", response: undefined })),
+      ],
+    });
+    await expect(client.helloStr.query("in")).resolves.toBe("out");
+    await expect(client.forbiddenMsg.query()).rejects.toBe(failure);
+    expect(events.map(summary)).toMatchInlineSnapshot(`
+      [
+        "up query #1 helloStr "in"",
+        "down query #1 helloStr ok "out"",
+        "up query #2 forbiddenMsg undefined",
+        "down query #2 forbiddenMsg failed TabrpcError: nope",
+      ]
+    `);
+    const down = events[1];
+    expect(down?.direction === "down" && down.elapsedMs >= 0).toBe(true);
+  });
+
+  it("skips events `enabled` refuses, and logs to the console by default", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    try {
+      const client = createClient<Procedures>({
+        links: [loggerLink({ enabled: (e) => e.direction === "down" }), () => Promise.resolve({ data: 1, response: undefined })],
+      });
+      await client.noInput.query();
+      expect(log).toHaveBeenCalledTimes(1);
+      expect(String(log.mock.calls[0]?.[0])).toMatch(/^<< query #1 noInput ok \d+ms$/);
+    } finally {
+      log.mockRestore();
+    }
+  });
+});
