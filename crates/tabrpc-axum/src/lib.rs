@@ -24,4 +24,4 @@ mod endpoint;
 mod serve;
 
 pub use endpoint::Endpoint;
-pub use serve::{serve, shutdown_signal};
+pub use serve::{serve, serve_until, shutdown_signal};

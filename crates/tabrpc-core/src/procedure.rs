@@ -93,6 +93,9 @@ pub struct ProcedureMeta {
     pub stream: bool,
     /// Exported types.
     pub types: TypeInfo,
+    /// Whether the procedure reads its input. One that takes `()` does not: like a tRPC
+    /// procedure without an input parser, it ignores whatever input was sent, even unreadable.
+    pub reads_input: bool,
     /// Markers set by middleware (for example `"viewer"` for account-scoped procedures); exported
     /// to the bindings so clients can act on them.
     pub markers: Vec<&'static str>,
@@ -164,6 +167,7 @@ where
                 kind,
                 stream: false,
                 types: types_of::<TIn, TOut, E::Payload>(),
+                reads_input: TypeId::of::<TIn>() != TypeId::of::<()>(),
                 markers: Vec::new(),
             },
             exec,
@@ -219,6 +223,7 @@ where
                 kind: ProcedureKind::Query,
                 stream: true,
                 types: types_of::<TIn, TItem, E::Payload>(),
+                reads_input: TypeId::of::<TIn>() != TypeId::of::<()>(),
                 markers: Vec::new(),
             },
             exec,
@@ -321,8 +326,7 @@ where
 {
     fn into_procedure(self) -> ErasedProcedure<TCtx> {
         let typed = self.exec;
-        // Like a tRPC procedure without an input parser, one that takes `()` ignores any input.
-        let ignores_input = TypeId::of::<TIn>() == TypeId::of::<()>();
+        let ignores_input = !self.meta.reads_input;
         let exec: ErasedExec<TCtx> = Arc::new(move |ctx, call| {
             let call = if ignores_input {
                 call.without_input()

@@ -34,11 +34,14 @@ pub use specta;
 /// The axum 0.8 transport.
 #[cfg(feature = "axum")]
 pub mod axum {
-    pub use tabrpc_axum::{Endpoint, serve, shutdown_signal};
+    pub use tabrpc_axum::{Endpoint, serve, serve_until, shutdown_signal};
 }
 
-/// The TypeScript bindings exporter.
-#[cfg(any())]
+/// The TypeScript bindings exporter: `export(&router)` for a router's procedures and types,
+/// `export_codes()` for the shared error codes table.
+#[cfg(feature = "typescript")]
 pub mod typescript {
-    pub use tabrpc_typescript::*;
+    pub use tabrpc_typescript::{
+        Error, ErrorKind, HEADER, TypePart, export, export_codes,
+    };
 }

@@ -48,7 +48,7 @@ pub async fn start(config: Config) -> Server {
         .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        let _ = tabrpc::axum::serve_until(listener, app, std::future::pending()).await;
     });
     Server {
         addr,
@@ -102,7 +102,7 @@ impl Reply {
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text()))
     }
 
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         format!(
             "status {} headers {:?} body {:?}",
             self.status,

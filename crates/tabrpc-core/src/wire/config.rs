@@ -21,6 +21,10 @@ pub struct Config {
     /// The longest request URL (path and query), in bytes. Defaults to 16 KiB; longer answers
     /// 400 BAD_REQUEST.
     pub max_url_bytes: usize,
+    /// The most bytes of request headers (names and values) accepted. Defaults to 64 KiB;
+    /// more answers 400 BAD_REQUEST. (The HTTP server has a hard limit of its own above this:
+    /// `tabrpc_axum::serve` lets hyper buffer up to 1 MiB of headers so this limit decides.)
+    pub max_header_bytes: usize,
     /// How long one call may run before it answers 408 TIMEOUT. Defaults to 30 s; `None`
     /// means no limit (risky: a stuck procedure then holds its connection forever).
     pub call_timeout: Option<Duration>,
@@ -34,6 +38,7 @@ impl Default for Config {
             allow_method_override: false,
             max_body_bytes: 1024 * 1024,
             max_url_bytes: 16 * 1024,
+            max_header_bytes: 64 * 1024,
             call_timeout: Some(Duration::from_secs(30)),
         }
     }
@@ -67,6 +72,12 @@ impl Config {
     /// Sets [`Config::max_url_bytes`].
     pub fn max_url_bytes(mut self, bytes: usize) -> Self {
         self.max_url_bytes = bytes;
+        self
+    }
+
+    /// Sets [`Config::max_header_bytes`].
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes;
         self
     }
 

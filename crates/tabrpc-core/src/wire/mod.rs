@@ -140,6 +140,17 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
                 self.config.max_url_bytes
             )));
         }
+        let header_bytes: usize = parts
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum();
+        if header_bytes > self.config.max_header_bytes {
+            return self.error_response(&Error::bad_request(format!(
+                "The request headers are {header_bytes} bytes; the server's limit is {}",
+                self.config.max_header_bytes
+            )));
+        }
         let parsed = match request::parse(
             &self.config,
             &parts.method,
@@ -163,10 +174,10 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         // Calls of different kinds cannot share a request (tRPC: a top-level 400).
         let mut kinds: Vec<ProcedureKind> = Vec::new();
         for path in &paths {
-            if let Some((_, procedure)) = self.router.get(path) {
-                if !kinds.contains(&procedure.meta.kind) {
-                    kinds.push(procedure.meta.kind);
-                }
+            if let Some((_, procedure)) = self.router.get(path)
+                && !kinds.contains(&procedure.meta.kind)
+            {
+                kinds.push(procedure.meta.kind);
             }
         }
         if kinds.len() > 1 {
@@ -214,16 +225,27 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         if streaming {
             return self.jsonl_response(outcomes.collect(), extra_headers);
         }
-        let settled = join_all(outcomes.map(|(path, future)| async move {
-            let result = match future.await {
-                Ok(Output::Stream(_)) => Err(Error::new(ErrorCode::UnsupportedMediaType).with_message(
-                    "Cannot use stream-like response in non-streaming request - use httpBatchStreamLink",
-                )),
-                other => other,
-            };
-            (path, result)
-        }))
+        let settled: Vec<(String, Result<Output, Error>)> = join_all(
+            outcomes.map(|(path, future)| async move { (path, future.await) }),
+        )
         .await;
+        let stream_like = || {
+            Error::new(ErrorCode::UnsupportedMediaType).with_message(
+                "Cannot use stream-like response in non-streaming request - use httpBatchStreamLink",
+            )
+        };
+        // tRPC: a single (non-batch) call whose output is a stream fails the whole request;
+        // in a batch only that item fails.
+        if !is_batch && matches!(settled.first(), Some((_, Ok(Output::Stream(_))))) {
+            return self.error_response(&stream_like());
+        }
+        let settled = settled
+            .into_iter()
+            .map(|(path, result)| match result {
+                Ok(Output::Stream(_)) => (path, Err(stream_like())),
+                other => (path, other),
+            })
+            .collect();
         self.json_response(is_batch, settled, extra_headers)
     }
 
@@ -258,6 +280,13 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         if kind == ProcedureKind::Subscription && is_batch {
             return Prepared::Failed(Error::bad_request("Cannot batch subscription calls"));
         }
+        // Inputs are read lazily, as in tRPC: a procedure that reads none never sees a failure
+        // to read them.
+        let input = if procedure.meta.reads_input {
+            input
+        } else {
+            Ok(serde_json::Value::Null)
+        };
         match input {
             Ok(input) => {
                 Prepared::Run(procedure.clone(), Call::new(full_path.clone(), kind, input))

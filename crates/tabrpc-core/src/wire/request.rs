@@ -68,7 +68,12 @@ fn wants_jsonl(headers: &HeaderMap) -> bool {
             })
         })
     };
-    has("trpc-accept") || has(header::ACCEPT.as_str())
+    // As tRPC's getAcceptHeader: when `trpc-accept` is present its value alone decides.
+    if headers.contains_key("trpc-accept") {
+        has("trpc-accept")
+    } else {
+        has(header::ACCEPT.as_str())
+    }
 }
 
 /// `application/json`, ignoring parameters and case.
@@ -105,10 +110,7 @@ fn decode_path(raw: &str) -> Result<String, Error> {
             let ok = bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
                 && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
             if !ok {
-                return Err(top_level(
-                    ErrorCode::BadRequest,
-                    "Malformed percent-encoding in the procedure path",
-                ));
+                return Err(invalid_encoding(raw));
             }
             i += 3;
         } else {
@@ -118,12 +120,15 @@ fn decode_path(raw: &str) -> Result<String, Error> {
     percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .map(Cow::into_owned)
-        .map_err(|_| {
-            top_level(
-                ErrorCode::BadRequest,
-                "The procedure path is not valid UTF-8 once decoded",
-            )
-        })
+        .map_err(|_| invalid_encoding(raw))
+}
+
+/// tRPC's message (`decodeURIComponent` failing) for a bad escape or bad UTF-8 in the path.
+fn invalid_encoding(raw: &str) -> Error {
+    top_level(
+        ErrorCode::BadRequest,
+        format!("Invalid URL-encoding in path \"{raw}\""),
+    )
 }
 
 fn parse_json(bytes: &[u8], what: &str) -> Result<Value, Error> {
@@ -157,14 +162,14 @@ pub(crate) fn parse(
 
     // Content type: a GET is read as JSON whatever it says; anything else must be JSON.
     if *method != Method::GET && is_json_content_type(headers) != Some(true) {
-        let got = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("none");
-        return Err(top_level(
-            ErrorCode::UnsupportedMediaType,
-            format!("Unsupported content-type \"{got}\""),
-        ));
+        let message = match headers.get(header::CONTENT_TYPE) {
+            None => "Missing content-type header".to_owned(),
+            Some(value) => format!(
+                "Unsupported content-type \"{}\"",
+                String::from_utf8_lossy(value.as_bytes())
+            ),
+        };
+        return Err(top_level(ErrorCode::UnsupportedMediaType, message));
     }
     if is_batch && !config.batching {
         return Err(top_level(
@@ -195,7 +200,9 @@ pub(crate) fn parse(
             None | Some("") => Ok(None),
             Some(text) => parse_json(text.as_bytes(), "the \"input\" query parameter").map(Some),
         }
-    } else if body.iter().all(u8::is_ascii_whitespace) {
+    } else if body.is_empty() {
+        // Only a 0-byte body means "no input": tRPC hands anything else, whitespace
+        // included, to `JSON.parse`.
         Ok(None)
     } else {
         parse_json(body, "the request body").map(Some)
