@@ -21,6 +21,7 @@ mod error;
 mod middleware;
 mod procedure;
 mod router;
+mod viewer;
 pub mod wire;
 
 pub use codes::ErrorCode;
@@ -30,3 +31,4 @@ pub use procedure::{
     ErasedProcedure, IntoProcedure, Output, Procedure, ProcedureKind, ProcedureMeta, TypeInfo,
 };
 pub use router::{BuiltRouter, Router};
+pub use viewer::{VIEWER_MARKER, VIEWER_MISMATCH, ViewerContext, ViewerInput};

@@ -264,9 +264,18 @@ where
         }
     }
 
-    /// Adds a marker to the procedure's metadata (exported in the bindings). Used by guards
-    /// such as the viewer guard so that clients and build-time checks can see them.
-    pub fn mark(mut self, marker: &'static str) -> Self {
+    /// Adds a marker to the procedure's metadata, exported in the bindings for clients to act
+    /// on. The markers that guards set (such as `"viewer"`, see
+    /// [`Procedure::viewer_guard`](crate::Procedure::viewer_guard)) are reserved: marking by hand
+    /// would claim a check that does not run, so they are ignored here.
+    pub fn mark(self, marker: &'static str) -> Self {
+        if marker == crate::viewer::VIEWER_MARKER {
+            return self;
+        }
+        self.mark_internal(marker)
+    }
+
+    pub(crate) fn mark_internal(mut self, marker: &'static str) -> Self {
         if !self.meta.markers.contains(&marker) {
             self.meta.markers.push(marker);
         }

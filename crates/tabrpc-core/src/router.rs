@@ -9,6 +9,7 @@ use crate::codes::ErrorCode;
 use crate::error::Error;
 use crate::middleware::{self, Call};
 use crate::procedure::{ErasedProcedure, IntoProcedure};
+use crate::viewer;
 
 struct Entry<TCtx> {
     path: String,
@@ -121,6 +122,7 @@ impl<TCtx: Send + 'static> Router<TCtx> {
         let mut order = Vec::with_capacity(self.entries.len());
         for entry in self.entries {
             check_path(&entry.path, entry.at)?;
+            check_viewer_guard(&entry)?;
             let path: Arc<str> = Arc::from(entry.path);
             if let Some((first, _)) = map.get(&path) {
                 return Err(
@@ -142,6 +144,20 @@ impl<TCtx: Send + 'static> Router<TCtx> {
             inner: Arc::new(Inner { procedures, order }),
         })
     }
+}
+
+/// auth.md section 3: an input with `viewerId` must never reach a procedure unchecked.
+fn check_viewer_guard<TCtx>(entry: &Entry<TCtx>) -> Result<(), Error> {
+    let meta = entry.procedure.meta();
+    if meta.markers.contains(&viewer::VIEWER_MARKER) || !viewer::input_has_viewer_id(&meta.types)
+    {
+        return Ok(());
+    }
+    Err(Error::new(ErrorCode::InternalServerError).with_message(format!(
+        "procedure `{}` registered at {} takes a `viewerId` in its input `{}` but has no viewer guard: \
+         add `.viewer_guard()` to the procedure so that a `viewerId` naming another account is refused",
+        entry.path, entry.at, meta.types.input_name
+    )))
 }
 
 fn check_path(path: &str, at: &Location<'_>) -> Result<(), Error> {

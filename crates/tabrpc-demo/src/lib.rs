@@ -27,6 +27,17 @@ pub struct Ctx {
     pub user_id: String,
 }
 
+impl tabrpc::ViewerContext for Ctx {
+    fn viewer(&self) -> Result<&str, tabrpc::Error> {
+        // Identity is not wired yet: the anonymous caller can claim no viewer.
+        if self.user_id == ANONYMOUS {
+            Err(tabrpc::Error::new(tabrpc::ErrorCode::Unauthorized))
+        } else {
+            Ok(&self.user_id)
+        }
+    }
+}
+
 /// The demo API.
 pub fn router() -> Router<Ctx> {
     Router::new()

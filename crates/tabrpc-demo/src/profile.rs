@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use specta::Type;
-use tabrpc::{Error, Procedure, Router};
+use tabrpc::{Error, Procedure, Router, ViewerInput};
 
 use crate::{ANONYMOUS, Ctx};
 
@@ -12,9 +12,15 @@ use crate::{ANONYMOUS, Ctx};
 pub struct GetUserInput {
     /// The account the client expects to be answered for. It scopes client caches per
     /// account; the server never takes identity from it.
-    #[serde(default)]
-    #[specta(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional, type = String)]
     pub viewer_id: Option<String>,
+}
+
+impl ViewerInput for GetUserInput {
+    fn viewer_id(&self) -> Option<&str> {
+        self.viewer_id.as_deref()
+    }
 }
 
 /// A user's profile.
@@ -44,6 +50,7 @@ pub(crate) fn router() -> Router<Ctx> {
                 id: ctx.user_id,
                 signed_in,
             })
-        }),
+        })
+        .viewer_guard(),
     )
 }

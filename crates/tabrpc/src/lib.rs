@@ -25,7 +25,8 @@
 
 pub use tabrpc_core::{
     BuiltRouter, Call, ErasedProcedure, Error, ErrorCode, IntoProcedure, NoPayload, Output,
-    Procedure, ProcedureError, ProcedureKind, ProcedureMeta, Router, TypeInfo, TypedError, wire,
+    Procedure, ProcedureError, ProcedureKind, ProcedureMeta, Router, TypeInfo, TypedError,
+    VIEWER_MARKER, VIEWER_MISMATCH, ViewerContext, ViewerInput, wire,
 };
 
 /// Derive and trait for exported types (`#[derive(specta::Type)]`).
