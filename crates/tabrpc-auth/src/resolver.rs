@@ -1,0 +1,300 @@
+//! [`Resolver`]: who is calling, from the request's headers (spec `auth.md` §1): the
+//! `Authorization` header first, then the fail-closed marker, then the session cookie.
+
+use http::header::{AUTHORIZATION, COOKIE};
+use http::request::Parts;
+use http::{HeaderMap, HeaderName};
+use tracing::Instrument as _;
+
+use crate::csrf::{self, DEFAULT_CSRF_HEADER};
+use crate::error::Error;
+use crate::identity::{AnonymousReason, Authenticated, Identity, Source};
+use crate::trace::{self, Trace};
+use crate::verifier::{Checked, Verifier};
+
+/// The default fail-closed marker header. A client sends it (`x-tabrpc-auth-required: 1`) when
+/// it could not get a token for this tab while several accounts are signed in.
+pub const DEFAULT_MARKER_HEADER: &str = "x-tabrpc-auth-required";
+
+/// The default session cookie name (Clerk's).
+pub const DEFAULT_SESSION_COOKIE: &str = "__session";
+
+/// More session cookies than this in one request is treated as ambiguous: it bounds the
+/// verification work a single request can ask for.
+const MAX_SESSION_COOKIES: usize = 4;
+
+/// Resolves the caller of each request. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo(
+/// #     verifier: tabrpc_auth::Verifier,
+/// #     parts: http::request::Parts,
+/// # ) -> Result<(), tabrpc_auth::Error> {
+/// use tabrpc_auth::{Identity, Resolver};
+/// let resolver = Resolver::builder(verifier).cookie_name("__session").build()?;
+/// match resolver.resolve(&parts).await {
+///     Identity::Authenticated(who) => println!("user {}", who.user_id),
+///     Identity::Anonymous { reason } => println!("anonymous: {reason}"),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Resolver {
+    verifier: Verifier,
+    marker_header: HeaderName,
+    cookie_name: String,
+    csrf_header: HeaderName,
+}
+
+/// Configures a [`Resolver`]. Obtain one with [`Resolver::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ResolverBuilder {
+    verifier: Verifier,
+    marker_header: String,
+    cookie_name: String,
+    csrf_header: String,
+}
+
+impl ResolverBuilder {
+    /// The fail-closed marker header: when present (any value; clients send `1`) and there is
+    /// no `Authorization` header, the caller is anonymous and the cookie is ignored. Defaults
+    /// to [`DEFAULT_MARKER_HEADER`].
+    pub fn marker_header(mut self, name: impl Into<String>) -> Self {
+        self.marker_header = name.into();
+        self
+    }
+
+    /// The session cookie's name. Defaults to [`DEFAULT_SESSION_COOKIE`] (`__session`).
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = name.into();
+        self
+    }
+
+    /// The custom header that satisfies the CSRF rule. Defaults to [`DEFAULT_CSRF_HEADER`].
+    pub fn csrf_header(mut self, name: impl Into<String>) -> Self {
+        self.csrf_header = name.into();
+        self
+    }
+
+    /// Builds the resolver.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if a header name is invalid or the
+    /// cookie name is empty.
+    pub fn build(self) -> Result<Resolver, Error> {
+        let header = |name: &str| {
+            HeaderName::try_from(name)
+                .map_err(|e| Error::config(format!("invalid header name {name:?}")).with_source(e))
+        };
+        if self.cookie_name.is_empty() {
+            return Err(Error::config("the session cookie name is empty"));
+        }
+        Ok(Resolver {
+            verifier: self.verifier,
+            marker_header: header(&self.marker_header)?,
+            cookie_name: self.cookie_name,
+            csrf_header: header(&self.csrf_header)?,
+        })
+    }
+}
+
+impl Resolver {
+    /// A resolver with every default ([`DEFAULT_MARKER_HEADER`], [`DEFAULT_SESSION_COOKIE`],
+    /// [`DEFAULT_CSRF_HEADER`]).
+    pub fn new(verifier: Verifier) -> Self {
+        Resolver {
+            verifier,
+            marker_header: HeaderName::from_static(DEFAULT_MARKER_HEADER),
+            cookie_name: DEFAULT_SESSION_COOKIE.to_owned(),
+            csrf_header: HeaderName::from_static(DEFAULT_CSRF_HEADER),
+        }
+    }
+
+    /// A builder with every default and this verifier.
+    pub fn builder(verifier: Verifier) -> ResolverBuilder {
+        ResolverBuilder {
+            verifier,
+            marker_header: DEFAULT_MARKER_HEADER.into(),
+            cookie_name: DEFAULT_SESSION_COOKIE.into(),
+            csrf_header: DEFAULT_CSRF_HEADER.into(),
+        }
+    }
+
+    /// The verifier tokens are checked with.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// Resolves the caller (`auth.md` §1):
+    ///
+    /// 1. several `Authorization` headers: anonymous, `ambiguous`;
+    /// 2. one: it alone decides (scheme `Bearer`, any case, else `bad_scheme`; `""`, `null`,
+    ///    `undefined`: `placeholder`; else the token is verified), cookies are not read;
+    /// 3. no `Authorization` but the marker header: `fail_closed`, cookie ignored;
+    /// 4. the session cookie(s), verified the same way; several whose verified subjects differ:
+    ///    `ambiguous`. For an unsafe method (not GET, HEAD, OPTIONS, TRACE) a cookie identity
+    ///    must also pass [`cookie_csrf_ok`](Self::cookie_csrf_ok), else `csrf`;
+    /// 5. nothing: `none`.
+    ///
+    /// Emits one debug event in an `auth` span (source, outcome, reason, kid, token
+    /// fingerprint, skew, and `sub`/`sid` on success); never a token or a header value.
+    pub async fn resolve(&self, parts: &Parts) -> Identity {
+        let span = trace::span();
+        let mut trace = Trace::default();
+        let identity = self
+            .resolve_traced(parts, &mut trace)
+            .instrument(span.clone())
+            .await;
+        trace::record(&span, &identity, &trace);
+        identity
+    }
+
+    async fn resolve_traced(&self, parts: &Parts, trace: &mut Trace) -> Identity {
+        let headers = &parts.headers;
+        let mut authorization = headers.get_all(AUTHORIZATION).iter();
+        match (authorization.next(), authorization.next()) {
+            (Some(_), Some(_)) => Identity::anonymous(AnonymousReason::Ambiguous),
+            (Some(value), None) => {
+                trace.source = Some(Source::Header);
+                let token = match bearer_token(value) {
+                    Ok(token) => token,
+                    Err(reason) => return Identity::anonymous(reason),
+                };
+                let checked = self.verifier.check(token).await;
+                trace.take(Source::Header, &checked);
+                identity(checked, Source::Header)
+            }
+            (None, _) if headers.contains_key(&self.marker_header) => {
+                Identity::anonymous(AnonymousReason::FailClosed)
+            }
+            (None, _) => {
+                let identity = self.resolve_cookies(headers, trace).await;
+                let needs_csrf = matches!(&identity, Identity::Authenticated(a) if a.source == Source::Cookie)
+                    && !csrf::is_safe(&parts.method);
+                if needs_csrf && !self.cookie_csrf_ok(parts) {
+                    return Identity::anonymous(AnonymousReason::Csrf);
+                }
+                identity
+            }
+        }
+    }
+
+    async fn resolve_cookies(&self, headers: &HeaderMap, trace: &mut Trace) -> Identity {
+        let mut tokens: Vec<String> = Vec::new();
+        for header in headers.get_all(COOKIE) {
+            let Ok(header) = header.to_str() else {
+                continue;
+            };
+            for cookie in cookie::Cookie::split_parse(header).flatten() {
+                if cookie.name() == self.cookie_name {
+                    let value = cookie.value_trimmed();
+                    if !tokens.iter().any(|t| t == value) {
+                        tokens.push(value.to_owned());
+                    }
+                }
+            }
+        }
+        if tokens.is_empty() {
+            return Identity::anonymous(AnonymousReason::None);
+        }
+        trace.source = Some(Source::Cookie);
+        if tokens.len() > MAX_SESSION_COOKIES {
+            return Identity::anonymous(AnonymousReason::Ambiguous);
+        }
+
+        let mut first_failure: Option<Checked> = None;
+        let mut accepted: Option<Checked> = None;
+        for token in &tokens {
+            let checked = self.verifier.check(token).await;
+            match (&checked.result, &accepted) {
+                (Ok(claims), Some(prev)) => {
+                    let same = prev.result.as_ref().is_ok_and(|p| p.sub == claims.sub);
+                    if !same {
+                        trace.take(Source::Cookie, &checked);
+                        return Identity::anonymous(AnonymousReason::Ambiguous);
+                    }
+                }
+                (Ok(_), None) => accepted = Some(checked),
+                (Err(_), _) => {
+                    first_failure.get_or_insert(checked);
+                }
+            }
+        }
+        // One verified subject wins over stale or foreign cookies that fail verification: only
+        // a verified token can name a user, so the failures cannot contradict it.
+        match accepted.or(first_failure) {
+            Some(checked) => {
+                trace.take(Source::Cookie, &checked);
+                identity(checked, Source::Cookie)
+            }
+            None => Identity::anonymous(AnonymousReason::None),
+        }
+    }
+
+    /// Whether a cookie-authenticated request passes the CSRF rule. Any one suffices:
+    ///
+    /// - `Sec-Fetch-Site: same-origin` (set by the browser, not by scripts);
+    /// - an `Origin` whose host and port equal the request's `Host` (or HTTP/2 authority);
+    /// - the custom CSRF header (default `x-tabrpc-csrf`), any value: a cross-origin page can
+    ///   only send it after a CORS preflight the server approved. Do not allow this header
+    ///   cross-origin in CORS.
+    ///
+    /// `Sec-Fetch-Site: same-site` is not enough (a sibling subdomain may be hostile).
+    /// [`resolve`](Self::resolve) already applies it to unsafe methods.
+    pub fn cookie_csrf_ok(&self, parts: &Parts) -> bool {
+        csrf::csrf_ok(&parts.headers, &parts.uri, &self.csrf_header)
+    }
+}
+
+/// The token of a `Bearer` credential, or why there is none.
+fn bearer_token(value: &http::HeaderValue) -> Result<&str, AnonymousReason> {
+    let value = value
+        .to_str()
+        .map_err(|_| AnonymousReason::BadScheme)?
+        .trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AnonymousReason::BadScheme);
+    }
+    // What `fetch` sends when a client interpolates a missing token.
+    match token.trim_start() {
+        "" | "null" | "undefined" => Err(AnonymousReason::Placeholder),
+        token => Ok(token),
+    }
+}
+
+fn identity(checked: Checked, source: Source) -> Identity {
+    match checked.result {
+        Ok(claims) => Identity::Authenticated(Authenticated {
+            user_id: claims.sub.clone(),
+            session_id: claims.sid.clone(),
+            claims,
+            source,
+        }),
+        Err(reason) => Identity::anonymous(reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_placeholders_are_caught() {
+        let token = |v: &'static str| bearer_token(&HeaderValue::from_static(v)).map(str::to_owned);
+        assert_eq!(token("Bearer abc"), Ok("abc".to_owned()));
+        assert_eq!(token("bearer abc"), Ok("abc".to_owned()));
+        assert_eq!(token("BEARER   abc "), Ok("abc".to_owned()));
+        assert_eq!(token("Bearer"), Err(AnonymousReason::Placeholder));
+        assert_eq!(token("Bearer "), Err(AnonymousReason::Placeholder));
+        assert_eq!(token("Bearer null"), Err(AnonymousReason::Placeholder));
+        assert_eq!(token("Bearer undefined"), Err(AnonymousReason::Placeholder));
+        assert_eq!(token("Basic dXNlcjpwYXNz"), Err(AnonymousReason::BadScheme));
+        assert_eq!(token("Bearerabc"), Err(AnonymousReason::BadScheme));
+        assert_eq!(token(""), Err(AnonymousReason::BadScheme));
+    }
+}
