@@ -52,6 +52,7 @@
 //! key loading only). [`dev_idp`] (feature `dev-idp`) is a development identity provider.
 
 mod algorithm;
+mod caller;
 mod claims;
 mod crypto;
 mod csrf;
@@ -67,6 +68,7 @@ mod trace;
 mod verifier;
 
 pub use algorithm::Algorithm;
+pub use caller::Caller;
 pub use claims::Claims;
 pub use crypto::{install_crypto_provider, self_check};
 pub use csrf::{DEFAULT_CSRF_HEADER, cookie_csrf_ok};

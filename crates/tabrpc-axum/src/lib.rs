@@ -20,6 +20,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "auth")]
+pub mod auth;
 mod endpoint;
 mod serve;
 

@@ -1,7 +1,8 @@
-//! `cargo run -p tabrpc-demo`: serves the demo API on the printed address.
+//! `cargo run -p tabrpc-demo`: serves the demo API and its development identity provider on the
+//! printed address.
 
 use anyhow::Context;
-use tabrpc_demo::{Db, Settings, app};
+use tabrpc_demo::{Auth, Db, Settings, app};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -18,13 +19,22 @@ async fn main() -> anyhow::Result<()> {
             settings.database_url
         )
     })?;
-    let app = app(db, tabrpc::wire::Config::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
         .with_context(|| format!("listening on TABRPC_ADDR={}", settings.addr))?;
     let addr = listener.local_addr()?;
+    let auth = Auth::from_settings(&settings.auth, &format!("http://{addr}"))
+        .await
+        .context("setting up auth")?;
+    let dev_idp = auth.provider.is_some();
+    let app = app(db, auth, tabrpc::wire::Config::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("tabrpc-demo listening on http://{addr} (API at http://{addr}/trpc)");
-    tracing::warn!("identity is not wired yet: every caller is the anonymous user");
+    if dev_idp {
+        println!(
+            "development identity provider: accounts at http://{addr}/dev-idp/accounts, \
+             JWKS at http://{addr}/.well-known/jwks.json"
+        );
+    }
     tabrpc::axum::serve(listener, app).await?;
     Ok(())
 }

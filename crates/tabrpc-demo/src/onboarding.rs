@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 use specta::Type;
-use tabrpc::{Error, Procedure, Router};
+use std::sync::Once;
+
+use tabrpc::{Error, Procedure, Router, ViewerInput};
 
 use crate::Ctx;
 
@@ -37,13 +39,54 @@ impl OnboardingStep {
     }
 }
 
+/// Input of `onboarding.getProgress`.
+#[derive(Debug, Default, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct GetProgressInput {
+    /// The account the client expects to be answered for (checked, never trusted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional, type = String)]
+    pub viewer_id: Option<String>,
+}
+
+impl ViewerInput for GetProgressInput {
+    fn viewer_id(&self) -> Option<&str> {
+        self.viewer_id.as_deref()
+    }
+}
+
 /// Input of `onboarding.saveStep`.
 #[derive(Debug, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct SaveStepInput {
     /// The step just completed.
     pub step: OnboardingStep,
+    /// The account the client expects to be answered for (checked, never trusted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional, type = String)]
+    pub viewer_id: Option<String>,
+    /// Deprecated: older clients send the identity provider's session id here. Identity comes
+    /// from the verified token only, so the field is read (to warn once) and then ignored. Its
+    /// value is never kept or logged. Not exported to TypeScript.
+    #[serde(default, rename = "sessionId")]
+    #[specta(skip)]
+    legacy_session_id: Option<serde::de::IgnoredAny>,
 }
+
+impl SaveStepInput {
+    /// Whether the deprecated `sessionId` field was sent.
+    pub fn sent_legacy_session_id(&self) -> bool {
+        self.legacy_session_id.is_some()
+    }
+}
+
+impl ViewerInput for SaveStepInput {
+    fn viewer_id(&self) -> Option<&str> {
+        self.viewer_id.as_deref()
+    }
+}
+
+static LEGACY_SESSION_ID_WARNING: Once = Once::new();
 
 /// The caller's onboarding progress.
 #[derive(Debug, Clone, Serialize, Type)]
@@ -55,10 +98,11 @@ pub struct Progress {
     pub next: Option<OnboardingStep>,
 }
 
-async fn progress(ctx: &Ctx) -> Result<Progress, Error> {
+/// The progress of `user_id` (always the verified caller: never an input field).
+async fn progress(ctx: &Ctx, user_id: &str) -> Result<Progress, Error> {
     let rows: Vec<(String,)> =
         sqlx::query_as("SELECT step FROM onboarding_steps WHERE user_id = ?")
-            .bind(&ctx.user_id)
+            .bind(user_id)
             .fetch_all(ctx.db.pool())
             .await
             .map_err(Error::internal)?;
@@ -78,11 +122,25 @@ pub(crate) fn router() -> Router<Ctx> {
     Router::new()
         .procedure(
             "getProgress",
-            Procedure::query(|ctx: Ctx, (): ()| async move { progress(&ctx).await }),
+            Procedure::query(|ctx: Ctx, _input: Option<GetProgressInput>| async move {
+                let user_id = ctx.caller.require()?.user_id.clone();
+                progress(&ctx, &user_id).await
+            })
+            .viewer_guard(),
         )
         .procedure(
             "saveStep",
             Procedure::mutation(|ctx: Ctx, input: SaveStepInput| async move {
+                let user_id = ctx.caller.require()?.user_id.clone();
+                if input.sent_legacy_session_id() {
+                    LEGACY_SESSION_ID_WARNING.call_once(|| {
+                        tracing::warn!(
+                            "onboarding.saveStep received the deprecated `sessionId` input field: \
+                             it is ignored (identity comes from the verified token); \
+                             update the client to stop sending it"
+                        );
+                    });
+                }
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs() as i64)
@@ -91,13 +149,14 @@ pub(crate) fn router() -> Router<Ctx> {
                     "INSERT INTO onboarding_steps (user_id, step, completed_at) VALUES (?, ?, ?) \
                      ON CONFLICT (user_id, step) DO NOTHING",
                 )
-                .bind(&ctx.user_id)
+                .bind(&user_id)
                 .bind(input.step.as_str())
                 .bind(now)
                 .execute(ctx.db.pool())
                 .await
                 .map_err(Error::internal)?;
-                progress(&ctx).await
-            }),
+                progress(&ctx, &user_id).await
+            })
+            .viewer_guard(),
         )
 }

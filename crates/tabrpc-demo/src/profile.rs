@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use specta::Type;
 use tabrpc::{Error, Procedure, Router, ViewerInput};
 
-use crate::{ANONYMOUS, Ctx};
+use crate::Ctx;
+use crate::idp::display_name;
 
 /// Input of `profile.getUser`.
 #[derive(Debug, Default, Deserialize, Type)]
@@ -27,7 +28,7 @@ impl ViewerInput for GetUserInput {
 #[derive(Debug, Clone, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
-    /// The user's id (the token subject, once identity is wired).
+    /// The user's id (the verified token's subject); empty when anonymous.
     pub id: String,
     /// The name to show.
     pub display_name: String,
@@ -39,16 +40,19 @@ pub(crate) fn router() -> Router<Ctx> {
     Router::new().procedure(
         "getUser",
         Procedure::query(|ctx: Ctx, _input: Option<GetUserInput>| async move {
-            // Identity is not wired yet: every caller is the anonymous user.
-            let signed_in = ctx.user_id != ANONYMOUS;
-            Ok::<_, Error>(User {
-                display_name: if signed_in {
-                    ctx.user_id.clone()
-                } else {
-                    "Anonymous".into()
+            // Public: an anonymous caller gets the anonymous profile. The answer is always
+            // the verified caller's own, whatever `viewerId` says (the guard checked it).
+            Ok::<_, Error>(match ctx.caller.user_id() {
+                Some(id) => User {
+                    display_name: display_name(id).unwrap_or(id).to_owned(),
+                    id: id.to_owned(),
+                    signed_in: true,
                 },
-                id: ctx.user_id,
-                signed_in,
+                None => User {
+                    id: String::new(),
+                    display_name: "Anonymous".into(),
+                    signed_in: false,
+                },
             })
         })
         .viewer_guard(),

@@ -38,11 +38,25 @@ pub mod axum {
     pub use tabrpc_axum::{Endpoint, serve, serve_until, shutdown_signal};
 }
 
+/// Who is calling: resolution by auth.md (bearer token first, the fail-closed marker, the
+/// session cookie), JWT verification, and with the `axum` feature the `AuthLayer` that puts a
+/// [`Caller`](tabrpc_auth::Caller) in every request.
+#[cfg(feature = "auth")]
+pub mod auth {
+    #[cfg(feature = "dev-idp")]
+    pub use tabrpc_auth::dev_idp;
+    pub use tabrpc_auth::{
+        AnonymousReason, Authenticated, Caller, Claim, Claims, ClerkProfile, Error, ErrorKind,
+        Identity, KeySource, PendingPolicy, Resolver, ResolverBuilder, Source, Verifier,
+        VerifierBuilder, self_check,
+    };
+    #[cfg(feature = "axum")]
+    pub use tabrpc_axum::auth::{AuthLayer, CurrentCaller, caller};
+}
+
 /// The TypeScript bindings exporter: `export(&router)` for a router's procedures and types,
 /// `export_codes()` for the shared error codes table.
 #[cfg(feature = "typescript")]
 pub mod typescript {
-    pub use tabrpc_typescript::{
-        Error, ErrorKind, HEADER, TypePart, export, export_codes,
-    };
+    pub use tabrpc_typescript::{Error, ErrorKind, HEADER, TypePart, export, export_codes};
 }
