@@ -149,8 +149,7 @@ impl<TCtx: Send + 'static> Router<TCtx> {
 /// auth.md section 3: an input with `viewerId` must never reach a procedure unchecked.
 fn check_viewer_guard<TCtx>(entry: &Entry<TCtx>) -> Result<(), Error> {
     let meta = entry.procedure.meta();
-    if meta.markers.contains(&viewer::VIEWER_MARKER) || !viewer::input_has_viewer_id(&meta.types)
-    {
+    if meta.markers.contains(&viewer::VIEWER_MARKER) || !viewer::input_has_viewer_id(&meta.types) {
         return Ok(());
     }
     Err(Error::new(ErrorCode::InternalServerError).with_message(format!(

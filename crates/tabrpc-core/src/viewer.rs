@@ -111,7 +111,9 @@ fn has_viewer_field(dt: &DataType, types: &specta::Types, depth: u8) -> bool {
     }
     match dt {
         DataType::Nullable(inner) => has_viewer_field(inner, types, depth + 1),
-        DataType::Intersection(parts) => parts.iter().any(|p| has_viewer_field(p, types, depth + 1)),
+        DataType::Intersection(parts) => {
+            parts.iter().any(|p| has_viewer_field(p, types, depth + 1))
+        }
         DataType::Struct(s) => match &s.fields {
             Fields::Named(named) => named.fields.iter().any(|(name, _)| is_viewer_id(name)),
             _ => false,
@@ -187,9 +189,7 @@ mod tests {
 
     #[test]
     fn a_viewer_id_input_without_the_guard_fails_the_build() {
-        let unguarded = Procedure::query(|_: Ctx, _: Option<Scoped>| async {
-            Ok::<_, Error>(())
-        });
+        let unguarded = Procedure::query(|_: Ctx, _: Option<Scoped>| async { Ok::<_, Error>(()) });
         let err = Router::new()
             .procedure("profile.getUser", unguarded)
             .build()
@@ -199,10 +199,8 @@ mod tests {
         assert!(err.contains("profile.getUser"), "{err}");
         assert!(err.contains("viewer_guard"), "{err}");
 
-        let guarded = Procedure::query(|_: Ctx, _: Option<Scoped>| async {
-            Ok::<_, Error>(())
-        })
-        .viewer_guard();
+        let guarded = Procedure::query(|_: Ctx, _: Option<Scoped>| async { Ok::<_, Error>(()) })
+            .viewer_guard();
         assert!(
             Router::new()
                 .procedure("profile.getUser", guarded)

@@ -225,10 +225,8 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         if streaming {
             return self.jsonl_response(outcomes.collect(), extra_headers);
         }
-        let settled: Vec<(String, Result<Output, Error>)> = join_all(
-            outcomes.map(|(path, future)| async move { (path, future.await) }),
-        )
-        .await;
+        let settled: Vec<(String, Result<Output, Error>)> =
+            join_all(outcomes.map(|(path, future)| async move { (path, future.await) })).await;
         let stream_like = || {
             Error::new(ErrorCode::UnsupportedMediaType).with_message(
                 "Cannot use stream-like response in non-streaming request - use httpBatchStreamLink",
