@@ -37,11 +37,10 @@ pub(crate) struct HeaderFacts {
     pub(crate) kid: Option<String>,
 }
 
-/// Reads and checks the header segment. `clerk` applies the `cat` rule.
+/// Reads and checks the header segment.
 pub(crate) fn check_header(
     segment: &str,
     allowed: &[Algorithm],
-    clerk: bool,
     facts: &mut HeaderFacts,
 ) -> Result<TokenHeader, AnonymousReason> {
     let bytes = URL_SAFE_NO_PAD
@@ -71,12 +70,13 @@ pub(crate) fn check_header(
         return Err(AnonymousReason::Malformed);
     }
 
-    if clerk {
-        match header.get("cat") {
-            None => {}
-            Some(Value::String(cat)) if CLERK_SESSION_CATEGORIES.contains(&cat.as_str()) => {}
-            Some(_) => return Err(AnonymousReason::WrongCategory),
-        }
+    // A token that declares a category other than a session token's (a JWT template, an M2M
+    // token) is never a caller's session, whether or not the Clerk profile is on; issuers that
+    // do not use `cat` are unaffected.
+    match header.get("cat") {
+        None => {}
+        Some(Value::String(cat)) if CLERK_SESSION_CATEGORIES.contains(&cat.as_str()) => {}
+        Some(_) => return Err(AnonymousReason::WrongCategory),
     }
     Ok(TokenHeader { alg, kid })
 }
@@ -92,11 +92,11 @@ mod tests {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap())
     }
 
-    fn check(header: Value, clerk: bool) -> Result<TokenHeader, AnonymousReason> {
+    /// `_clerk` is kept so the cases read as before: the `cat` rule no longer depends on it.
+    fn check(header: Value, _clerk: bool) -> Result<TokenHeader, AnonymousReason> {
         check_header(
             &encode(header),
             &[Algorithm::RS256],
-            clerk,
             &mut HeaderFacts::default(),
         )
     }
@@ -147,7 +147,6 @@ mod tests {
         let err = check_header(
             &encode(json!({"alg": "RS256", "kid": "../../x"})),
             &[Algorithm::RS256],
-            false,
             &mut facts,
         )
         .unwrap_err();
@@ -176,14 +175,17 @@ mod tests {
             check(template.clone(), true).unwrap_err(),
             AnonymousReason::WrongCategory
         );
-        assert!(check(template, false).is_ok());
+        assert_eq!(
+            check(template, false).unwrap_err(),
+            AnonymousReason::WrongCategory
+        );
     }
 
     #[test]
     fn garbage_is_malformed_and_crit_is_refused() {
         let mut facts = HeaderFacts::default();
         for segment in ["", "!!!", "eyJhbGciOiJSUzI1NiJ9=", "bm90IGpzb24"] {
-            let err = check_header(segment, &[Algorithm::RS256], false, &mut facts).unwrap_err();
+            let err = check_header(segment, &[Algorithm::RS256], &mut facts).unwrap_err();
             assert_eq!(err, AnonymousReason::Malformed, "{segment}");
         }
         let crit = json!({"alg": "RS256", "kid": "k", "crit": ["b64"], "b64": false});

@@ -1,6 +1,7 @@
-//! The demo's settings, from environment variables.
+//! The demo's settings, from environment variables (each documented in the README).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tabrpc::auth::KeySource;
 
@@ -12,23 +13,43 @@ pub struct Settings {
     /// `TABRPC_DATABASE_URL`: the SQLite database. Defaults to `sqlite://tabrpc-demo.db`
     /// (a file in the working directory, created if missing).
     pub database_url: String,
-    /// Who issues the tokens the demo accepts.
+    /// Who issues the tokens the demo accepts, and the verification policy.
     pub auth: AuthSettings,
 }
 
-/// Who issues the tokens the demo accepts.
+/// Who issues the tokens the demo accepts, and how they are checked.
+#[derive(Debug, Clone, Default)]
+pub struct AuthSettings {
+    /// The issuer: the embedded development provider unless `TABRPC_AUTH_ISSUER` is set.
+    pub issuer: Issuer,
+    /// `TABRPC_AUTH_AUDIENCE`: comma-separated audiences of which `aud` must name one.
+    /// Defaults to none (a token that carries an `aud` is then refused).
+    pub audience: Vec<String>,
+    /// `TABRPC_AUTH_AUTHORIZED_PARTIES`: comma-separated origins allowed as `azp`. Defaults to
+    /// no check.
+    pub authorized_parties: Vec<String>,
+    /// `TABRPC_AUTH_LEEWAY_SECS`: clock-skew leeway for `exp`, `nbf` and `iat`. Defaults to 60.
+    pub leeway: Option<Duration>,
+    /// `TABRPC_AUTH_COOKIE`: the session cookie's name. Defaults to `__session`.
+    pub cookie: Option<String>,
+    /// `TABRPC_AUTH_MARKER_HEADER`: the fail-closed marker header. Defaults to
+    /// `x-tabrpc-auth-required`.
+    pub marker_header: Option<String>,
+}
+
+/// Who issues the tokens.
 #[derive(Debug, Clone)]
-pub enum AuthSettings {
-    /// The embedded development identity provider (the default), issuer `http://<addr>`.
+pub enum Issuer {
+    /// The embedded development identity provider, issuer `http://<addr>`.
     /// `TABRPC_DEV_IDP_KEY` may name a PEM private key file to keep tokens valid across
     /// restarts; otherwise a fresh RSA key is generated at every start.
     DevIdp {
         /// The PEM private key, if one was given.
         key_pem: Option<Vec<u8>>,
     },
-    /// Another issuer (for example a Clerk instance): `TABRPC_AUTH_ISSUER` with one of
-    /// `TABRPC_AUTH_JWKS_URL`, `TABRPC_AUTH_JWKS_FILE` or `TABRPC_AUTH_PEM_FILE`. The
-    /// development identity provider is then off.
+    /// Another issuer (a Clerk instance, say): `TABRPC_AUTH_ISSUER` with exactly one of
+    /// `TABRPC_AUTH_JWKS` (a file path or an http(s) URL) and `TABRPC_AUTH_PEM` (a public key
+    /// file). The development identity provider is then off.
     External {
         /// The expected `iss`.
         issuer: String,
@@ -37,8 +58,29 @@ pub enum AuthSettings {
     },
 }
 
+impl Default for Issuer {
+    fn default() -> Self {
+        Issuer::DevIdp { key_pem: None }
+    }
+}
+
 fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn list(name: &str) -> Vec<String> {
+    var(name)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn read(name: &str, path: &str) -> anyhow::Result<Vec<u8>> {
@@ -46,7 +88,8 @@ fn read(name: &str, path: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 impl Settings {
-    /// Reads the settings; a malformed value is an error that names the variable.
+    /// Reads the settings; a malformed, missing or contradictory value is an error that names
+    /// the variable.
     pub fn from_env() -> anyhow::Result<Self> {
         let addr = match var("TABRPC_ADDR") {
             Some(value) => value.parse().map_err(|err| {
@@ -58,32 +101,70 @@ impl Settings {
         };
         let database_url =
             var("TABRPC_DATABASE_URL").unwrap_or_else(|| "sqlite://tabrpc-demo.db".to_owned());
-        let auth = match var("TABRPC_AUTH_ISSUER") {
-            Some(issuer) => {
-                let keys = if let Some(url) = var("TABRPC_AUTH_JWKS_URL") {
-                    KeySource::JwksUrl(url)
-                } else if let Some(path) = var("TABRPC_AUTH_JWKS_FILE") {
-                    KeySource::JwksFile(path.into())
-                } else if let Some(path) = var("TABRPC_AUTH_PEM_FILE") {
-                    KeySource::PemPublicKey(read("TABRPC_AUTH_PEM_FILE", &path)?)
+        Ok(Self {
+            addr,
+            database_url,
+            auth: AuthSettings::from_env()?,
+        })
+    }
+}
+
+impl AuthSettings {
+    /// Reads the `TABRPC_AUTH_*` variables (and `TABRPC_DEV_IDP_KEY`).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let jwks = var("TABRPC_AUTH_JWKS");
+        let pem = var("TABRPC_AUTH_PEM");
+        let dev_key = var("TABRPC_DEV_IDP_KEY");
+        let issuer = match (var("TABRPC_AUTH_ISSUER"), jwks, pem) {
+            (Some(_), Some(_), Some(_)) => anyhow::bail!(
+                "TABRPC_AUTH_JWKS and TABRPC_AUTH_PEM are both set: give exactly one key source"
+            ),
+            (Some(_), None, None) => anyhow::bail!(
+                "TABRPC_AUTH_ISSUER is set without a key source: set TABRPC_AUTH_JWKS (a file or an http(s) URL) or TABRPC_AUTH_PEM (a public key file)"
+            ),
+            (None, Some(_), _) => anyhow::bail!(
+                "TABRPC_AUTH_JWKS is set without TABRPC_AUTH_ISSUER: set the issuer the keys belong to"
+            ),
+            (None, None, Some(_)) => anyhow::bail!(
+                "TABRPC_AUTH_PEM is set without TABRPC_AUTH_ISSUER: set the issuer the key belongs to"
+            ),
+            (Some(_), _, _) if dev_key.is_some() => anyhow::bail!(
+                "TABRPC_DEV_IDP_KEY is set together with TABRPC_AUTH_ISSUER: the development identity provider is off when another issuer is configured"
+            ),
+            (Some(issuer), Some(jwks), None) => {
+                let keys = if jwks.starts_with("http://") || jwks.starts_with("https://") {
+                    KeySource::JwksUrl(jwks)
                 } else {
-                    anyhow::bail!(
-                        "TABRPC_AUTH_ISSUER is set: also set TABRPC_AUTH_JWKS_URL, \
-                         TABRPC_AUTH_JWKS_FILE or TABRPC_AUTH_PEM_FILE"
-                    );
+                    KeySource::JwksFile(jwks.into())
                 };
-                AuthSettings::External { issuer, keys }
+                Issuer::External { issuer, keys }
             }
-            None => AuthSettings::DevIdp {
-                key_pem: var("TABRPC_DEV_IDP_KEY")
+            (Some(issuer), None, Some(pem)) => Issuer::External {
+                issuer,
+                keys: KeySource::PemPublicKey(read("TABRPC_AUTH_PEM", &pem)?),
+            },
+            (None, None, None) => Issuer::DevIdp {
+                key_pem: dev_key
                     .map(|path| read("TABRPC_DEV_IDP_KEY", &path))
                     .transpose()?,
             },
         };
+        let leeway = var("TABRPC_AUTH_LEEWAY_SECS")
+            .map(|v| {
+                v.parse::<u64>().map(Duration::from_secs).map_err(|_| {
+                    anyhow::anyhow!(
+                        "TABRPC_AUTH_LEEWAY_SECS={v:?} is not a whole number of seconds"
+                    )
+                })
+            })
+            .transpose()?;
         Ok(Self {
-            addr,
-            database_url,
-            auth,
+            issuer,
+            audience: list("TABRPC_AUTH_AUDIENCE"),
+            authorized_parties: list("TABRPC_AUTH_AUTHORIZED_PARTIES"),
+            leeway,
+            cookie: var("TABRPC_AUTH_COOKIE"),
+            marker_header: var("TABRPC_AUTH_MARKER_HEADER"),
         })
     }
 }

@@ -13,9 +13,10 @@ mod profile;
 use std::sync::Arc;
 
 use tabrpc::Router;
-use tabrpc::auth::{Caller, Resolver};
+use tabrpc::auth::dev_idp::DevIdp;
+use tabrpc::auth::{Algorithm, Caller, Resolver};
 
-pub use config::{AuthSettings, Settings};
+pub use config::{AuthSettings, Issuer, Settings};
 pub use db::Db;
 pub use idp::DevProvider;
 pub use onboarding::{GetProgressInput, OnboardingStep, Progress, SaveStepInput};
@@ -57,29 +58,46 @@ impl Auth {
     /// Sets up auth from `settings`: the embedded development identity provider (issuer
     /// `issuer`), or the external issuer and key source they name. Installs the crypto provider
     /// and verifies a fixture token first, so a mis-built binary fails here.
-    pub async fn from_settings(settings: &AuthSettings, issuer: &str) -> anyhow::Result<Self> {
+    pub async fn from_settings(settings: &AuthSettings, dev_issuer: &str) -> anyhow::Result<Self> {
         tabrpc::auth::self_check()?;
-        let (verifier, provider) = match settings {
-            AuthSettings::DevIdp { key_pem } => {
+        let (builder, provider) = match &settings.issuer {
+            Issuer::DevIdp { key_pem } => {
                 let idp = match key_pem {
-                    Some(pem) => tabrpc::auth::dev_idp::DevIdp::from_private_key_pem(issuer, pem)?,
-                    None => tabrpc::auth::dev_idp::DevIdp::generate(issuer)?,
+                    Some(pem) => DevIdp::from_private_key_pem(dev_issuer, pem)?,
+                    None => DevIdp::generate(dev_issuer)?,
                 };
-                let verifier = idp.verifier_builder().build().await?;
-                (verifier, Some(Arc::new(DevProvider::new(idp))))
+                let builder = idp.verifier_builder();
+                (builder, Some(Arc::new(DevProvider::new(idp))))
             }
-            AuthSettings::External { issuer, keys } => {
-                let verifier = tabrpc::auth::Verifier::builder()
+            Issuer::External { issuer, keys } => (
+                tabrpc::auth::Verifier::builder()
                     .issuer(issuer.clone())
-                    .keys(keys.clone())
-                    .build()
-                    .await?;
-                (verifier, None)
-            }
+                    .keys(keys.clone()),
+                None,
+            ),
         };
-        let resolver = Resolver::builder(verifier).build()?;
+        // RS256 (what Clerk and the development provider sign with) and ES256 for EC keys: a
+        // key's own `alg` binds it, so allowing both never lets one key verify the other.
+        let mut builder = builder.algorithms([Algorithm::RS256, Algorithm::ES256]);
+        if !settings.audience.is_empty() {
+            builder = builder.audience(settings.audience.clone());
+        }
+        if !settings.authorized_parties.is_empty() {
+            builder = builder.authorized_parties(settings.authorized_parties.clone());
+        }
+        if let Some(leeway) = settings.leeway {
+            builder = builder.leeway(leeway);
+        }
+        let verifier = builder.build().await?;
+        let mut resolver = Resolver::builder(verifier);
+        if let Some(cookie) = &settings.cookie {
+            resolver = resolver.cookie_name(cookie.clone());
+        }
+        if let Some(marker) = &settings.marker_header {
+            resolver = resolver.marker_header(marker.clone());
+        }
         Ok(Self {
-            resolver: Arc::new(resolver),
+            resolver: Arc::new(resolver.build()?),
             provider,
         })
     }

@@ -46,8 +46,8 @@ pub mod auth {
     #[cfg(feature = "dev-idp")]
     pub use tabrpc_auth::dev_idp;
     pub use tabrpc_auth::{
-        AnonymousReason, Authenticated, Caller, Claim, Claims, ClerkProfile, Error, ErrorKind,
-        Identity, KeySource, PendingPolicy, Resolver, ResolverBuilder, Source, Verifier,
+        Algorithm, AnonymousReason, Authenticated, Caller, Claim, Claims, ClerkProfile, Error,
+        ErrorKind, Identity, KeySource, PendingPolicy, Resolver, ResolverBuilder, Source, Verifier,
         VerifierBuilder, self_check,
     };
     #[cfg(feature = "axum")]

@@ -145,9 +145,9 @@ impl VerifierBuilder {
         self
     }
 
-    /// Turns on the Clerk profile: the header `cat` must be absent or the session-token
-    /// category, `sid` is required, and `sts: "pending"` follows `profile.pending`. Defaults to
-    /// off.
+    /// Turns on the Clerk profile: `sid` is required, and `sts: "pending"` follows
+    /// `profile.pending`. Defaults to off. (The header `cat` rule, absent or the session-token
+    /// category, applies to every token, with or without the profile.)
     pub fn clerk(mut self, profile: ClerkProfile) -> Self {
         self.clerk = Some(profile);
         self
@@ -248,7 +248,6 @@ impl VerifierBuilder {
             inner: Arc::new(Inner {
                 algorithms: self.algorithms,
                 rules,
-                clerk: self.clerk.is_some(),
                 max_token_bytes: self.max_token_bytes,
                 keys,
             }),

@@ -32,7 +32,6 @@ pub struct Verifier {
 pub(crate) struct Inner {
     algorithms: Vec<Algorithm>,
     rules: ClaimRules,
-    clerk: bool,
     max_token_bytes: usize,
     keys: Keys,
 }
@@ -139,7 +138,7 @@ impl Verifier {
         };
         let header_len = header.len();
         let mut facts = HeaderFacts::default();
-        let header = check_header(header, &inner.algorithms, inner.clerk, &mut facts);
+        let header = check_header(header, &inner.algorithms, &mut facts);
         checked.kid = facts.kid;
         let header = header?;
         // Checked before the key lookup (which may fetch), so that garbage is reported as
