@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createClient } from "./client.js";
-import type { Procedures } from "./testing/fixture-procedures.js";
+import type { Procedures } from "../../bindings/conformance.js";
 import type { Link, Operation } from "./types.js";
 
 /** A terminating link that records operations and answers their path. */

@@ -17,8 +17,8 @@ pub struct Ctx;
 #[derive(Debug, Deserialize, Type)]
 pub struct HelloInput {
     /// Who to greet; `world` when absent or null.
-    #[serde(default)]
-    #[specta(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional, type = String)]
     pub who: Option<String>,
 }
 

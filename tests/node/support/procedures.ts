@@ -1,3 +1,2 @@
-// The fixture's generated bindings, for @tabrpc/client. Until the exporter writes
-// bindings/conformance.ts, the web client's hand-written stand-in is used (same shape).
-export type { Procedures } from "../../../web-client/src/testing/fixture-procedures.js";
+// The fixture's generated bindings (`cargo run -p tabrpc-bindings` writes them), for @tabrpc/client.
+export type { Procedures } from "../../../bindings/conformance.js";

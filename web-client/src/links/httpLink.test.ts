@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createClient } from "../client.js";
 import { TabrpcError } from "../error.js";
 import { fakeFetch, jsonReply, tick, type RecordedRequest } from "../testing/fake-fetch.js";
-import type { Procedures } from "../testing/fixture-procedures.js";
+import type { Procedures } from "../../../bindings/conformance.js";
 import { httpLink } from "./httpLink.js";
 
 function setup(respond: (r: RecordedRequest) => Response | Promise<Response> = () => jsonReply({ result: { data: "ok" } })) {

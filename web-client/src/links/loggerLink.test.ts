@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { createClient } from "../client.js";
 import { TabrpcError } from "../error.js";
-import type { Procedures } from "../testing/fixture-procedures.js";
+import type { Procedures } from "../../../bindings/conformance.js";
 import { loggerLink, type LogEvent } from "./loggerLink.js";
 
 function summary(event: LogEvent): string {

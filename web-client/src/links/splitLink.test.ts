@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createClient } from "../client.js";
-import type { Procedures } from "../testing/fixture-procedures.js";
+import type { Procedures } from "../../../bindings/conformance.js";
 import type { Link } from "../types.js";
 import { splitLink } from "./splitLink.js";
 

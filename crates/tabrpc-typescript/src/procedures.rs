@@ -1,0 +1,411 @@
+//! The bindings of a router: its named types and the `Procedures` map.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::sync::{Arc, OnceLock};
+
+use specta::Types;
+use specta::datatype::DataType;
+use specta_typescript::{Exporter, FrameworkExporter, Typescript};
+use tabrpc_core::{BuiltRouter, NoPayload};
+
+use crate::HEADER;
+use crate::error::{Error, ErrorKind, TypePart};
+use crate::format::JsonFormat;
+
+/// One row of the `Procedures` map, with its types resolved into the shared [`Types`].
+struct Row {
+    path: String,
+    kind: &'static str,
+    stream: bool,
+    markers: Vec<&'static str>,
+    input: DataType,
+    output: DataType,
+    /// `None` when the procedure declares no payload ([`NoPayload`]), exported as `never`.
+    error: Option<DataType>,
+}
+
+/// Exports `router` as one TypeScript module: the generated header, an `export type` for every
+/// named Rust type its procedures use (sorted by name), then `Procedures`, which maps each
+/// dotted path (sorted) to `{ kind; input; output; error; stream; markers }`.
+///
+/// - `kind` is `"query"`, `"mutation"` or `"subscription"`; for a streamed procedure `stream` is
+///   `true` and `output` is the type of one item.
+/// - A `()` input or output is `null`; `Option<T>` is `T | null` (a client may leave such an
+///   input out). An `Option` field with `#[specta(optional)]` is `field?: T`.
+/// - `error` is the payload type of the procedure's [`ProcedureError`](tabrpc_core::ProcedureError),
+///   `never` for [`NoPayload`]; `markers` is a union of the markers' string literals, or `never`.
+/// - Integers wider than 32 bits (`i64`, `u64`, `usize`, …) are `number`: serde_json sends them as
+///   JSON numbers, and a JavaScript client **rounds values beyond 2^53 − 1**. Send such values as
+///   strings if they can be that large.
+///
+/// The output depends only on the router, so it can be compared byte for byte with a file on disk.
+///
+/// # Errors
+///
+/// Fails when a type has no TypeScript form, for example two Rust types with the same name
+/// ([`ErrorKind::NamedTypes`]) or a map keyed by a struct ([`ErrorKind::Procedure`]).
+pub fn export<TCtx>(router: &BuiltRouter<TCtx>) -> Result<String, Error> {
+    let no_payload = <NoPayload as specta::Type>::definition(&mut Types::default());
+    let mut types = Types::default();
+    let rows: Vec<Row> = router
+        .procedures()
+        .map(|(path, procedure)| {
+            let meta = procedure.meta();
+            // Look at the payload type on the side, so that `NoPayload` is never registered
+            // and does not show up as a named type of its own.
+            let declares_payload = (meta.types.error)(&mut Types::default()) != no_payload;
+            let mut markers = meta.markers.clone();
+            markers.sort_unstable();
+            markers.dedup();
+            Row {
+                path: path.to_owned(),
+                kind: meta.kind.as_str(),
+                stream: meta.stream,
+                markers,
+                input: (meta.types.input)(&mut types),
+                output: (meta.types.output)(&mut types),
+                error: declares_payload.then(|| (meta.types.error)(&mut types)),
+            }
+        })
+        .collect();
+
+    // specta reports errors from inside the rendering callback as its own error type; the
+    // callback notes which procedure failed here so that the error can name it.
+    let failed = Arc::new(OnceLock::new());
+    let exporter = Exporter::from(Typescript::default())
+        .framework_prelude("")
+        .framework_runtime({
+            let failed = failed.clone();
+            move |ctx| render(ctx, &rows, &failed)
+        });
+    let body = exporter.export(&types, JsonFormat).map_err(|source| {
+        let kind = failed.get().cloned().unwrap_or(ErrorKind::NamedTypes);
+        Error::new(kind, source)
+    })?;
+    // specta puts its (empty) header and prelude first, then what `render` returns.
+    Ok(format!("{HEADER}\n\n{}\n", tidy(body.trim_matches('\n'))))
+}
+
+fn render(
+    mut ctx: FrameworkExporter<'_>,
+    rows: &[Row],
+    failed: &OnceLock<ErrorKind>,
+) -> Result<Cow<'static, str>, specta_typescript::Error> {
+    // specta separates the named types with a blank line; one more separates them from ours.
+    let mut out = ctx.render_types()?.trim_end_matches('\n').to_owned();
+    if !out.is_empty() {
+        out.push_str("\n\n");
+    }
+    if rows.is_empty() {
+        out.push_str("export type Procedures = {};\n");
+        return Ok(Cow::Owned(out));
+    }
+    out.push_str("export type Procedures = {\n");
+    for row in rows {
+        let ts = |part: TypePart, dt: &DataType| {
+            ctx.reference(dt).inspect_err(|_| {
+                let _ = failed.set(ErrorKind::Procedure {
+                    path: row.path.clone(),
+                    part,
+                });
+            })
+        };
+        let input = ts(TypePart::Input, &row.input)?;
+        let output = ts(TypePart::Output, &row.output)?;
+        let error = match &row.error {
+            Some(dt) => ts(TypePart::Error, dt)?,
+            None => "never".to_owned(),
+        };
+        let markers = if row.markers.is_empty() {
+            "never".to_owned()
+        } else {
+            let literals: Vec<String> = row.markers.iter().map(|m| string_literal(m)).collect();
+            literals.join(" | ")
+        };
+        // Writing to a `String` cannot fail.
+        let _ = writeln!(
+            out,
+            "  {}: {{ kind: {}; input: {input}; output: {output}; error: {error}; stream: {}; markers: {markers} }};",
+            string_literal(&row.path),
+            string_literal(row.kind),
+            row.stream,
+        );
+    }
+    out.push_str("};\n");
+    Ok(Cow::Owned(out))
+}
+
+/// Re-indents specta's tab-indented lines with two spaces per level, like the rest of the file
+/// and the web client, and drops the trailing spaces specta leaves after `=` and `|` in
+/// documented unions. (TypeScript strings cannot span lines, so no literal is changed.)
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let line = line.trim_end();
+        let body = line.trim_start_matches('\t');
+        for _ in 0..(line.len() - body.len()) {
+            out.push_str("  ");
+        }
+        out.push_str(body);
+    }
+    out
+}
+
+/// A TypeScript string literal (JSON's escaping is valid TypeScript).
+pub(crate) fn string_literal(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            // U+2028/2029 end a line in older JavaScript parsers.
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use futures_util::stream;
+    use serde::{Deserialize, Serialize};
+    use specta::Type;
+    use tabrpc_core::{ErrorCode, Procedure, Router, TypedError};
+
+    use super::*;
+
+    #[derive(Clone)]
+    struct Ctx;
+
+    /// Input of `user.get`.
+    #[derive(Deserialize, Type)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct GetUser {
+        /// Where the page starts.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[specta(optional, type = String)]
+        after_id: Option<String>,
+    }
+
+    #[derive(Serialize, Type)]
+    #[serde(rename_all = "camelCase")]
+    struct Usage {
+        total_bytes: u64,
+        delta: i64,
+        items: usize,
+    }
+
+    #[derive(Serialize, Type)]
+    struct SoldOut {
+        sku: String,
+    }
+
+    fn built<TCtx>(router: Router<TCtx>) -> BuiltRouter<TCtx>
+    where
+        TCtx: Send + 'static,
+    {
+        router.build().unwrap_or_else(|err| panic!("router: {err}"))
+    }
+
+    fn ok<T>(value: T) -> std::future::Ready<Result<T, tabrpc_core::Error>> {
+        std::future::ready(Ok(value))
+    }
+
+    #[test]
+    fn exports_queries_mutations_streams_units_options_and_wide_integers() {
+        let router = built(
+            Router::new()
+                .procedure(
+                    "user.get",
+                    Procedure::query(|_: Ctx, _: Option<GetUser>| {
+                        ok(Usage {
+                            total_bytes: 0,
+                            delta: 0,
+                            items: 0,
+                        })
+                    }),
+                )
+                .procedure("user.touch", Procedure::mutation(|_: Ctx, (): ()| ok(())))
+                .procedure(
+                    "feed",
+                    Procedure::stream(|_: Ctx, (): ()| {
+                        ok(stream::iter([Ok::<u32, tabrpc_core::Error>(1)]))
+                    }),
+                )
+                .procedure("echo", Procedure::mutation(|_: Ctx, s: String| ok(Some(s))))
+                .procedure(
+                    "cart.add",
+                    Procedure::mutation(|_: Ctx, _: u32| {
+                        std::future::ready(Err::<(), _>(TypedError::new(
+                            ErrorCode::Conflict,
+                            SoldOut { sku: "a".into() },
+                        )))
+                    })
+                    .mark("session")
+                    .mark("audit"),
+                ),
+        );
+        let ts = export(&router).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(
+            ts,
+            r#"// generated by tabrpc-typescript: do not edit
+
+/** Input of `user.get`. */
+export type GetUser = {
+  /** Where the page starts. */
+  afterId?: string,
+};
+
+export type SoldOut = {
+  sku: string,
+};
+
+export type Usage = {
+  totalBytes: number,
+  delta: number,
+  items: number,
+};
+
+export type Procedures = {
+  "cart.add": { kind: "mutation"; input: number; output: null; error: SoldOut; stream: false; markers: "audit" | "session" };
+  "echo": { kind: "mutation"; input: string; output: string | null; error: never; stream: false; markers: never };
+  "feed": { kind: "query"; input: null; output: number; error: never; stream: true; markers: never };
+  "user.get": { kind: "query"; input: GetUser | null; output: Usage; error: never; stream: false; markers: never };
+  "user.touch": { kind: "mutation"; input: null; output: null; error: never; stream: false; markers: never };
+};
+"#
+        );
+    }
+
+    #[test]
+    fn json_values_export_as_a_recursive_json_type() {
+        let router = built(Router::new().procedure(
+            "raw",
+            Procedure::mutation(|_: Ctx, value: serde_json::Value| ok(value)),
+        ));
+        assert_eq!(
+            export(&router).unwrap_or_else(|err| panic!("{err}")),
+            r#"// generated by tabrpc-typescript: do not edit
+
+export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
+
+export type Procedures = {
+  "raw": { kind: "mutation"; input: Value; output: Value; error: never; stream: false; markers: never };
+};
+"#
+        );
+    }
+
+    #[test]
+    fn an_empty_router_exports_an_empty_map() {
+        let router = built(Router::<Ctx>::new());
+        assert_eq!(
+            export(&router).unwrap_or_else(|err| panic!("{err}")),
+            "// generated by tabrpc-typescript: do not edit\n\nexport type Procedures = {};\n"
+        );
+    }
+
+    #[test]
+    fn output_does_not_depend_on_registration_order() {
+        let a = || Procedure::query(|_: Ctx, (): ()| ok(SoldOut { sku: String::new() }));
+        let b = || Procedure::mutation(|_: Ctx, _: Option<GetUser>| ok(()));
+        let one = built(Router::new().procedure("a", a()).procedure("b", b()));
+        let two = built(Router::new().procedure("b", b()).procedure("a", a()));
+        let one = export(&one).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(one, export(&two).unwrap_or_else(|err| panic!("{err}")));
+        assert!(one.find("export type GetUser") < one.find("export type SoldOut"));
+    }
+
+    #[test]
+    fn a_type_without_a_typescript_form_names_the_procedure() {
+        #[derive(Serialize, Type, PartialEq, Eq, Hash)]
+        struct Key {
+            a: u8,
+        }
+        let router = built(Router::new().procedure(
+            "keyed",
+            Procedure::query(|_: Ctx, (): ()| ok(HashMap::<Key, u8>::new())),
+        ));
+        let err = export(&router)
+            .err()
+            .map(|err| (err.kind().clone(), err.to_string()));
+        assert_eq!(
+            err,
+            Some((
+                ErrorKind::Procedure {
+                    path: "keyed".into(),
+                    part: TypePart::Output
+                },
+                "the output type of procedure `keyed` cannot be exported to TypeScript".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn two_types_with_one_name_are_reported() {
+        mod one {
+            #[derive(serde::Serialize, specta::Type)]
+            pub struct Item {
+                pub a: u8,
+            }
+        }
+        mod two {
+            #[derive(serde::Serialize, specta::Type)]
+            pub struct Item {
+                pub b: u8,
+            }
+        }
+        let router = built(
+            Router::new()
+                .procedure(
+                    "a",
+                    Procedure::query(|_: Ctx, (): ()| ok(one::Item { a: 1 })),
+                )
+                .procedure(
+                    "b",
+                    Procedure::query(|_: Ctx, (): ()| ok(two::Item { b: 1 })),
+                ),
+        );
+        let err = export(&router).err();
+        assert_eq!(err.as_ref().map(Error::kind), Some(&ErrorKind::NamedTypes));
+        let source = err
+            .as_ref()
+            .and_then(std::error::Error::source)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(source.contains("\"Item\""), "{source}");
+    }
+
+    #[test]
+    fn string_literals_are_escaped() {
+        assert_eq!(string_literal("viewer"), r#""viewer""#);
+        assert_eq!(
+            string_literal("a\"b\\c\nd\u{1}\u{2028}"),
+            r#""a\"b\\c\nd\u0001\u2028""#
+        );
+    }
+
+    #[test]
+    fn tidy_reindents_line_starts_and_trims_line_ends_only() {
+        assert_eq!(
+            tidy("a = {\n\tb: {\n\t\tc: \"\t\",\n\t},\n};"),
+            "a = {\n  b: {\n    c: \"\t\",\n  },\n};"
+        );
+        assert_eq!(tidy("x = \n\"a\" | \n\"b\";"), "x =\n\"a\" |\n\"b\";");
+    }
+}
