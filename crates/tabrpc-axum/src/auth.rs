@@ -12,7 +12,7 @@
 //!     let caller = caller(parts);
 //!     async move { Ok(Ctx { caller }) }
 //! });
-//! let app = axum::Router::new()
+//! let app: axum::Router = axum::Router::new()
 //!     .nest("/trpc", endpoint.into_router())
 //!     .layer(AuthLayer::new(Arc::new(resolver)));
 //! # }
