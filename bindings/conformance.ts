@@ -32,6 +32,20 @@ export type PostById = {
   id: number,
 };
 
+/** An event of `sub`. */
+export type SubEvent = {
+  /** The event's number. */
+  i: number,
+};
+
+/** Input of `sub`. */
+export type SubInput = {
+  /** The id of the last event the client saw; events resume after it. */
+  lastEventId?: string,
+  /** How many events to send. Defaults to 3. */
+  n?: number,
+};
+
 export type Procedures = {
   "boom": { kind: "query"; input: null; output: null; error: never; stream: false; markers: never };
   "echo": { kind: "mutation"; input: string; output: string; error: never; stream: false; markers: never };
@@ -46,6 +60,8 @@ export type Procedures = {
   "returnNull": { kind: "query"; input: null; output: string | null; error: never; stream: false; markers: never };
   "returnUndefined": { kind: "query"; input: null; output: null; error: never; stream: false; markers: never };
   "slow": { kind: "query"; input: number; output: string; error: never; stream: false; markers: never };
+  "sub": { kind: "subscription"; input: SubInput | null; output: SubEvent; error: never; stream: true; markers: never };
+  "subFail": { kind: "subscription"; input: null; output: string; error: never; stream: true; markers: never };
   "tooMany": { kind: "query"; input: null; output: null; error: never; stream: false; markers: never };
   "unauthorized": { kind: "query"; input: null; output: null; error: never; stream: false; markers: never };
 };

@@ -58,6 +58,8 @@ pub async fn serve_until(
         });
     }
     drop(listener);
+    // Open subscriptions would keep their connections, and this shutdown, waiting forever.
+    tabrpc_core::wire::close_subscriptions();
     graceful.shutdown().await;
     Ok(())
 }

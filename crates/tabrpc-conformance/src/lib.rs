@@ -7,7 +7,7 @@ use futures_util::stream;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tabrpc::wire::Config;
-use tabrpc::{BuiltRouter, Error, ErrorCode, Procedure, Router};
+use tabrpc::{BuiltRouter, Error, ErrorCode, Procedure, Router, Tracked};
 
 /// The fixture's context: it needs nothing from the request.
 #[derive(Debug, Clone, Copy, Default)]
@@ -150,6 +150,54 @@ pub fn router() -> Router<Ctx> {
                 Ok::<_, Error>(stream::iter([Ok::<_, Error>(1), Ok(2)]))
             }),
         )
+        .procedure(
+            "sub",
+            Procedure::tracked_subscription(|_: Ctx, input: Option<SubInput>| async move {
+                let input = input.unwrap_or_default();
+                let first = match input.last_event_id.as_deref() {
+                    None => 0,
+                    Some(last) => {
+                        last.parse::<u32>().map_err(|_| {
+                            Error::bad_request(format!("lastEventId {last:?} is not a number"))
+                        })? + 1
+                    }
+                };
+                let count = input.n.unwrap_or(3);
+                Ok::<_, Error>(stream::iter((first..first.saturating_add(count)).map(
+                    |k| Ok::<_, Error>(Tracked::new(k.to_string(), SubEvent { i: k })),
+                )))
+            }),
+        )
+        .procedure(
+            "subFail",
+            Procedure::subscription(|_: Ctx, (): ()| async {
+                Ok::<_, Error>(stream::iter([
+                    Ok("a".to_owned()),
+                    Err(Error::new(ErrorCode::Forbidden).with_message("sub forbidden")),
+                ]))
+            }),
+        )
+}
+
+/// Input of `sub`.
+#[derive(Debug, Default, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SubInput {
+    /// The id of the last event the client saw; events resume after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional, type = String)]
+    pub last_event_id: Option<String>,
+    /// How many events to send. Defaults to 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional, type = u32)]
+    pub n: Option<u32>,
+}
+
+/// An event of `sub`.
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct SubEvent {
+    /// The event's number.
+    pub i: u32,
 }
 
 /// The fixture's command-line settings.

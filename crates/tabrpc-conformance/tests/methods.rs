@@ -250,7 +250,6 @@ async fn method_override_posted_query_reads_body_not_query() {
 /// wire.md §1: "A subscription inside a batch: per-item 400 `Cannot batch subscription calls`".
 /// Needs the `sub` procedure of the fixture (wire.md §5).
 #[tokio::test]
-#[ignore = "needs the fixture's `sub`: subscriptions (wire.md section 4) are not built yet"]
 async fn subscription_in_a_batch_is_a_per_item_400() {
     let server = start_default().await;
     let reply = get(&server, "/sub?batch=1").await;

@@ -28,7 +28,8 @@ pub use codes::ErrorCode;
 pub use error::{Error, NoPayload, ProcedureError, TypedError};
 pub use middleware::Call;
 pub use procedure::{
-    ErasedProcedure, IntoProcedure, Output, Procedure, ProcedureKind, ProcedureMeta, TypeInfo,
+    ErasedProcedure, Event, IntoProcedure, Output, Procedure, ProcedureKind, ProcedureMeta,
+    Tracked, TypeInfo,
 };
 pub use router::{BuiltRouter, Router};
 pub use viewer::{VIEWER_MARKER, VIEWER_MISMATCH, ViewerContext, ViewerInput};

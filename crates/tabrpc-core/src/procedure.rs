@@ -50,6 +50,38 @@ pub enum Output {
     Unit,
     /// Many values, serialized one by one; an `Err` ends the stream with that error.
     Stream(BoxStream<'static, Result<Box<RawValue>, Error>>),
+    /// A subscription's events, served as server-sent events; an `Err` ends it with that error.
+    Events(BoxStream<'static, Result<Event, Error>>),
+}
+
+/// One event of a subscription: a serialized value and, for a tracked subscription, its id.
+#[derive(Debug)]
+pub struct Event {
+    /// The id sent as the event's `id:` (the browser sends it back as `Last-Event-ID` when it
+    /// reconnects).
+    pub id: Option<String>,
+    /// The value.
+    pub data: Box<RawValue>,
+}
+
+/// A subscription value with an id, so that a client that reconnects can resume after the last
+/// event it saw: the id reaches the procedure again as the input's `lastEventId`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracked<T> {
+    /// The event's id.
+    pub id: String,
+    /// The value.
+    pub data: T,
+}
+
+impl<T> Tracked<T> {
+    /// `data` with `id`.
+    pub fn new(id: impl Into<String>, data: T) -> Self {
+        Self {
+            id: id.into(),
+            data,
+        }
+    }
 }
 
 impl std::fmt::Debug for Output {
@@ -58,6 +90,7 @@ impl std::fmt::Debug for Output {
             Output::Value(raw) => f.debug_tuple("Value").field(&raw.get()).finish(),
             Output::Unit => f.write_str("Unit"),
             Output::Stream(_) => f.write_str("Stream(..)"),
+            Output::Events(_) => f.write_str("Events(..)"),
         }
     }
 }
@@ -221,6 +254,79 @@ where
         Self {
             meta: ProcedureMeta {
                 kind: ProcedureKind::Query,
+                stream: true,
+                types: types_of::<TIn, TItem, E::Payload>(),
+                reads_input: TypeId::of::<TIn>() != TypeId::of::<()>(),
+                markers: Vec::new(),
+            },
+            exec,
+        }
+    }
+
+    /// A subscription: a long-lived stream of values served as server-sent events to a GET
+    /// (wire.md section 4; tRPC's `httpSubscriptionLink`). Never batched. An `Err` item ends
+    /// it with that error; the end of the stream is announced to the client.
+    pub fn subscription<F, Fut, S, TItem, E>(handler: F) -> Self
+    where
+        F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<S, E>> + Send + 'static,
+        S: Stream<Item = Result<TItem, E>> + Send + 'static,
+        TItem: Serialize + specta::Type + 'static,
+        E: ProcedureError,
+    {
+        Self::events::<F, Fut, S, TItem, TItem, E>(handler, |value| {
+            Ok(Event {
+                id: None,
+                data: serde_json::value::to_raw_value(&value).map_err(Error::internal)?,
+            })
+        })
+    }
+
+    /// A subscription whose events carry ids ([`Tracked`]), so that a reconnecting client
+    /// resumes where it left off: the last id it saw arrives as the input's `lastEventId`
+    /// field (give the input an optional `last_event_id`, renamed `lastEventId`).
+    pub fn tracked_subscription<F, Fut, S, TItem, E>(handler: F) -> Self
+    where
+        F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<S, E>> + Send + 'static,
+        S: Stream<Item = Result<Tracked<TItem>, E>> + Send + 'static,
+        TItem: Serialize + specta::Type + 'static,
+        E: ProcedureError,
+    {
+        Self::events::<F, Fut, S, Tracked<TItem>, TItem, E>(handler, |tracked| {
+            Ok(Event {
+                id: Some(tracked.id),
+                data: serde_json::value::to_raw_value(&tracked.data).map_err(Error::internal)?,
+            })
+        })
+    }
+
+    fn events<F, Fut, S, TRaw, TItem, E>(
+        handler: F,
+        to_event: fn(TRaw) -> Result<Event, Error>,
+    ) -> Self
+    where
+        F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<S, E>> + Send + 'static,
+        S: Stream<Item = Result<TRaw, E>> + Send + 'static,
+        TRaw: 'static,
+        TItem: Serialize + specta::Type + 'static,
+        E: ProcedureError,
+    {
+        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input| {
+            let fut = handler(ctx, input);
+            Box::pin(async move {
+                let stream = fut.await.map_err(Into::into)?;
+                let events = stream.map(move |item| match item {
+                    Ok(value) => to_event(value),
+                    Err(err) => Err(err.into()),
+                });
+                Ok(Output::Events(events.boxed()))
+            })
+        });
+        Self {
+            meta: ProcedureMeta {
+                kind: ProcedureKind::Subscription,
                 stream: true,
                 types: types_of::<TIn, TItem, E::Payload>(),
                 reads_input: TypeId::of::<TIn>() != TypeId::of::<()>(),

@@ -24,8 +24,8 @@
 //! ```
 
 pub use tabrpc_core::{
-    BuiltRouter, Call, ErasedProcedure, Error, ErrorCode, IntoProcedure, NoPayload, Output,
-    Procedure, ProcedureError, ProcedureKind, ProcedureMeta, Router, TypeInfo, TypedError,
+    BuiltRouter, Call, ErasedProcedure, Error, ErrorCode, Event, IntoProcedure, NoPayload, Output,
+    Procedure, ProcedureError, ProcedureKind, ProcedureMeta, Router, Tracked, TypeInfo, TypedError,
     VIEWER_MARKER, VIEWER_MISMATCH, ViewerContext, ViewerInput, wire,
 };
 

@@ -28,6 +28,10 @@ pub struct Config {
     /// How long one call may run before it answers 408 TIMEOUT. Defaults to 30 s; `None`
     /// means no limit (risky: a stuck procedure then holds its connection forever).
     pub call_timeout: Option<Duration>,
+    /// How often a subscription stream sends an `event: ping` keep-alive while it has nothing
+    /// else to send. Defaults to `None` (no pings, as tRPC); set it when a proxy closes idle
+    /// connections.
+    pub sse_ping_interval: Option<Duration>,
 }
 
 impl Default for Config {
@@ -40,6 +44,7 @@ impl Default for Config {
             max_url_bytes: 16 * 1024,
             max_header_bytes: 64 * 1024,
             call_timeout: Some(Duration::from_secs(30)),
+            sse_ping_interval: None,
         }
     }
 }
@@ -78,6 +83,12 @@ impl Config {
     /// Sets [`Config::max_header_bytes`].
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.max_header_bytes = bytes;
+        self
+    }
+
+    /// Sets [`Config::sse_ping_interval`].
+    pub fn sse_ping_interval(mut self, every: Option<Duration>) -> Self {
+        self.sse_ping_interval = every;
         self
     }
 

@@ -59,6 +59,12 @@ where
             Ok(Output::Unit) => single(index, |out| envelope::write_result(out, None)),
             Err(err) => single(index, |out| envelope::write_error(out, &err, Some(&path))),
             Ok(Output::Stream(values)) => iterable(index, path.clone(), values, ids),
+            // Subscriptions are refused in batches before they run; should one get here, its
+            // values stream like any other.
+            Ok(Output::Events(events)) => {
+                let values = events.map(|event| event.map(|e| e.data)).boxed();
+                iterable(index, path.clone(), values, ids)
+            }
         })
         .boxed()
 }

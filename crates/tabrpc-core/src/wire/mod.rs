@@ -6,6 +6,7 @@ mod envelope;
 mod exec;
 mod jsonl;
 mod request;
+mod sse;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use http::{HeaderMap, Method, Response, StatusCode};
 use tracing::Instrument;
 
 pub use config::Config;
+pub use sse::close_subscriptions;
 
 use crate::codes::ErrorCode;
 use crate::error::Error;
@@ -188,6 +190,20 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
             )));
         }
 
+        // A single GET to a subscription is answered with server-sent events (section 4).
+        if !is_batch
+            && parts.method == Method::GET
+            && let Some(path) = paths.first()
+            && self
+                .router
+                .get(path)
+                .is_some_and(|(_, p)| p.meta.kind == ProcedureKind::Subscription)
+        {
+            let path = path.clone();
+            let input = with_last_event_id(inputs.take(0), &parts.headers);
+            return self.sse_response(parts, path, input, make_ctx).await;
+        }
+
         let mut extra_headers = HeaderMap::new();
         let prepared: Vec<(String, Prepared<TCtx>)> = paths
             .into_iter()
@@ -234,13 +250,18 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         };
         // tRPC: a single (non-batch) call whose output is a stream fails the whole request;
         // in a batch only that item fails.
-        if !is_batch && matches!(settled.first(), Some((_, Ok(Output::Stream(_))))) {
+        if !is_batch
+            && matches!(
+                settled.first(),
+                Some((_, Ok(Output::Stream(_) | Output::Events(_))))
+            )
+        {
             return self.error_response(&stream_like());
         }
         let settled = settled
             .into_iter()
             .map(|(path, result)| match result {
-                Ok(Output::Stream(_)) => (path, Err(stream_like())),
+                Ok(Output::Stream(_) | Output::Events(_)) => (path, Err(stream_like())),
                 other => (path, other),
             })
             .collect();
@@ -291,6 +312,40 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
             }
             Err(err) => Prepared::Failed(err),
         }
+    }
+
+    async fn sse_response<F, Fut>(
+        &self,
+        parts: &Parts,
+        path: String,
+        input: Result<serde_json::Value, Error>,
+        make_ctx: F,
+    ) -> Response<ReplyBody>
+    where
+        F: FnOnce(&Parts) -> Fut,
+        Fut: Future<Output = Result<TCtx, Error>>,
+    {
+        let setup: futures_util::future::BoxFuture<'static, Result<Output, Error>> =
+            match self.prepare(&parts.method, false, &path, input) {
+                Prepared::Failed(err) => Box::pin(std::future::ready(Err(err))),
+                Prepared::Run(procedure, call) => match make_ctx(parts).await {
+                    Ok(ctx) => Box::pin(exec::run(procedure, ctx, call, self.config.call_timeout)),
+                    Err(err) => Box::pin(std::future::ready(Err(err))),
+                },
+            };
+        let body = sse::events(path, setup, self.config.sse_ping_interval);
+        let mut response = Response::new(ReplyBody::Stream(body));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache, no-transform"),
+        );
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        response
     }
 
     fn json_response(
@@ -370,6 +425,29 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         merge_headers(&mut headers, err);
         json_reply(err.code().http_status(), headers, Bytes::from(body))
     }
+}
+
+/// tRPC: on reconnect the browser sends `Last-Event-ID`, which reaches the procedure as the
+/// input's `lastEventId` (set on an object input, or the whole input when there is none).
+fn with_last_event_id(
+    input: Result<serde_json::Value, Error>,
+    headers: &HeaderMap,
+) -> Result<serde_json::Value, Error> {
+    let Some(id) = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return input;
+    };
+    input.map(|value| match value {
+        serde_json::Value::Object(mut map) => {
+            map.insert("lastEventId".into(), serde_json::Value::String(id));
+            serde_json::Value::Object(map)
+        }
+        serde_json::Value::Null => serde_json::json!({ "lastEventId": id }),
+        other => other,
+    })
 }
 
 fn merge_headers(into: &mut HeaderMap, err: &Error) {
