@@ -196,13 +196,7 @@ where
             })
         });
         Self {
-            meta: ProcedureMeta {
-                kind,
-                stream: false,
-                types: types_of::<TIn, TOut, E::Payload>(),
-                reads_input: TypeId::of::<TIn>() != TypeId::of::<()>(),
-                markers: Vec::new(),
-            },
+            meta: meta_of::<TIn, TOut, E::Payload>(kind, false),
             exec,
         }
     }
@@ -252,13 +246,7 @@ where
             })
         });
         Self {
-            meta: ProcedureMeta {
-                kind: ProcedureKind::Query,
-                stream: true,
-                types: types_of::<TIn, TItem, E::Payload>(),
-                reads_input: TypeId::of::<TIn>() != TypeId::of::<()>(),
-                markers: Vec::new(),
-            },
+            meta: meta_of::<TIn, TItem, E::Payload>(ProcedureKind::Query, true),
             exec,
         }
     }
@@ -325,13 +313,7 @@ where
             })
         });
         Self {
-            meta: ProcedureMeta {
-                kind: ProcedureKind::Subscription,
-                stream: true,
-                types: types_of::<TIn, TItem, E::Payload>(),
-                reads_input: TypeId::of::<TIn>() != TypeId::of::<()>(),
-                markers: Vec::new(),
-            },
+            meta: meta_of::<TIn, TItem, E::Payload>(ProcedureKind::Subscription, true),
             exec,
         }
     }
@@ -391,6 +373,22 @@ where
     /// The procedure's metadata.
     pub fn meta(&self) -> &ProcedureMeta {
         &self.meta
+    }
+}
+
+/// The metadata of a new procedure: no markers yet.
+fn meta_of<TIn, TOut, P>(kind: ProcedureKind, stream: bool) -> ProcedureMeta
+where
+    TIn: specta::Type + 'static,
+    TOut: specta::Type,
+    P: specta::Type,
+{
+    ProcedureMeta {
+        kind,
+        stream,
+        types: types_of::<TIn, TOut, P>(),
+        reads_input: TypeId::of::<TIn>() != TypeId::of::<()>(),
+        markers: Vec::new(),
     }
 }
 

@@ -265,20 +265,42 @@ async fn sign_in(
     Ok(response)
 }
 
+/// A fresh token for one of this browser's sessions, and with `activate` the shared cookie
+/// moves to that session (its tab became the active one).
+fn session_token(
+    p: &DevProvider,
+    headers: &HeaderMap,
+    session_id: String,
+    activate: bool,
+) -> Result<Response, ApiError> {
+    let client = cookie_value(headers, CLIENT_COOKIE);
+    let user = p.owned_session(client, &session_id)?;
+    let token = p.sign(&user, &session_id, headers)?;
+    if activate
+        && let Some(client) = client
+        && let Some(entry) = p.state().clients.get_mut(client)
+    {
+        entry.1 = Some(session_id.clone());
+    }
+    let cookie = activate.then(|| session_cookie(&token));
+    let mut response = Json(SessionToken {
+        session_id,
+        user_id: user,
+        token,
+    })
+    .into_response();
+    if let Some(cookie) = cookie {
+        set_cookie(&mut response, cookie);
+    }
+    Ok(response)
+}
+
 async fn token(
     State(p): State<Arc<DevProvider>>,
     headers: HeaderMap,
     Json(input): Json<SessionRef>,
 ) -> Result<Response, ApiError> {
-    let client = cookie_value(&headers, CLIENT_COOKIE);
-    let user = p.owned_session(client, &input.session_id)?;
-    let token = p.sign(&user, &input.session_id, &headers)?;
-    Ok(Json(SessionToken {
-        session_id: input.session_id,
-        user_id: user,
-        token,
-    })
-    .into_response())
+    session_token(&p, &headers, input.session_id, false)
 }
 
 async fn activate(
@@ -286,22 +308,7 @@ async fn activate(
     headers: HeaderMap,
     Json(input): Json<SessionRef>,
 ) -> Result<Response, ApiError> {
-    let client = cookie_value(&headers, CLIENT_COOKIE);
-    let user = p.owned_session(client, &input.session_id)?;
-    let token = p.sign(&user, &input.session_id, &headers)?;
-    if let Some(client) = client
-        && let Some(entry) = p.state().clients.get_mut(client)
-    {
-        entry.1 = Some(input.session_id.clone());
-    }
-    let mut response = Json(SessionToken {
-        session_id: input.session_id,
-        user_id: user,
-        token: token.clone(),
-    })
-    .into_response();
-    set_cookie(&mut response, session_cookie(&token));
-    Ok(response)
+    session_token(&p, &headers, input.session_id, true)
 }
 
 async fn sign_out(
