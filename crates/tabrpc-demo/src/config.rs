@@ -15,6 +15,9 @@ pub struct Settings {
     pub database_url: String,
     /// Who issues the tokens the demo accepts, and the verification policy.
     pub auth: AuthSettings,
+    /// `TABRPC_WEB_DIR`: the built demo web app. Defaults to `crates/tabrpc-demo/web/dist` in
+    /// this repository.
+    pub web_dir: std::path::PathBuf,
 }
 
 /// Who issues the tokens the demo accepts, and how they are checked.
@@ -105,6 +108,9 @@ impl Settings {
             addr,
             database_url,
             auth: AuthSettings::from_env()?,
+            web_dir: var("TABRPC_WEB_DIR")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(crate::default_web_dir),
         })
     }
 }

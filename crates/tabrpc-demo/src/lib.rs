@@ -127,3 +127,29 @@ pub fn app(
         .layer(tabrpc::auth::AuthLayer::new(auth.resolver))
         .layer(tower_http::trace::TraceLayer::new_for_http()))
 }
+
+/// Where the demo web app's built files are by default: `crates/tabrpc-demo/web/dist` in this
+/// repository (`npm --prefix crates/tabrpc-demo/web run build` writes them).
+pub fn default_web_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/dist")
+}
+
+/// Serves the demo web app's files from `dir` for every path the API does not answer. When the
+/// app has not been built, `/` says how to build it instead.
+pub fn with_web_app(app: axum::Router, dir: &std::path::Path) -> axum::Router {
+    if dir.join("index.html").is_file() {
+        app.fallback_service(tower_http::services::ServeDir::new(dir))
+    } else {
+        let hint = format!(
+            "<!doctype html><title>tabrpc demo</title><p>The demo web app is not built \
+             (looked in <code>{}</code>). Run <code>bash crates/tabrpc-demo/run.sh</code>, \
+             which builds it and starts the server. The API is at \
+             <code>/trpc</code>.</p>",
+            dir.display()
+        );
+        app.fallback(move || {
+            let hint = hint.clone();
+            async move { axum::response::Html(hint) }
+        })
+    }
+}

@@ -2,7 +2,7 @@
 //! printed address.
 
 use anyhow::Context;
-use tabrpc_demo::{Auth, Db, Settings, app};
+use tabrpc_demo::{Auth, Db, Settings, app, with_web_app};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -28,7 +28,8 @@ async fn main() -> anyhow::Result<()> {
         .context("setting up auth")?;
     let dev_idp = auth.provider.is_some();
     let app = app(db, auth, tabrpc::wire::Config::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("tabrpc-demo listening on http://{addr} (API at http://{addr}/trpc)");
+    let app = with_web_app(app, &settings.web_dir);
+    println!("tabrpc-demo listening on http://{addr} (web app at /, API at http://{addr}/trpc)");
     if dev_idp {
         println!(
             "development identity provider: accounts at http://{addr}/dev-idp/accounts, \
