@@ -6,19 +6,28 @@ use tabrpc_demo::{Auth, Db, Settings, app, with_web_app};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Logs go to stderr: stdout carries only the lines a script may read (the address first).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
     let settings = Settings::from_env()?;
-    let db = Db::open(&settings.database_url).await.with_context(|| {
+    let mut db = Db::open(&settings.database_url).await.with_context(|| {
         format!(
             "opening the database TABRPC_DATABASE_URL={}",
             settings.database_url
         )
     })?;
+    if let Some(url) = &settings.session_database_url {
+        // Never print the URL: it may carry a password.
+        db = db
+            .with_postgres_sessions(url)
+            .await
+            .context("opening the session database TABRPC_SESSION_DATABASE_URL")?;
+    }
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
         .with_context(|| format!("listening on TABRPC_ADDR={}", settings.addr))?;

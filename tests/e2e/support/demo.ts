@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { demoBinary } from "./paths.js";
+
+/** A running demo server. */
+export interface Demo {
+  /** `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** Everything the server logged, for assertions and for failure messages. */
+  readonly log: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts the demo server on a free port with a fresh in-memory database. */
+export async function startDemo(env: Record<string, string> = {}): Promise<Demo> {
+  const child: ChildProcess = spawn(demoBinary(), [], {
+    env: {
+      ...process.env,
+      TABRPC_ADDR: "127.0.0.1:0",
+      TABRPC_DATABASE_URL: "sqlite::memory:",
+      RUST_LOG: process.env.RUST_LOG ?? "info",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const log: string[] = [];
+  child.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${log.join("")}`)), 30_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the demo exited with ${code}:\n${log.join("")}`));
+    });
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      const found = /listening on (http:\/\/[^\s)]+)/.exec(line);
+      if (found?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(found[1]);
+      }
+    });
+  });
+  return {
+    url,
+    log,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["*.test.ts"],
+    globalSetup: ["./support/global-setup.ts"],
+    // One browser at a time: the scenarios are about timing inside one browser, and CI has
+    // two cores.
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
