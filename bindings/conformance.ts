@@ -65,3 +65,6 @@ export type Procedures = {
   "tooMany": { kind: "query"; input: null; output: null; error: never; stream: false; markers: never };
   "unauthorized": { kind: "query"; input: null; output: null; error: never; stream: false; markers: never };
 };
+
+/** The markers of the procedures that have some, as a value for the client at run time. */
+export const PROCEDURE_MARKERS = {} as const;

@@ -28,6 +28,9 @@
 //! export type Procedures = {
 //!   "post.byId": { kind: "query"; input: PostById; output: string; error: never; stream: false; markers: never };
 //! };
+//!
+//! /** The markers of the procedures that have some, as a value for the client at run time. */
+//! export const PROCEDURE_MARKERS = {} as const;
 //! "#);
 //! ```
 //!
