@@ -1,6 +1,7 @@
 //! [`Caller`]: a request's [`Identity`] together with what is needed to answer "who are you?"
 //! errors, so that contexts can carry one value and procedures can require a user in one line.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::request::Parts;
@@ -18,9 +19,11 @@ use crate::resolver::Resolver;
 /// let alice = Caller::new(Identity::dangerous_unverified("alice", Some("sess_1"), Source::Header));
 /// assert_eq!(alice.require().map(|who| who.user_id.as_str()).ok(), Some("alice"));
 /// ```
+///
+/// Cheap to clone (the identity is shared): a context is cloned for every call of a batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caller {
-    identity: Identity,
+    identity: Arc<Identity>,
     retry_after: Duration,
 }
 
@@ -29,7 +32,7 @@ impl Caller {
     /// [`Resolver::caller`] to get the verifier's own estimate.
     pub fn new(identity: Identity) -> Self {
         Self {
-            identity,
+            identity: Arc::new(identity),
             retry_after: Duration::from_secs(1),
         }
     }
@@ -52,7 +55,7 @@ impl Caller {
     ///
     /// When the caller is anonymous.
     pub fn require(&self) -> Result<&Authenticated, RpcError> {
-        match &self.identity {
+        match &*self.identity {
             Identity::Authenticated(who) => Ok(who),
             Identity::Anonymous { reason } => Err(reason.to_rpc_error(self.retry_after)),
         }
@@ -71,7 +74,7 @@ impl Resolver {
     pub async fn caller(&self, parts: &Parts) -> Caller {
         let identity = self.resolve(parts).await;
         Caller {
-            identity,
+            identity: Arc::new(identity),
             retry_after: self.verifier().retry_after(),
         }
     }

@@ -48,6 +48,26 @@ pub(crate) struct ClaimRules {
     pub(crate) reject_pending: bool,
 }
 
+impl ClaimRules {
+    /// Whether claims that passed [`Claims::from_verified`] are still within their validity
+    /// window at `now`: the same `exp`, `nbf` and `iat` rules, with the same leeway (what the
+    /// token cache checks on every hit).
+    pub(crate) fn times_ok(&self, exp: u64, nbf: Option<u64>, iat: Option<u64>, now: u64) -> bool {
+        let leeway = self.leeway_secs;
+        !expired(exp, now, leeway) && !in_future(nbf, now, leeway) && !in_future(iat, now, leeway)
+    }
+}
+
+/// `exp` is more than the leeway in the past.
+fn expired(exp: u64, now: u64, leeway: u64) -> bool {
+    exp.saturating_add(leeway) < now
+}
+
+/// `nbf` or `iat` is more than the leeway in the future.
+fn in_future(at: Option<u64>, now: u64, leeway: u64) -> bool {
+    at.is_some_and(|at| at > now.saturating_add(leeway))
+}
+
 impl Claims {
     /// Validates and types the claims of a token whose signature verified. `now` is seconds
     /// since the Unix epoch.
@@ -64,15 +84,15 @@ impl Claims {
         let leeway = rules.leeway_secs;
 
         let exp = numeric(map.remove("exp")).ok_or(bad(Claim::Exp))?;
-        if exp.saturating_add(leeway) < now {
+        if expired(exp, now, leeway) {
             return Err(AnonymousReason::Expired);
         }
         let nbf = optional_numeric(map.remove("nbf")).ok_or(bad(Claim::Nbf))?;
-        if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+        if in_future(nbf, now, leeway) {
             return Err(AnonymousReason::NotYetValid);
         }
         let iat = optional_numeric(map.remove("iat")).ok_or(bad(Claim::Iat))?;
-        if iat.is_some_and(|iat| iat > now.saturating_add(leeway)) {
+        if in_future(iat, now, leeway) {
             return Err(AnonymousReason::IssuedInFuture);
         }
         // An issuer is a single string (RFC 7519 §4.1.1), equal to the configured one.

@@ -162,8 +162,8 @@ impl Resolver {
                     Ok(token) => token,
                     Err(reason) => return Identity::anonymous(reason),
                 };
-                let checked = self.verifier.check(token).await;
-                trace.take(Source::Header, &checked);
+                let mut checked = self.verifier.check(token).await;
+                trace.take(Source::Header, &mut checked);
                 identity(checked, Source::Header)
             }
             (None, _) if headers.contains_key(&self.marker_header) => {
@@ -207,12 +207,12 @@ impl Resolver {
         let mut first_failure: Option<Checked> = None;
         let mut accepted: Option<Checked> = None;
         for token in &tokens {
-            let checked = self.verifier.check(token).await;
+            let mut checked = self.verifier.check(token).await;
             match (&checked.result, &accepted) {
                 (Ok(claims), Some(prev)) => {
                     let same = prev.result.as_ref().is_ok_and(|p| p.sub == claims.sub);
                     if !same {
-                        trace.take(Source::Cookie, &checked);
+                        trace.take(Source::Cookie, &mut checked);
                         return Identity::anonymous(AnonymousReason::Ambiguous);
                     }
                 }
@@ -225,8 +225,8 @@ impl Resolver {
         // One verified subject wins over stale or foreign cookies that fail verification: only
         // a verified token can name a user, so the failures cannot contradict it.
         match accepted.or(first_failure) {
-            Some(checked) => {
-                trace.take(Source::Cookie, &checked);
+            Some(mut checked) => {
+                trace.take(Source::Cookie, &mut checked);
                 identity(checked, Source::Cookie)
             }
             None => Identity::anonymous(AnonymousReason::None),

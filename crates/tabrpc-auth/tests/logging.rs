@@ -148,3 +148,21 @@ async fn cookie_values_are_never_logged() {
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn a_cache_hit_logs_the_same_fields_and_says_cached() {
+    let resolver = resolver().await;
+    let token = idp().sign_session("user_a", "sess_a", None).unwrap();
+    let parts = get(&[("authorization", &bearer(&token))]);
+    let first = logged(&resolver, &parts).await;
+    assert!(!first.contains("cached="), "{first}");
+    let second = logged(&resolver, &parts).await;
+    assert!(second.contains("cached=true"), "{second}");
+    assert!(
+        second.contains(&format!("kid=\"{}\"", idp().kid())),
+        "{second}"
+    );
+    assert!(second.contains("sub=\"user_a\""), "{second}");
+    assert_eq!(fingerprint_field(&first), fingerprint_field(&second));
+    assert!(second.contains("skew_s="), "{second}");
+}

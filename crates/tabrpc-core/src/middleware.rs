@@ -29,6 +29,11 @@ impl Call {
         &self.path
     }
 
+    /// The path, shared (no copy).
+    pub(crate) fn shared_path(&self) -> Arc<str> {
+        self.path.clone()
+    }
+
     /// The procedure's kind.
     pub fn kind(&self) -> ProcedureKind {
         self.kind

@@ -2,6 +2,7 @@
 //! at most once per interval with concurrent misses sharing the fetch, and kept as last known
 //! good when a fetch fails.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,10 @@ pub(crate) struct JwksCache {
     options: JwksOptions,
     /// The last good key set; `None` until a fetch first succeeds. Never held across an await.
     keys: RwLock<Option<Arc<KeySet>>>,
+    /// Counts changes of the key set (a fetch that returned other keys than the current ones).
+    /// Bumped after the new set is in place, so whoever reads a generation and then looks a
+    /// key up never gets keys older than that generation.
+    generation: AtomicU64,
     /// When an unknown `kid` last triggered a fetch. Held across that fetch, so concurrent misses
     /// queue behind it and then find either the new key or a fresh timestamp that forbids
     /// another fetch.
@@ -72,6 +77,7 @@ impl JwksCache {
             allowed: allowed.to_vec(),
             options,
             keys: RwLock::new(None),
+            generation: AtomicU64::new(0),
             miss_fetch: tokio::sync::Mutex::new(None),
         })
     }
@@ -82,6 +88,12 @@ impl JwksCache {
 
     pub(crate) fn retry_after(&self) -> Duration {
         self.options.unknown_kid_refetch_interval
+    }
+
+    /// The key generation: it changes whenever the key set does. Read it before looking a key
+    /// up (see [`generation`](Self::generation)'s field doc).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     fn current(&self) -> Option<Arc<KeySet>> {
@@ -103,11 +115,19 @@ impl JwksCache {
         let set = KeySet::from_jwks(&body, &self.allowed)
             .map_err(|e| Error::new(ErrorKind::Fetch, e.message().to_owned()))?;
         let count = set.len();
-        *self
+        let mut keys = self
             .keys
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(set));
-        tracing::debug!(keys = count, "JWKS loaded");
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let changed = keys
+            .as_ref()
+            .is_none_or(|old| old.fingerprint() != set.fingerprint());
+        *keys = Some(Arc::new(set));
+        if changed {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        drop(keys);
+        tracing::debug!(keys = count, changed, "JWKS loaded");
         Ok(count)
     }
 

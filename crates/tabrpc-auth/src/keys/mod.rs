@@ -56,6 +56,9 @@ pub(crate) struct KeySet {
     by_kid: HashMap<String, Arc<VerifyingKey>>,
     /// Set for a PEM source: used whatever the token's `kid`.
     single: Option<Arc<VerifyingKey>>,
+    /// SHA-256 over the admitted keys (each `kid` with its JWK), in `kid` order: two fetches
+    /// of the same keys give the same value whatever the document's order or extra members.
+    fingerprint: [u8; 32],
 }
 
 impl KeySet {
@@ -68,6 +71,11 @@ impl KeySet {
 
     pub(crate) fn len(&self) -> usize {
         self.by_kid.len() + usize::from(self.single.is_some())
+    }
+
+    /// Identifies the admitted keys: equal for the same keys, different after a rotation.
+    pub(crate) fn fingerprint(&self) -> &[u8; 32] {
+        &self.fingerprint
     }
 
     /// Whether tokens must name their key (every source but a single PEM key).
@@ -113,6 +121,7 @@ impl KeySet {
         Ok(KeySet {
             by_kid: HashMap::new(),
             single: Some(Arc::new(key)),
+            fingerprint: sha256(pem),
         })
     }
 
@@ -130,11 +139,13 @@ impl KeySet {
         let doc: Document = serde_json::from_slice(json)
             .map_err(|e| Error::key_load("not a JWKS document").with_source(e))?;
         let mut by_kid = HashMap::new();
+        let mut canonical: Vec<(String, Vec<u8>)> = Vec::new();
         for entry in doc.keys {
             match admit(entry, allowed) {
-                Ok((kid, key)) => {
-                    if let Entry::Vacant(slot) = by_kid.entry(kid) {
+                Ok((kid, key, jwk)) => {
+                    if let Entry::Vacant(slot) = by_kid.entry(kid.clone()) {
                         slot.insert(Arc::new(key));
+                        canonical.push((kid, jwk));
                     } else {
                         tracing::debug!("duplicate kid in JWKS; keeping the first");
                     }
@@ -147,11 +158,27 @@ impl KeySet {
                 "the JWKS has no key fitting the allowed algorithms",
             ));
         }
+        canonical.sort();
+        let mut input = Vec::new();
+        for (kid, jwk) in &canonical {
+            for part in [kid.as_bytes(), jwk.as_slice()] {
+                input.extend_from_slice(&part.len().to_be_bytes());
+                input.extend_from_slice(part);
+            }
+        }
         Ok(KeySet {
             by_kid,
             single: None,
+            fingerprint: sha256(&input),
         })
     }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    let mut out = [0; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
 }
 
 /// 2048 bits: shorter RSA keys are factorable in practice and aws-lc refuses them anyway.
@@ -161,8 +188,12 @@ fn bad_pem() -> Error {
     Error::key_load("not a PEM RSA or EC public key")
 }
 
-/// Admits one JWK, or says (without echoing key material) why not.
-fn admit(entry: Value, allowed: &[Algorithm]) -> Result<(String, VerifyingKey), &'static str> {
+/// Admits one JWK, or says (without echoing key material) why not. Returns its `kid`, the key
+/// and the JWK re-serialized from its typed form (for the key set's fingerprint).
+fn admit(
+    entry: Value,
+    allowed: &[Algorithm],
+) -> Result<(String, VerifyingKey, Vec<u8>), &'static str> {
     // Decide on `kty` before the typed parse: an `oct` key must never become a key at all.
     match entry.get("kty").and_then(Value::as_str) {
         Some("RSA" | "EC") => {}
@@ -209,7 +240,8 @@ fn admit(entry: Value, allowed: &[Algorithm]) -> Result<(String, VerifyingKey), 
     if !allowed.iter().any(|alg| key.fits(*alg)) {
         return Err("fits none of the allowed algorithms");
     }
-    Ok((kid, key))
+    let canonical = serde_json::to_vec(&jwk).map_err(|_| "not a valid JWK")?;
+    Ok((kid, key, canonical))
 }
 
 /// `jsonwebtoken` has no `as_str` for [`KeyAlgorithm`]; its `Display` prints the JOSE name.
@@ -283,6 +315,33 @@ mod tests {
         assert!(key.fits(Algorithm::RS256));
         assert!(!key.fits(Algorithm::PS256));
         assert!(!key.fits(Algorithm::ES256));
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_the_keys_not_with_their_order() {
+        let rs = [Algorithm::RS256];
+        let mut other = rsa_jwk("b");
+        other["n"] = json!(base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            [0xC7u8; 256],
+        ));
+        let ab = KeySet::from_jwks(&jwks(vec![rsa_jwk("a"), other.clone()]), &rs).unwrap();
+        let ba = KeySet::from_jwks(&jwks(vec![other.clone(), rsa_jwk("a")]), &rs).unwrap();
+        assert_eq!(ab.fingerprint(), ba.fingerprint());
+        // Skipped keys do not count.
+        let with_oct = jwks(vec![
+            rsa_jwk("a"),
+            json!({"kty": "oct", "kid": "h", "k": "c2VjcmV0"}),
+            other.clone(),
+        ]);
+        let ab_oct = KeySet::from_jwks(&with_oct, &rs).unwrap();
+        assert_eq!(ab.fingerprint(), ab_oct.fingerprint());
+        let a = KeySet::from_jwks(&jwks(vec![rsa_jwk("a")]), &rs).unwrap();
+        assert_ne!(ab.fingerprint(), a.fingerprint());
+        // Same kid, other key material.
+        other["kid"] = json!("a");
+        let a2 = KeySet::from_jwks(&jwks(vec![other]), &rs).unwrap();
+        assert_ne!(a.fingerprint(), a2.fingerprint());
     }
 
     #[test]

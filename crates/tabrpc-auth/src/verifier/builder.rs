@@ -9,7 +9,7 @@ use crate::claims::ClaimRules;
 use crate::error::Error;
 use crate::keys::jwks_url::{JwksCache, JwksOptions};
 use crate::keys::{KeySet, KeySource};
-use crate::verifier::{Inner, Keys, Verifier};
+use crate::verifier::{Inner, Keys, TokenCache, Verifier};
 
 /// Beyond this a "clock skew" allowance is a validity extension (and large values would
 /// overflow `jsonwebtoken`'s arithmetic).
@@ -58,6 +58,7 @@ pub struct VerifierBuilder {
     clerk: Option<ClerkProfile>,
     max_token_bytes: usize,
     jwks: JwksOptions,
+    cache_capacity: usize,
 }
 
 impl Default for VerifierBuilder {
@@ -72,6 +73,7 @@ impl Default for VerifierBuilder {
             clerk: None,
             max_token_bytes: 8 * 1024,
             jwks: JwksOptions::default(),
+            cache_capacity: 10_000,
         }
     }
 }
@@ -156,6 +158,23 @@ impl VerifierBuilder {
     /// The largest token accepted, in bytes, checked before any parsing. Defaults to 8 KiB.
     pub fn max_token_bytes(mut self, max: usize) -> Self {
         self.max_token_bytes = max;
+        self
+    }
+
+    /// How many verified tokens to remember, so that a token sent again (a tab sends its token
+    /// with every request until it refreshes it) skips the signature check, which is most of
+    /// the cost of a request. Defaults to 10 000; 0 turns the cache off.
+    ///
+    /// Only tokens that passed every check are stored, keyed by their SHA-256 (the token itself
+    /// is not kept). On every hit `exp`, `nbf` and `iat` are checked again with the
+    /// [`leeway`](Self::leeway), so an expired token is refused as `expired` exactly as without
+    /// the cache; a JWKS refresh that changes the key set empties the cache, so a removed key
+    /// stops vouching for its tokens at the next request. The risk left is memory: each entry
+    /// holds the token's claims (a few hundred bytes for a Clerk session token, at most
+    /// [`max_token_bytes`](Self::max_token_bytes)); the bound is approximate (the cache is
+    /// sharded and rounds each shard up).
+    pub fn cache_capacity(mut self, entries: usize) -> Self {
+        self.cache_capacity = entries;
         self
     }
 
@@ -250,6 +269,7 @@ impl VerifierBuilder {
                 rules,
                 max_token_bytes: self.max_token_bytes,
                 keys,
+                cache: TokenCache::new(self.cache_capacity),
             }),
         })
     }

@@ -2,6 +2,7 @@
 //! when it fails.
 
 mod builder;
+mod cache;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,6 +19,7 @@ use crate::header::{HeaderFacts, check_header};
 use crate::identity::AnonymousReason;
 use crate::keys::jwks_url::{JwksCache, Lookup};
 use crate::keys::{KeySet, VerifyingKey};
+use cache::{Digest, Entry, TokenCache};
 
 /// Verifies bearer tokens against one issuer's keys. Cheap to clone (an `Arc`).
 ///
@@ -34,6 +36,8 @@ pub(crate) struct Inner {
     rules: ClaimRules,
     max_token_bytes: usize,
     keys: Keys,
+    /// Verified tokens; `None` when the capacity is 0.
+    cache: Option<TokenCache>,
 }
 
 pub(crate) enum Keys {
@@ -57,10 +61,12 @@ pub(crate) struct Checked {
     pub(crate) result: Result<Claims, AnonymousReason>,
     /// Set once the `kid` passed the format check.
     pub(crate) kid: Option<String>,
-    /// First 8 hex characters of the token's SHA-256; unset for an oversized token.
-    pub(crate) fingerprint: Option<String>,
+    /// The start of the token's SHA-256; unset for an oversized token.
+    pub(crate) fingerprint: Option<Fingerprint>,
     /// `now - iat` in seconds, when the signature verified and `iat` is present.
     pub(crate) skew_secs: Option<i64>,
+    /// The claims came from the verified-token cache.
+    pub(crate) cached: bool,
 }
 
 impl Verifier {
@@ -73,6 +79,12 @@ impl Verifier {
     /// refused. Logs nothing; [`Resolver::resolve`](crate::Resolver::resolve) logs.
     pub async fn verify(&self, token: &str) -> Result<Claims, AnonymousReason> {
         self.check(token).await.result
+    }
+
+    /// How many verified tokens are cached now (0 with the cache off); see
+    /// [`VerifierBuilder::cache_capacity`]. For metrics and tests.
+    pub fn cached_tokens(&self) -> usize {
+        self.inner.cache.as_ref().map_or(0, TokenCache::len)
     }
 
     /// Whether keys are loaded. Only a JWKS URL that never answered makes this `false`.
@@ -111,14 +123,46 @@ impl Verifier {
             kid: None,
             fingerprint: None,
             skew_secs: None,
+            cached: false,
         };
         if token.len() > self.inner.max_token_bytes {
             checked.result = Err(AnonymousReason::TooLarge);
             return checked;
         }
-        checked.fingerprint = Some(fingerprint(token));
-        checked.result = self.check_inner(token, &mut checked).await;
+        let digest = sha256(token);
+        checked.fingerprint = Some(Fingerprint::of(&digest));
+        let Some(cache) = &self.inner.cache else {
+            checked.result = self.check_inner(token, &mut checked).await;
+            return checked;
+        };
+        // Read before any key lookup: an entry is labelled with a generation no newer than the
+        // keys that verified it, so a rotation during this check can only cause a later miss.
+        let generation = self.key_generation();
+        let now = unix_now();
+        if let Some(entry) = cache.get(&digest, generation, now, &self.inner.rules) {
+            checked.kid.clone_from(&entry.kid);
+            checked.skew_secs = entry.claims.iat.map(|iat| skew(now, iat));
+            checked.cached = true;
+            checked.result = Ok(entry.claims.clone());
+            return checked;
+        }
+        let result = self.check_inner(token, &mut checked).await;
+        if let Ok(claims) = &result {
+            cache.insert(
+                digest,
+                Entry::new(claims.clone(), checked.kid.clone(), generation),
+            );
+        }
+        checked.result = result;
         checked
+    }
+
+    /// Changes whenever the key set does (only a JWKS URL's can).
+    fn key_generation(&self) -> u64 {
+        match &self.inner.keys {
+            Keys::Static(_) => 0,
+            Keys::Remote { cache, .. } => cache.generation(),
+        }
     }
 
     async fn check_inner(
@@ -230,14 +274,35 @@ fn base64url(segment: &str) -> Result<Vec<u8>, AnonymousReason> {
         .map_err(|_| AnonymousReason::Malformed)
 }
 
-/// The first 8 hex characters of the token's SHA-256: enough to correlate log lines about the
-/// same token, useless for replaying it.
-pub(crate) fn fingerprint(token: &str) -> String {
+fn sha256(token: &str) -> Digest {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    digest.as_ref()[..4]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut out = [0; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// The first 4 bytes of a token's SHA-256, shown as 8 hex characters: enough to correlate log
+/// lines about the same token, useless for replaying it. Formatted only when logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fingerprint([u8; 4]);
+
+impl Fingerprint {
+    fn of(digest: &Digest) -> Self {
+        Self([digest[0], digest[1], digest[2], digest[3]])
+    }
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+/// `now - iat`, saturating.
+fn skew(now: u64, iat: u64) -> i64 {
+    i64::try_from(now)
+        .unwrap_or(i64::MAX)
+        .saturating_sub(i64::try_from(iat).unwrap_or(i64::MAX))
 }
 
 fn unix_now() -> u64 {
@@ -253,7 +318,7 @@ mod tests {
 
     #[test]
     fn fingerprint_is_8_hex_chars() {
-        let fp = fingerprint("abc");
+        let fp = Fingerprint::of(&sha256("abc")).to_string();
         assert_eq!(fp, "ba7816bf"); // SHA-256("abc") starts ba7816bf
     }
 

@@ -32,7 +32,7 @@ where
         duration_us = tracing::field::Empty,
     );
     let started = Instant::now();
-    let path: Arc<str> = Arc::from(call.path());
+    let path: Arc<str> = call.shared_path();
     let exec = procedure.exec.clone();
     // The handler is called inside the guarded future so that a panic in its synchronous part
     // is caught too.
