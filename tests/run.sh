@@ -27,6 +27,42 @@ for dir in web-client tests/node; do
   fi
 done
 
+# --- PostgreSQL for the session store tests (tabrpc-sessions, tabrpc-demo) ---------------------
+# Installs PostgreSQL from the distribution's packages when missing, starts a private cluster
+# that listens on a Unix socket in a temporary directory only (no port to collide with), and
+# exports its URL; the cluster stops when this script exits. Skipped when
+# TABRPC_TEST_POSTGRES_URL is set already. Under CI=true the Postgres tests fail without it.
+if [ -z "${TABRPC_TEST_POSTGRES_URL:-}" ]; then
+  step "PostgreSQL for the session store tests"
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  if [ -z "$pg_bin" ]; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+    pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  fi
+  pg_dir=${TMPDIR:-/tmp}/tabrpc-postgres
+  mkdir -p "$pg_dir"
+  # initdb refuses to run as root: as root, the cluster belongs to the postgres user.
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres: "$pg_dir"
+    pg_as() { (cd / && runuser -u postgres -- "$@"); }
+  else
+    pg_as() { "$@"; }
+  fi
+  if [ ! -f "$pg_dir/data/PG_VERSION" ]; then
+    pg_as "$pg_bin/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 >/dev/null
+  fi
+  if ! pg_as "$pg_bin/pg_ctl" -D "$pg_dir/data" status >/dev/null 2>&1; then
+    pg_as "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w -o \
+      "-c listen_addresses='' -k $pg_dir -c fsync=off -c max_connections=200" start >/dev/null
+    trap 'pg_as "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast stop >/dev/null 2>&1 || true' EXIT
+  fi
+  export TABRPC_TEST_POSTGRES_URL="postgres://postgres@localhost/postgres?host=$pg_dir"
+  echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') at $TABRPC_TEST_POSTGRES_URL"
+fi
+# --- end of PostgreSQL ---------------------------------------------------------------------------
+
 step "cargo build"
 cargo build --workspace --all-targets --locked
 

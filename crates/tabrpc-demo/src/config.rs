@@ -13,6 +13,9 @@ pub struct Settings {
     /// `TABRPC_DATABASE_URL`: the SQLite database. Defaults to `sqlite://tabrpc-demo.db`
     /// (a file in the working directory, created if missing).
     pub database_url: String,
+    /// `TABRPC_SESSION_DATABASE_URL`: where sessions and carts live. Defaults to unset: the
+    /// SQLite database above. A `postgres://…` URL lets several demo instances share them.
+    pub session_database_url: Option<String>,
     /// Who issues the tokens the demo accepts, and the verification policy.
     pub auth: AuthSettings,
     /// `TABRPC_WEB_DIR`: the built demo web app. Defaults to `crates/tabrpc-demo/web/dist` in
@@ -107,6 +110,7 @@ impl Settings {
         Ok(Self {
             addr,
             database_url,
+            session_database_url: var("TABRPC_SESSION_DATABASE_URL"),
             auth: AuthSettings::from_env()?,
             web_dir: var("TABRPC_WEB_DIR")
                 .map(std::path::PathBuf::from)

@@ -1,9 +1,10 @@
-//! The tabrpc demo: its API (`profile.*`, `onboarding.*`), its development identity provider
-//! and how they are served.
+//! The tabrpc demo: its API (`profile.*`, `onboarding.*`, `cart.*`, `session.*`), its
+//! development identity provider and how they are served.
 //!
 //! Every request's caller comes from its verified bearer token (or, without one and without
 //! the fail-closed marker, the shared `__session` cookie), never from an input field.
 
+mod cart;
 mod config;
 mod db;
 pub mod idp;
@@ -16,6 +17,7 @@ use tabrpc::Router;
 use tabrpc::auth::dev_idp::DevIdp;
 use tabrpc::auth::{Algorithm, Caller, Resolver};
 
+pub use cart::{Cart, CartAddInput, CartGetInput, CartLine, CartRemoveInput};
 pub use config::{AuthSettings, Issuer, Settings};
 pub use db::Db;
 pub use idp::DevProvider;
@@ -37,11 +39,19 @@ impl tabrpc::ViewerContext for Ctx {
     }
 }
 
+impl tabrpc::sessions::SessionContext for Ctx {
+    fn session_store(&self) -> &dyn tabrpc::sessions::SessionStore {
+        self.db.sessions().as_ref()
+    }
+}
+
 /// The demo API.
 pub fn router() -> Router<Ctx> {
     Router::new()
         .nest("profile", profile::router())
         .nest("onboarding", onboarding::router())
+        .nest("cart", cart::router())
+        .nest("session", tabrpc::sessions::router())
 }
 
 /// How callers are identified: the resolver, and the development identity provider when the

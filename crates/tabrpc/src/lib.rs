@@ -2,8 +2,9 @@
 //! and rspc, speaking tRPC v11's HTTP protocol.
 //!
 //! This facade re-exports the crates users need: the core ([`Router`], [`Procedure`],
-//! [`Error`], …), the axum transport (`tabrpc::axum`, feature `axum`, on by default) and the
-//! bindings exporter (`tabrpc::typescript`, feature `typescript`).
+//! [`Error`], …), the axum transport (`tabrpc::axum`, feature `axum`, on by default), the
+//! bindings exporter (`tabrpc::typescript`, feature `typescript`) and sessions
+//! (`tabrpc::sessions`, feature `sessions`).
 //!
 //! ```
 //! use tabrpc::{Error, Procedure, Router};
@@ -59,4 +60,18 @@ pub mod auth {
 #[cfg(feature = "typescript")]
 pub mod typescript {
     pub use tabrpc_typescript::{Error, ErrorKind, HEADER, TypePart, export, export_codes};
+}
+
+/// Sessions by parameter injection: anonymous per-tab or per-browser state kept on the server
+/// under a client-made [`SessionId`](tabrpc_sessions::SessionId), with a SQLite or Postgres
+/// store, rotation at sign-in, revocation and expiry.
+#[cfg(feature = "sessions")]
+pub mod sessions {
+    pub use tabrpc_sessions::{
+        Database, EndReason, Error, ErrorKind, ExpiryTask, FeatureTable, INVALID_SESSION_ID, Merge,
+        PgStore, Rotation, SESSION_ENDED, SESSION_MARKER, SESSION_WRONG_OWNER, Session,
+        SessionContext, SessionCtx, SessionEndInput, SessionId, SessionInput, SessionProcedure,
+        SessionRotateInput, SessionRotation, SessionState, SessionStore, SqliteStore, StoreConfig,
+        Sweep, router, spawn_expiry,
+    };
 }

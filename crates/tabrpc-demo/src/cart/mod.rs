@@ -1,0 +1,128 @@
+//! `cart.*`: an anonymous per-tab cart, kept under the tab's session id (`sessionId`, which
+//! the client injects) in the session store's database. It survives a reload of the tab, is
+//! separate in two tabs, and moves to the account at sign-in (`session.rotate`).
+
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use tabrpc::sessions::{
+    FeatureTable, Merge, SessionCtx, SessionId, SessionInput, SessionProcedure, StoreConfig,
+};
+use tabrpc::{Error, Procedure, Router};
+
+use crate::Ctx;
+
+mod store;
+#[cfg(test)]
+mod tests;
+
+use store::{add, read, remove};
+
+/// The most of one item a cart holds.
+const MAX_QUANTITY: u32 = 99;
+/// The longest item name accepted, in bytes.
+const MAX_ITEM_LEN: usize = 100;
+
+/// The cart's table, registered with the session store: a rotation adds up the quantities of
+/// an item present in both sessions.
+pub(crate) fn session_config() -> StoreConfig {
+    StoreConfig::default().feature(
+        FeatureTable::new("cart_items", "session_id").merge(Merge::sum(["item"], "quantity")),
+    )
+}
+
+/// Input of `cart.get`.
+#[derive(Debug, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CartGetInput {
+    /// The tab's session (injected by the client).
+    pub session_id: SessionId,
+}
+
+/// Input of `cart.add`.
+#[derive(Debug, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CartAddInput {
+    /// The tab's session (injected by the client).
+    pub session_id: SessionId,
+    /// What to add (1 to 100 bytes).
+    pub item: String,
+    /// How many; defaults to 1. At most 99 of an item in total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub quantity: Option<u32>,
+}
+
+/// Input of `cart.remove`.
+#[derive(Debug, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CartRemoveInput {
+    /// The tab's session (injected by the client).
+    pub session_id: SessionId,
+    /// The item to take out entirely.
+    pub item: String,
+}
+
+macro_rules! session_input {
+    ($($ty:ty),*) => {$(
+        impl SessionInput for $ty {
+            fn session_id(&self) -> &SessionId {
+                &self.session_id
+            }
+        }
+    )*};
+}
+session_input!(CartGetInput, CartAddInput, CartRemoveInput);
+
+/// One line of the cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CartLine {
+    /// The item.
+    pub item: String,
+    /// How many.
+    pub quantity: u32,
+}
+
+/// A cart, sorted by item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Cart {
+    /// Its lines.
+    pub lines: Vec<CartLine>,
+}
+
+pub(crate) fn router() -> Router<Ctx> {
+    Router::new()
+        .procedure(
+            "get",
+            Procedure::query(|ctx: SessionCtx<Ctx>, _: CartGetInput| async move {
+                read(ctx.db.sessions().as_ref(), ctx.session().id()).await
+            })
+            .with_session(),
+        )
+        .procedure(
+            "add",
+            Procedure::mutation(|ctx: SessionCtx<Ctx>, input: CartAddInput| async move {
+                let quantity = input.quantity.unwrap_or(1);
+                if input.item.is_empty() || input.item.len() > MAX_ITEM_LEN {
+                    return Err(Error::bad_request("`item` must be 1 to 100 bytes long"));
+                }
+                if quantity == 0 || quantity > MAX_QUANTITY {
+                    return Err(Error::bad_request("`quantity` must be 1 to 99"));
+                }
+                let store = ctx.db.sessions().as_ref();
+                add(store, ctx.session().id(), &input.item, quantity).await?;
+                read(store, ctx.session().id()).await
+            })
+            .with_session(),
+        )
+        .procedure(
+            "remove",
+            Procedure::mutation(|ctx: SessionCtx<Ctx>, input: CartRemoveInput| async move {
+                let store = ctx.db.sessions().as_ref();
+                remove(store, ctx.session().id(), &input.item).await?;
+                read(store, ctx.session().id()).await
+            })
+            .with_session(),
+        )
+}

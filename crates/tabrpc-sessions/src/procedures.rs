@@ -1,0 +1,92 @@
+//! The session procedures every application needs: `rotate` (at sign-in) and `end` (at
+//! sign-out), for `Router::nest("session", tabrpc_sessions::router())`.
+
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use tabrpc_core::{Error, Procedure, Router};
+
+use crate::guard::{SESSION_MARKER, SessionContext, SessionInput, caller_of};
+use crate::id::SessionId;
+
+/// Input of `session.rotate`.
+#[derive(Debug, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRotateInput {
+    /// The current (old) session; the client injects it.
+    pub session_id: SessionId,
+    /// The id the client just made and switches to if the rotation succeeds.
+    pub new_session_id: SessionId,
+}
+
+impl SessionInput for SessionRotateInput {
+    fn session_id(&self) -> &SessionId {
+        &self.session_id
+    }
+}
+
+/// Output of `session.rotate`.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRotation {
+    /// How many rows of feature data moved to the new session.
+    pub moved: u32,
+    /// Whether the new session is linked to the caller's account.
+    pub linked: bool,
+}
+
+/// Input of `session.end`.
+#[derive(Debug, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionEndInput {
+    /// The session to end; the client injects it.
+    pub session_id: SessionId,
+}
+
+impl SessionInput for SessionEndInput {
+    fn session_id(&self) -> &SessionId {
+        &self.session_id
+    }
+}
+
+/// `rotate` and `end`, both marked `"session"`, to nest under `session`:
+///
+/// - `session.rotate {sessionId, newSessionId}` (mutation): moves the session's data to the
+///   new id in one transaction and links it to the verified caller, if any
+///   ([`SessionStore::rotate`](crate::SessionStore::rotate)). The client calls it at sign-in,
+///   in `refresh(beforeUpdate)`, while the old id is still current.
+/// - `session.end {sessionId}` (mutation): ends the session and deletes its data
+///   ([`SessionStore::end`](crate::SessionStore::end)). The client calls it at sign-out,
+///   *before* dropping its token: a session linked to an account answers only that account.
+///
+/// Both check ownership inside the store's transaction rather than through
+/// [`with_session`](crate::SessionProcedure::with_session), so that rotating away from an
+/// expired session still works (a client can always recover) and ending is idempotent.
+pub fn router<C: SessionContext>() -> Router<C> {
+    Router::new()
+        .procedure(
+            "rotate",
+            Procedure::mutation(|ctx: C, input: SessionRotateInput| async move {
+                let caller = caller_of(&ctx)?;
+                let rotation = ctx
+                    .session_store()
+                    .rotate(&input.session_id, &input.new_session_id, caller.as_deref())
+                    .await?;
+                Ok::<_, Error>(SessionRotation {
+                    moved: u32::try_from(rotation.moved).unwrap_or(u32::MAX),
+                    linked: rotation.session.user_id().is_some(),
+                })
+            })
+            .mark(SESSION_MARKER),
+        )
+        .procedure(
+            "end",
+            Procedure::mutation(|ctx: C, input: SessionEndInput| async move {
+                let caller = caller_of(&ctx)?;
+                ctx.session_store()
+                    .end(&input.session_id, caller.as_deref())
+                    .await?;
+                Ok::<_, Error>(())
+            })
+            .mark(SESSION_MARKER),
+        )
+}

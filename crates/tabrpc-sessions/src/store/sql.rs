@@ -1,0 +1,442 @@
+// The session store on one sqlx backend, written once for both: `sqlite.rs` and `postgres.rs`
+// each `include!` this file in a module that defines the backend, `DB`, and its few SQL
+// differences (`BEGIN`, `FOR_UPDATE`, `MIGRATION_LOCK`, `MIGRATIONS`, `BACKEND`). Including
+// concrete code twice avoids sqlx's generic-executor bounds, which do not compose with boxed
+// futures.
+
+use futures_util::future::BoxFuture;
+use tracing::Instrument;
+
+use crate::config::StoreConfig;
+use crate::error::{EndReason, Error, ErrorKind};
+use crate::id::SessionId;
+use crate::store::{
+    Database, Rotation, Session, SessionState, SessionStore, Sweep, check_owner, from_millis,
+    millis, now_millis,
+};
+
+type Pool = sqlx::Pool<DB>;
+type Tx = sqlx::Transaction<'static, DB>;
+/// `user_id, created_at, last_seen_at, ended_at, end_reason`
+type Row = (Option<String>, i64, i64, Option<i64>, Option<String>);
+
+const SELECT_SESSION: &str = "SELECT user_id, created_at, last_seen_at, ended_at, end_reason \
+                              FROM tabrpc_sessions WHERE id = $1";
+
+/// A session store (see [`SessionStore`] for what it does, and the [`store`](crate::store)
+/// module for its data model). Cheap to clone: it holds a connection pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: Pool,
+    config: std::sync::Arc<StoreConfig>,
+}
+
+impl Store {
+    /// A store on `pool`: applies the store's migrations, then checks that every feature
+    /// table of `config` has a valid name and exists with its columns.
+    ///
+    /// # Errors
+    ///
+    /// `Config` for an invalid or missing feature table; `Storage` when a migration fails.
+    pub async fn new(pool: Pool, config: StoreConfig) -> Result<Self, Error> {
+        for feature in &config.features {
+            feature.validate()?;
+        }
+        migrate(&pool).await?;
+        for feature in &config.features {
+            if let Err(err) = sqlx::query(&feature.probe_sql()).execute(&pool).await {
+                return Err(Error::config(format!(
+                    "feature table `{}` is missing or lacks a column the store uses ({err}): \
+                     create it before opening the store",
+                    feature.table()
+                )));
+            }
+        }
+        Ok(Self {
+            pool,
+            config: std::sync::Arc::new(config),
+        })
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    async fn begin(&self) -> Result<Tx, Error> {
+        Ok(self.pool.begin_with(BEGIN).await?)
+    }
+
+    async fn resolve_inner(&self, id: &SessionId, caller: Option<&str>) -> Result<Session, Error> {
+        // A few rounds at most: each retry follows a concurrent change of this very row.
+        for _ in 0..3 {
+            let now = now_millis();
+            let row: Option<Row> = sqlx::query_as(SELECT_SESSION)
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+            match row {
+                None => {
+                    let created = sqlx::query(
+                        "INSERT INTO tabrpc_sessions (id, user_id, created_at, last_seen_at) \
+                         VALUES ($1, $2, $3, $3) ON CONFLICT (id) DO NOTHING",
+                    )
+                    .bind(id.as_str())
+                    .bind(caller)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                    if created == 1 {
+                        tracing::debug!(linked = caller.is_some(), "session created");
+                        return Ok(Session {
+                            id: id.clone(),
+                            user_id: caller.map(str::to_owned),
+                            created_at: now,
+                            last_seen_at: now,
+                        });
+                    }
+                }
+                Some((_, _, _, Some(_), reason)) => {
+                    return Err(Error::ended(EndReason::parse(reason.as_deref().unwrap_or(""))));
+                }
+                Some((user_id, created_at, last_seen_at, None, _)) => {
+                    check_owner(user_id.as_deref(), caller)?;
+                    let mut session = Session {
+                        id: id.clone(),
+                        user_id,
+                        created_at,
+                        last_seen_at,
+                    };
+                    if now.saturating_sub(last_seen_at) < millis(self.config.touch_interval) {
+                        return Ok(session);
+                    }
+                    let touched = sqlx::query(
+                        "UPDATE tabrpc_sessions SET last_seen_at = $2 \
+                         WHERE id = $1 AND ended_at IS NULL",
+                    )
+                    .bind(id.as_str())
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                    if touched == 1 {
+                        session.last_seen_at = now;
+                        return Ok(session);
+                    }
+                }
+            }
+        }
+        Err(Error::storage(sqlx::Error::Protocol(
+            "session row kept changing while being resolved".into(),
+        )))
+    }
+
+    async fn lookup_inner(&self, id: &SessionId) -> Result<Option<SessionState>, Error> {
+        let row: Option<Row> = sqlx::query_as(SELECT_SESSION)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(user_id, created_at, last_seen_at, ended_at, reason)| match ended_at {
+            Some(ended_at) => SessionState::Ended {
+                reason: EndReason::parse(reason.as_deref().unwrap_or("")),
+                ended_at: from_millis(ended_at),
+            },
+            None => SessionState::Live(Session {
+                id: id.clone(),
+                user_id,
+                created_at,
+                last_seen_at,
+            }),
+        }))
+    }
+
+    async fn rotate_inner(
+        &self,
+        old: &SessionId,
+        new: &SessionId,
+        caller: Option<&str>,
+    ) -> Result<Rotation, Error> {
+        if old == new {
+            return Err(Error::new(
+                ErrorKind::InvalidRotation,
+                "a rotation needs a new session id: `newSessionId` equals `sessionId`",
+            ));
+        }
+        let now = now_millis();
+        let mut tx = self.begin().await?;
+        // Both rows exist from here on (an unknown old id becomes a session that ends below,
+        // so it can never be used), and both are locked, old first: a concurrent feature
+        // write holds `FOR SHARE` on the old row, so it either finished before this point
+        // (its rows move) or waits and then finds the session ended (it writes nothing).
+        for (id, owner) in [(old, None), (new, caller)] {
+            sqlx::query(
+                "INSERT INTO tabrpc_sessions (id, user_id, created_at, last_seen_at) \
+                 VALUES ($1, $2, $3, $3) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id.as_str())
+            .bind(owner)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let lock = format!("{SELECT_SESSION}{FOR_UPDATE}");
+        let old_row: Row = sqlx::query_as(&lock).bind(old.as_str()).fetch_one(&mut *tx).await?;
+        let new_row: Row = sqlx::query_as(&lock).bind(new.as_str()).fetch_one(&mut *tx).await?;
+        let old_live = old_row.3.is_none();
+        if old_live {
+            check_owner(old_row.0.as_deref(), caller)?;
+        }
+        if new_row.3.is_some() {
+            return Err(Error::ended(EndReason::parse(new_row.4.as_deref().unwrap_or(""))));
+        }
+        check_owner(new_row.0.as_deref(), caller)?;
+        let mut moved = 0;
+        if old_live {
+            for feature in &self.config.features {
+                for (index, statement) in feature.move_sql().iter().enumerate() {
+                    let changed = sqlx::query(statement)
+                        .bind(old.as_str())
+                        .bind(new.as_str())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if feature.counts_as_moved(index) {
+                        moved += changed;
+                    }
+                }
+            }
+            sqlx::query(
+                "UPDATE tabrpc_sessions SET ended_at = $2, end_reason = $3 \
+                 WHERE id = $1 AND ended_at IS NULL",
+            )
+            .bind(old.as_str())
+            .bind(now)
+            .bind(EndReason::Rotated.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        let user_id = new_row.0.or_else(|| caller.map(str::to_owned));
+        sqlx::query("UPDATE tabrpc_sessions SET user_id = $2, last_seen_at = $3 WHERE id = $1")
+            .bind(new.as_str())
+            .bind(user_id.as_deref())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::debug!(moved, linked = user_id.is_some(), "session rotated");
+        Ok(Rotation {
+            session: Session {
+                id: new.clone(),
+                user_id,
+                created_at: new_row.1,
+                last_seen_at: now,
+            },
+            moved,
+        })
+    }
+
+    async fn end_inner(&self, id: &SessionId, caller: Option<&str>) -> Result<(), Error> {
+        let now = now_millis();
+        let mut tx = self.begin().await?;
+        // An unknown id is remembered as ended, so it cannot start a session later.
+        sqlx::query(
+            "INSERT INTO tabrpc_sessions (id, user_id, created_at, last_seen_at, ended_at, end_reason) \
+             VALUES ($1, NULL, $2, $2, $2, $3) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(now)
+        .bind(EndReason::Ended.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let lock = format!("{SELECT_SESSION}{FOR_UPDATE}");
+        let (owner, _, _, ended_at, _): Row =
+            sqlx::query_as(&lock).bind(id.as_str()).fetch_one(&mut *tx).await?;
+        if ended_at.is_some() {
+            tx.commit().await?;
+            return Ok(());
+        }
+        check_owner(owner.as_deref(), caller)?;
+        for feature in &self.config.features {
+            sqlx::query(&feature.delete_sql("= $1"))
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE tabrpc_sessions SET ended_at = $2, end_reason = $3 WHERE id = $1")
+            .bind(id.as_str())
+            .bind(now)
+            .bind(EndReason::Ended.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::debug!("session ended");
+        Ok(())
+    }
+
+    async fn revoke_user_inner(&self, user_id: &str) -> Result<u64, Error> {
+        let now = now_millis();
+        let mut tx = self.begin().await?;
+        let revoked = sqlx::query(
+            "UPDATE tabrpc_sessions SET ended_at = $2, end_reason = $3 \
+             WHERE user_id = $1 AND ended_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(EndReason::Revoked.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if revoked > 0 {
+            let sessions = "IN (SELECT id FROM tabrpc_sessions \
+                            WHERE user_id = $1 AND ended_at = $2 AND end_reason = $3)";
+            for feature in &self.config.features {
+                sqlx::query(&feature.delete_sql(sessions))
+                    .bind(user_id)
+                    .bind(now)
+                    .bind(EndReason::Revoked.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        tracing::info!(revoked, "sessions of a user revoked");
+        Ok(revoked)
+    }
+
+    async fn sweep_inner(&self) -> Result<Sweep, Error> {
+        let now = now_millis();
+        let idle_before = now.saturating_sub(millis(self.config.idle_timeout));
+        let forget_before = now.saturating_sub(millis(self.config.tombstone_retention));
+        let mut tx = self.begin().await?;
+        let expired = sqlx::query(
+            "UPDATE tabrpc_sessions SET ended_at = $1, end_reason = $2 \
+             WHERE ended_at IS NULL AND last_seen_at < $3",
+        )
+        .bind(now)
+        .bind(EndReason::Expired.as_str())
+        .bind(idle_before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if expired > 0 {
+            let sessions =
+                "IN (SELECT id FROM tabrpc_sessions WHERE ended_at = $1 AND end_reason = $2)";
+            for feature in &self.config.features {
+                sqlx::query(&feature.delete_sql(sessions))
+                    .bind(now)
+                    .bind(EndReason::Expired.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let purged = sqlx::query(
+            "DELETE FROM tabrpc_sessions WHERE ended_at IS NOT NULL AND ended_at < $1",
+        )
+        .bind(forget_before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        if expired > 0 || purged > 0 {
+            tracing::info!(expired, purged, "session expiry sweep");
+        }
+        Ok(Sweep { expired, purged })
+    }
+}
+
+fn span(operation: &'static str, id: &SessionId) -> tracing::Span {
+    tracing::debug_span!("session", op = operation, backend = BACKEND, session = %id.fingerprint())
+}
+
+impl SessionStore for Store {
+    fn resolve<'a>(
+        &'a self,
+        id: &'a SessionId,
+        caller: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Session, Error>> {
+        Box::pin(self.resolve_inner(id, caller).instrument(span("resolve", id)))
+    }
+
+    fn lookup<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<Option<SessionState>, Error>> {
+        Box::pin(self.lookup_inner(id).instrument(span("lookup", id)))
+    }
+
+    fn rotate<'a>(
+        &'a self,
+        old: &'a SessionId,
+        new: &'a SessionId,
+        caller: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Rotation, Error>> {
+        let span = tracing::debug_span!(
+            "session",
+            op = "rotate",
+            backend = BACKEND,
+            session = %old.fingerprint(),
+            new_session = %new.fingerprint()
+        );
+        Box::pin(self.rotate_inner(old, new, caller).instrument(span))
+    }
+
+    fn end<'a>(
+        &'a self,
+        id: &'a SessionId,
+        caller: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(self.end_inner(id, caller).instrument(span("end", id)))
+    }
+
+    fn revoke_user<'a>(&'a self, user_id: &'a str) -> BoxFuture<'a, Result<u64, Error>> {
+        let span = tracing::debug_span!("session", op = "revoke_user", backend = BACKEND);
+        Box::pin(self.revoke_user_inner(user_id).instrument(span))
+    }
+
+    fn sweep(&self) -> BoxFuture<'_, Result<Sweep, Error>> {
+        let span = tracing::debug_span!("session", op = "sweep", backend = BACKEND);
+        Box::pin(self.sweep_inner().instrument(span))
+    }
+
+    fn database(&self) -> Database {
+        wrap_pool(self.pool.clone())
+    }
+
+    fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+}
+
+/// Applies the store's migrations that are not applied yet, in one transaction that holds the
+/// backend's lock, so several instances starting at once migrate once.
+async fn migrate(pool: &Pool) -> Result<(), Error> {
+    let mut tx = pool.begin_with(BEGIN).await?;
+    if let Some(lock) = MIGRATION_LOCK {
+        sqlx::query(lock).execute(&mut *tx).await?;
+    }
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS tabrpc_sessions_migrations (\
+         version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let applied: Vec<(i64,)> = sqlx::query_as("SELECT version FROM tabrpc_sessions_migrations")
+        .fetch_all(&mut *tx)
+        .await?;
+    for (version, description, sql) in MIGRATIONS {
+        if applied.iter().any(|(v,)| v == version) {
+            continue;
+        }
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO tabrpc_sessions_migrations (version, description, applied_at) \
+             VALUES ($1, $2, $3)",
+        )
+        .bind(version)
+        .bind(description)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await?;
+        tracing::info!(version, description, backend = BACKEND, "session store migrated");
+    }
+    tx.commit().await?;
+    Ok(())
+}
