@@ -42,7 +42,7 @@ type CallArgs<TDef extends ProcedureDef> = null extends TDef["input"]
  * `httpBatchStreamLink`); `undefined` for a unit output (generated as `null`; the wire sends
  * `{"result":{}}`).
  */
-type CallOutput<TDef extends ProcedureDef> = TDef["stream"] extends true
+export type CallOutput<TDef extends ProcedureDef> = TDef["stream"] extends true
   ? AsyncIterable<TDef["output"]>
   : [TDef["output"]] extends [null]
     ? undefined
@@ -55,8 +55,10 @@ type ProcedureMethods<TDef extends ProcedureDef> = TDef["kind"] extends "query"
     ? { mutate: (...args: CallArgs<TDef>) => Promise<CallOutput<TDef>> }
     : unknown;
 
-type FirstSegment<TPath extends string> = TPath extends `${infer Head}.${string}` ? Head : TPath;
-type AfterSegment<TPath extends string, THead extends string> = TPath extends `${THead}.${infer Rest}` ? Rest : never;
+/** @internal The first segment of a dotted path. */
+export type FirstSegment<TPath extends string> = TPath extends `${infer Head}.${string}` ? Head : TPath;
+/** @internal What follows `THead.` in a dotted path. */
+export type AfterSegment<TPath extends string, THead extends string> = TPath extends `${THead}.${infer Rest}` ? Rest : never;
 
 /** The proxy's nested shape: `post.byId` becomes `client.post.byId`. */
 type ClientTree<TProcs extends ProcedureMap, TPrefix extends string, TRest extends string> = {

@@ -29,6 +29,17 @@ export type OperationKind = "query" | "mutation";
  */
 export interface OperationContext {
   [key: string]: unknown;
+  /**
+   * The account this call is for (`null`: anonymous), as its cache key says. `authLink` reads it
+   * to keep accounts in separate HTTP requests; the TanStack Query integration sets it.
+   * Defaults to the input's `viewerId`, else the tab's current account.
+   */
+  viewerId?: string | null | undefined;
+  /**
+   * The client session id this call uses (client.md section 6), when it uses one: calls of
+   * different session ids never share an HTTP request either.
+   */
+  sessionId?: string | null | undefined;
 }
 
 /** One call on its way through the links. Links never mutate it; they pass a copy to `next`. */
@@ -45,6 +56,27 @@ export interface Operation {
   readonly signal: AbortSignal | undefined;
   /** A copy of the caller's `context` option, private to this call. */
   readonly context: OperationContext;
+  /** What links before the transport ask of the HTTP request that will carry this call. */
+  readonly transport?: TransportHints | undefined;
+}
+
+/**
+ * Requests a link (such as `authLink`) makes of the HTTP request that carries a call; the HTTP
+ * transport links honour them. A link sets them by passing a copy of the operation to `next`.
+ */
+export interface TransportHints {
+  /**
+   * Calls whose keys differ never share an HTTP request (on top of the batch links' own
+   * `groupKey` option). Defaults to one group.
+   */
+  readonly groupKey?: string | undefined;
+  /**
+   * Headers for the HTTP request, resolved once per request right before `fetch`, after the
+   * link's `headers` option, and merged over it. Calls of one request that carry the same
+   * function get it called once, with all of them. Fails like a {@link HeadersOption} function:
+   * the request is not sent and each of its calls rejects.
+   */
+  readonly headers?: ((request: HTTPRequestInfo) => HTTPHeaders | Promise<HTTPHeaders>) | undefined;
 }
 
 /** What a call resolves to. */
@@ -118,7 +150,8 @@ export interface HTTPBatchLinkOptions extends HTTPLinkOptions {
   maxItems?: number | undefined;
   /**
    * Calls whose keys differ never share a request (e.g. calls for different accounts, so that one
-   * request carries one account's token). Defaults to one group for all calls.
+   * request carries one account's token). Defaults to one group for all calls. Operations can
+   * ask for more separation themselves (`Operation.transport.groupKey`, set by `authLink`).
    */
   groupKey?: ((op: Operation) => string) | undefined;
 }

@@ -85,7 +85,8 @@ class Item implements BatchItem {
 
 /**
  * Collects the calls made in one macrotask and sends them as few HTTP requests as the limits
- * allow: one queue per (kind, group key), each split greedily in call order.
+ * allow: one queue per (kind, group key, the operation's `transport.groupKey`), each split
+ * greedily in call order.
  *
  * Returns the `load` function a batch link calls for each operation. Throws `RangeError` for bad
  * limits (at link creation).
@@ -168,7 +169,7 @@ export function createBatcher(
       let key: string;
       try {
         json = serializeInput(op);
-        key = `${op.kind}\n${groupKey(op)}`;
+        key = JSON.stringify([op.kind, groupKey(op), op.transport?.groupKey ?? ""]);
       } catch (error) {
         reject(forCall(error, op));
         return;

@@ -1,5 +1,5 @@
 import { TabrpcError } from "../error.js";
-import type { FetchLike, HTTPHeaders, HTTPLinkOptions, Operation, OperationKind } from "../types.js";
+import type { FetchLike, HTTPHeaders, HTTPLinkOptions, Operation, OperationKind, TransportHints } from "../types.js";
 import { preview } from "./envelope.js";
 import { badGateway, localError } from "./errors.js";
 
@@ -128,11 +128,18 @@ export interface SendRequest {
   readonly path: string;
 }
 
+/** The link's `headers` option, then each distinct per-call header function (transport hints). */
 async function resolveHeaders(request: SendRequest): Promise<Record<string, string>> {
   const { headers } = request.options;
-  let resolved: HTTPHeaders;
+  const info = { operations: request.operations };
+  const hooks = new Set<NonNullable<TransportHints["headers"]>>();
+  for (const op of request.operations) {
+    if (op.transport?.headers !== undefined) hooks.add(op.transport.headers);
+  }
+  const resolved: HTTPHeaders[] = [];
   try {
-    resolved = typeof headers === "function" ? await headers({ operations: request.operations }) : headers ?? {};
+    resolved.push(typeof headers === "function" ? await headers(info) : headers ?? {});
+    for (const hook of hooks) resolved.push(await hook(info));
   } catch (cause) {
     if (cause instanceof TabrpcError) throw cause;
     throw localError("CLIENT_CLOSED_REQUEST", `Not sent: the headers option failed: ${String(cause)}`, request.path, {
@@ -140,7 +147,7 @@ async function resolveHeaders(request: SendRequest): Promise<Record<string, stri
     });
   }
   const out: Record<string, string> = {};
-  for (const source of [request.extraHeaders, resolved]) {
+  for (const source of [request.extraHeaders, ...resolved]) {
     for (const [name, value] of Object.entries(source)) {
       if (value !== undefined) out[name.toLowerCase()] = value;
     }

@@ -1,9 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createClient } from "../client.js";
 import { TabrpcError } from "../error.js";
 import { fakeFetch, jsonReply, parseBatchUrl, tick, type RecordedRequest } from "../testing/fake-fetch.js";
 import type { Procedures } from "../../../bindings/conformance.js";
-import type { HTTPBatchLinkOptions, Operation } from "../types.js";
+import type { HTTPBatchLinkOptions, HTTPRequestInfo, Link, Operation } from "../types.js";
 import { httpBatchLink } from "./httpBatchLink.js";
 
 const URL_BASE = "http://api.test/rpc";
@@ -338,6 +338,66 @@ describe("httpBatchLink: headers", () => {
     const { client } = setup(echoServer, { headers: () => Promise.reject(thrown) });
     const error = await rejection(client.noInput.query());
     expect([error.code, error.path]).toEqual(["UNAUTHORIZED", "noInput"]);
+  });
+});
+
+describe("httpBatchLink: transport hints", () => {
+  /** A link that sets the hints a later transport must honour. */
+  const hinting = (hints: (op: Operation) => Operation["transport"]): Link => (op, next) => next({ ...op, transport: hints(op) });
+
+  it("keeps calls with different hint group keys in different requests", async () => {
+    const fetch = fakeFetch(echoServer);
+    const client = createClient<Procedures>({
+      links: [hinting((op) => ({ groupKey: String(op.context.viewerId) })), httpBatchLink({ url: URL_BASE, fetch })],
+    });
+    await Promise.all([
+      client.noInput.query(undefined, { context: { viewerId: "a" } }),
+      client.noInput.query(undefined, { context: { viewerId: "b" } }),
+      client.returnNull.query(undefined, { context: { viewerId: "a" } }),
+    ]);
+    expect(fetch.requests.map((r) => parseBatchUrl(r.url).paths)).toEqual([["noInput", "returnNull"], ["noInput"]]);
+  });
+
+  it("calls a hint's header function once per request, after the headers option, and merges it over", async () => {
+    const fetch = fakeFetch(echoServer);
+    const order: string[] = [];
+    const hint = vi.fn(({ operations }: HTTPRequestInfo) => {
+      order.push(`hint:${operations.length}`);
+      return { authorization: "Bearer hinted", "x-extra": "1" };
+    });
+    const client = createClient<Procedures>({
+      links: [
+        hinting(() => ({ headers: hint })),
+        httpBatchLink({
+          url: URL_BASE,
+          fetch,
+          headers: () => {
+            order.push("option");
+            return { authorization: "Bearer option", "x-app": "web" };
+          },
+        }),
+      ],
+    });
+    await Promise.all([client.noInput.query(), client.returnNull.query()]);
+    expect(order).toEqual(["option", "hint:2"]);
+    expect(fetch.requests[0]?.headers).toEqual({ authorization: "Bearer hinted", "x-app": "web", "x-extra": "1" });
+  });
+
+  it("fails the request like the headers option when a hint's function throws", async () => {
+    const fetch = fakeFetch(echoServer);
+    const client = createClient<Procedures>({
+      links: [
+        hinting(() => ({
+          headers: () => {
+            throw new Error("boom");
+          },
+        })),
+        httpBatchLink({ url: URL_BASE, fetch }),
+      ],
+    });
+    const error = await rejection(client.noInput.query());
+    expect([error.code, error.message]).toEqual(["CLIENT_CLOSED_REQUEST", "Not sent: the headers option failed: Error: boom"]);
+    expect(fetch.requests).toHaveLength(0);
   });
 });
 

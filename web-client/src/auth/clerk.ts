@@ -1,0 +1,65 @@
+import type { AuthSource } from "./source.js";
+
+/** The part of a Clerk `Session` the adapter reads. */
+export interface ClerkSessionLike {
+  readonly id: string;
+  readonly user?: { readonly id: string } | null | undefined;
+  getToken(options?: { skipCache?: boolean }): Promise<string | null>;
+}
+
+/** The part of a Clerk `Client` the adapter reads (`activeSessions` in older versions). */
+export interface ClerkClientLike {
+  readonly signedInSessions?: readonly ClerkSessionLike[] | undefined;
+  readonly activeSessions?: readonly ClerkSessionLike[] | undefined;
+}
+
+/**
+ * The part of the `Clerk` object (`window.Clerk`, `useClerk()`) the adapter reads. Typed
+ * structurally: the package does not depend on Clerk's.
+ */
+export interface ClerkLike {
+  /** This tab's active session (`null` when signed out, `undefined` before Clerk has loaded). */
+  readonly session?: ClerkSessionLike | null | undefined;
+  /** The browser's client: every signed-in session. */
+  readonly client?: ClerkClientLike | null | undefined;
+  /** Calls `listener` on every change of client, session or user; returns the unsubscribe function. */
+  addListener(listener: (resources: unknown) => void): (() => void) | void;
+}
+
+function signedInSessions(clerk: ClerkLike): readonly ClerkSessionLike[] {
+  const client = clerk.client;
+  return client?.signedInSessions ?? client?.activeSessions ?? [];
+}
+
+/**
+ * An {@link AuthSource} over a Clerk-shaped object: the token is this tab's session's
+ * (`clerk.session.getToken`), never the shared `__session` cookie; the account is the session's
+ * user; the signed-in accounts are `clerk.client.signedInSessions`; changes come from
+ * `clerk.addListener`.
+ *
+ * Clerk re-reads `clerk.session` on each call, so a token is always asked of the session that is
+ * active when the HTTP request is made.
+ *
+ * @example
+ * ```ts
+ * const auth = createTabAuth(clerkAuthSource(window.Clerk));
+ * ```
+ */
+export function clerkAuthSource(clerk: ClerkLike): AuthSource {
+  return {
+    async getToken(options) {
+      const session = clerk.session;
+      if (session === null || session === undefined) return null;
+      return session.getToken({ skipCache: options.skipCache });
+    },
+    accountId: () => clerk.session?.user?.id ?? null,
+    sessionId: () => clerk.session?.id ?? null,
+    signedInAccounts: () => signedInSessions(clerk).length,
+    signedInAccountIds: () =>
+      signedInSessions(clerk).flatMap((session) => (session.user?.id === undefined ? [] : [session.user.id])),
+    subscribe(onChange) {
+      const unsubscribe = clerk.addListener(() => onChange());
+      return typeof unsubscribe === "function" ? unsubscribe : () => undefined;
+    },
+  };
+}

@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { deferred, scriptedSource } from "../testing/scripted-auth.js";
+import { createTabAuth, isAuthChange, type AuthChange } from "./tabAuth.js";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function recordChanges(source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice"] })) {
+  const auth = createTabAuth(source);
+  const changes: AuthChange[] = [];
+  auth.subscribe((change) => changes.push(change));
+  return { source, auth, changes };
+}
+
+describe("createTabAuth: changes and epochs", () => {
+  it("reports sign-out, sign-in and switch, each with the next epoch", () => {
+    const { source, auth, changes } = recordChanges();
+    expect(auth.epoch).toBe(0);
+    expect(auth.accountId).toBe("user_alice");
+    source.set({ accountId: null, accounts: [] });
+    source.set({ accountId: "user_bob", accounts: ["user_bob"] });
+    source.set({ accountId: "user_carol", accounts: ["user_bob", "user_carol"] });
+    expect(changes).toEqual([
+      { type: "sign-out", epoch: 1, previous: "user_alice", current: null, signedOut: "user_alice" },
+      { type: "sign-in", epoch: 2, previous: null, current: "user_bob", signedOut: null },
+      { type: "switch", epoch: 3, previous: "user_bob", current: "user_carol", signedOut: null },
+    ]);
+    expect(auth.accountId).toBe("user_carol");
+  });
+
+  it("treats a switch away from an account that is no longer signed in as its sign-out", () => {
+    const { source, changes } = recordChanges(scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] }));
+    // Clerk signs a session out and makes the next one active in one update.
+    source.set({ accountId: "user_bob", accounts: ["user_bob"] });
+    expect(changes).toEqual([{ type: "switch", epoch: 1, previous: "user_alice", current: "user_bob", signedOut: "user_alice" }]);
+  });
+
+  it("counts a new session of the same account as a change (sign-out and sign-in seen as one update)", () => {
+    const { source, auth, changes } = recordChanges();
+    source.set({ sessionId: "sess_2" });
+    expect(auth.epoch).toBe(1);
+    expect(changes[0]?.type).toBe("switch");
+  });
+
+  it("ignores repeated notifications of the same state", () => {
+    const { source, auth, changes } = recordChanges();
+    source.poke();
+    source.set({ accountId: "user_alice" });
+    source.set({ accounts: ["user_alice", "user_bob"] }); // another tab signed in: not this tab's change
+    expect(auth.epoch).toBe(0);
+    expect(changes).toEqual([]);
+  });
+
+  it("keeps notifying the other listeners when one throws", async () => {
+    const { source, auth, changes } = recordChanges();
+    const errors: unknown[] = [];
+    const onError = (error: unknown) => errors.push(error);
+    process.on("uncaughtException", onError);
+    try {
+      auth.subscribe(() => {
+        throw new Error("listener bug");
+      });
+      const later: AuthChange[] = [];
+      auth.subscribe((change) => later.push(change));
+      source.set({ accountId: null });
+      expect(changes).toHaveLength(1);
+      expect(later).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    } finally {
+      process.off("uncaughtException", onError);
+    }
+    expect(errors).toEqual([new Error("listener bug")]);
+  });
+
+  it("stops following the source after dispose, and drops token waiters", async () => {
+    const { source, auth, changes } = recordChanges();
+    source.answers.push(new Promise<string>(() => undefined));
+    const waiting = auth.token().catch((e: unknown) => e);
+    auth.dispose();
+    expect(isAuthChange(await waiting)).toBe(true);
+    source.set({ accountId: null });
+    expect(changes).toEqual([]);
+  });
+});
+
+describe("createTabAuth: token", () => {
+  it("asks with skipCache and returns a usable token", async () => {
+    const { source, auth } = recordChanges();
+    await expect(auth.token()).resolves.toBe("token-user_alice");
+    expect(source.calls).toEqual([{ skipCache: true }]);
+  });
+
+  it("lets the provider answer from its cache when alwaysSkipCache is off, except for fresh ones and retries", async () => {
+    vi.useFakeTimers();
+    const source = scriptedSource({ accountId: "user_alice" });
+    const auth = createTabAuth(source, { alwaysSkipCache: false });
+    await auth.token();
+    await auth.token({ fresh: true });
+    source.answers.push(new Error("cached token broken"));
+    const retried = auth.token();
+    await vi.advanceTimersByTimeAsync(500);
+    await expect(retried).resolves.toBe("token-user_alice");
+    expect(source.calls).toEqual([{ skipCache: false }, { skipCache: true }, { skipCache: false }, { skipCache: true }]);
+  });
+
+  it("refuses a token for an epoch that is over", async () => {
+    const { source, auth } = recordChanges();
+    source.set({ accountId: "user_bob" });
+    const error = await auth.token({ epoch: 0 }).catch((e: unknown) => e);
+    expect(isAuthChange(error)).toBe(true);
+    expect(source.calls).toEqual([]);
+  });
+
+  it("shares a fetch in flight, unless asked for a fresh one", async () => {
+    const { source, auth } = recordChanges();
+    const first = deferred<string>();
+    source.answers.push(first.promise, "fresh");
+    const a = auth.token();
+    const b = auth.token();
+    const c = auth.token({ fresh: true });
+    first.resolve("shared");
+    await expect(Promise.all([a, b, c])).resolves.toEqual(["shared", "shared", "fresh"]);
+    expect(source.calls).toHaveLength(2);
+  });
+
+  it("reports failed fetches to onTokenError and resolves to null after the retry", async () => {
+    vi.useFakeTimers();
+    const source = scriptedSource({ accountId: "user_alice" });
+    source.answers.push(new Error("one"), new Error("two"));
+    const errors: unknown[] = [];
+    const auth = createTabAuth(source, { onTokenError: (e) => errors.push(e) });
+    const token = auth.token();
+    await vi.advanceTimersByTimeAsync(500);
+    await expect(token).resolves.toBeNull();
+    expect(errors).toEqual([new Error("one"), new Error("two")]);
+  });
+
+  it("abandons the retry pause when the epoch moves on", async () => {
+    vi.useFakeTimers();
+    const source = scriptedSource({ accountId: "user_alice" });
+    source.answers.push(new Error("one"));
+    const auth = createTabAuth(source);
+    const token = auth.token().catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(100);
+    source.set({ accountId: null });
+    expect(isAuthChange(await token)).toBe(true);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(source.calls).toHaveLength(1);
+  });
+});
+
+describe("createTabAuth: settled", () => {
+  it("waits until the account stayed unchanged for settleMs, restarting on each change", async () => {
+    vi.useFakeTimers();
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    const auth = createTabAuth(source, { settleMs: 300 });
+    let settled = false;
+    void auth.settled().then(() => {
+      settled = true;
+    });
+    await vi.advanceTimersByTimeAsync(200);
+    source.set({ accountId: "user_bob" });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(299);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(settled).toBe(true);
+  });
+
+  it("rejects when its signal fires", async () => {
+    const auth = createTabAuth(scriptedSource());
+    const controller = new AbortController();
+    const settled = auth.settled(controller.signal).catch((e: unknown) => e);
+    controller.abort(new Error("cancelled"));
+    await expect(settled).resolves.toEqual(new Error("cancelled"));
+  });
+});

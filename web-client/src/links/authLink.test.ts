@@ -1,0 +1,419 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { Procedures } from "../testing/demo-procedures.js";
+import { createTabAuth, isAuthChange, type TabAuthOptions } from "../auth/tabAuth.js";
+import { createClient } from "../client.js";
+import { TabrpcError } from "../error.js";
+import { fakeFetch, jsonReply, parseBatchUrl, tick, type RecordedRequest } from "../testing/fake-fetch.js";
+import { deferred, scriptedSource, type ScriptedSource } from "../testing/scripted-auth.js";
+import type { Link } from "../types.js";
+import { authLink } from "./authLink.js";
+import { httpBatchLink } from "./httpBatchLink.js";
+import { httpLink } from "./httpLink.js";
+
+const URL_BASE = "http://api.test/trpc";
+const user = { id: "user_alice", displayName: "Alice", signedIn: true };
+
+/** Answers every call of a batch with `user`. */
+function ok(request: RecordedRequest): Response {
+  return jsonReply(parseBatchUrl(request.url).paths.map(() => ({ result: { data: user } })));
+}
+
+function setup(
+  source: ScriptedSource,
+  respond: (r: RecordedRequest) => Response | Promise<Response> = ok,
+  options: TabAuthOptions = {},
+  before: Link[] = [],
+) {
+  const auth = createTabAuth(source, options);
+  const fetch = fakeFetch(respond);
+  const client = createClient<Procedures>({ links: [...before, authLink({ auth }), httpBatchLink({ url: URL_BASE, fetch })] });
+  return { auth, fetch, client };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<TabrpcError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TabrpcError);
+  return error as TabrpcError;
+}
+
+const authHeaders = (request: RecordedRequest | undefined) => {
+  const { authorization, "x-tabrpc-auth-required": marker, "x-tabrpc-csrf": csrf } = request?.headers ?? {};
+  return { authorization, marker, csrf };
+};
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("authLink: headers per HTTP request", () => {
+  it("sends the tab's token as a bearer, fetched fresh (skipCache) once per HTTP request", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const { fetch, client } = setup(source);
+    await Promise.all([client.profile.getUser.query(), client.onboarding.getProgress.query()]);
+    await client.profile.getUser.query();
+    expect(fetch.requests).toHaveLength(2);
+    expect(fetch.requests.map(authHeaders)).toEqual([
+      { authorization: "Bearer token-user_alice", marker: undefined, csrf: undefined },
+      { authorization: "Bearer token-user_alice", marker: undefined, csrf: undefined },
+    ]);
+    expect(source.calls).toEqual([{ skipCache: true }, { skipCache: true }]);
+  });
+
+  it.each([
+    ["null", null],
+    ["undefined", undefined],
+    ["the empty string", ""],
+    ['"null"', "null"],
+    ['"undefined"', "undefined"],
+    ["whitespace", "  "],
+  ])("never sends Bearer with %s as the token", async (_name, token) => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    source.answers.push(token, token);
+    const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
+    await client.profile.getUser.query();
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+    // An empty answer is retried once, like a failure.
+    expect(source.calls).toHaveLength(2);
+  });
+
+  it("sends the fail-closed marker without a token when several accounts are signed in", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    source.answers.push(null, null);
+    const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
+    await client.profile.getUser.query();
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+  });
+
+  it("sends no auth header without a token when a single account is signed in (the cookie path)", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    source.answers.push(null, null);
+    const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
+    await client.profile.getUser.query();
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: undefined, csrf: undefined });
+  });
+
+  it("sends no auth header when nobody is signed in", async () => {
+    const { fetch, client } = setup(scriptedSource(), ok, { tokenRetryDelayMs: 1 });
+    await client.profile.getUser.query();
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: undefined, csrf: undefined });
+  });
+
+  it("sends the marker from a signed-out tab while another tab's account holds the cookie", async () => {
+    const { fetch, client } = setup(scriptedSource({ accountId: null, accounts: ["user_bob"] }), ok, { tokenRetryDelayMs: 1 });
+    await client.profile.getUser.query();
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+  });
+
+  it("adds x-tabrpc-csrf on mutations only", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const { fetch, client } = setup(source, (r) => jsonReply(parseBatchUrl(r.url).paths.map(() => ({ result: { data: { completed: [], next: "welcome" } } }))));
+    await Promise.all([client.onboarding.saveStep.mutate({ step: "welcome" }), client.onboarding.getProgress.query()]);
+    const byMethod = Object.fromEntries(fetch.requests.map((r) => [r.method, authHeaders(r)]));
+    expect(byMethod).toEqual({
+      GET: { authorization: "Bearer token-user_alice", marker: undefined, csrf: undefined },
+      POST: { authorization: "Bearer token-user_alice", marker: undefined, csrf: "1" },
+    });
+  });
+
+  it("works with httpLink too (one request per call, one token each)", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const auth = createTabAuth(source);
+    const fetch = fakeFetch(() => jsonReply({ result: { data: user } }));
+    const client = createClient<Procedures>({ links: [authLink({ auth }), httpLink({ url: URL_BASE, fetch })] });
+    await client.profile.getUser.query();
+    expect(authHeaders(fetch.requests[0]).authorization).toBe("Bearer token-user_alice");
+  });
+
+  it("keeps the headers an earlier link asked for, and still fetches one token per request", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const hint = vi.fn(() => ({ "x-trace": "t1" }));
+    const tracing: Link = (op, next) => next({ ...op, transport: { headers: hint } });
+    const { fetch, client } = setup(source, ok, {}, [tracing]);
+    await Promise.all([client.profile.getUser.query(), client.onboarding.getProgress.query()]);
+    expect(fetch.requests).toHaveLength(1);
+    expect(fetch.requests[0]?.headers).toMatchObject({ "x-trace": "t1", authorization: "Bearer token-user_alice" });
+    expect(hint).toHaveBeenCalledTimes(1);
+    expect(source.calls).toHaveLength(1);
+  });
+});
+
+describe("authLink: token failures", () => {
+  it("retries a throwing getToken once after 500 ms, then goes on without a token", async () => {
+    vi.useFakeTimers();
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    source.answers.push(new Error("network"), new Error("network again"));
+    const { fetch, client } = setup(source);
+    const call = client.profile.getUser.query();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(source.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(499);
+    expect(source.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(source.calls).toHaveLength(2);
+    await call;
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+  });
+
+  it("uses the retry's token when the first getToken throws", async () => {
+    vi.useFakeTimers();
+    const source = scriptedSource({ accountId: "user_alice" });
+    source.answers.push(new Error("flaky"), "second-try");
+    const { fetch, client } = setup(source);
+    const call = client.profile.getUser.query();
+    await vi.advanceTimersByTimeAsync(500);
+    await call;
+    expect(authHeaders(fetch.requests[0]).authorization).toBe("Bearer second-try");
+  });
+
+  it("times a hanging getToken out after 5 s, retries once, and sends without a token after about 10.5 s", async () => {
+    vi.useFakeTimers();
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    const never = new Promise<string>(() => undefined);
+    source.answers.push(never, never);
+    const { fetch, client } = setup(source);
+    const call = client.profile.getUser.query();
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(source.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(source.calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(fetch.requests).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    await call;
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+  });
+
+  it("does not remember a failed fetch: the next request asks again", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    source.answers.push(new Error("down"), new Error("still down"));
+    const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
+    await client.profile.getUser.query();
+    await client.profile.getUser.query();
+    expect(source.calls).toHaveLength(3);
+    expect(fetch.requests.map((r) => authHeaders(r).authorization)).toEqual([undefined, "Bearer token-user_alice"]);
+  });
+
+  it("shares one token fetch in flight between the requests of one epoch", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const pending = deferred<string>();
+    source.answers.push(pending.promise);
+    const { fetch, client } = setup(source);
+    const calls = [client.profile.getUser.query(), client.onboarding.saveStep.mutate({ step: "welcome" })];
+    await tick();
+    expect(source.calls).toHaveLength(1);
+    pending.resolve("shared");
+    await Promise.allSettled(calls);
+    expect(fetch.requests.map((r) => authHeaders(r).authorization)).toEqual(["Bearer shared", "Bearer shared"]);
+  });
+});
+
+describe("authLink: 401 invalid_token", () => {
+  const unauthorized = (challenge: string) => (request: RecordedRequest) =>
+    new Response(
+      JSON.stringify(
+        parseBatchUrl(request.url).paths.map(() => ({
+          error: { message: "authentication required", code: -32001, data: { code: "UNAUTHORIZED", httpStatus: 401 } },
+        })),
+      ),
+      { status: 401, headers: { "content-type": "application/json", "www-authenticate": challenge } },
+    );
+
+  it("fetches a fresh token once and retries the call once", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    source.answers.push("expired", "fresh");
+    let first = true;
+    const { fetch, client } = setup(source, (request) => {
+      if (first) {
+        first = false;
+        return unauthorized('Bearer error="invalid_token"')(request);
+      }
+      return ok(request);
+    });
+    await expect(client.profile.getUser.query()).resolves.toEqual(user);
+    expect(fetch.requests.map((r) => authHeaders(r).authorization)).toEqual(["Bearer expired", "Bearer fresh"]);
+    expect(source.calls).toHaveLength(2);
+  });
+
+  it("gives up after one retry", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const { fetch, client } = setup(source, unauthorized('Bearer error="invalid_token"'));
+    const error = await rejection(client.profile.getUser.query());
+    expect(error.code).toBe("UNAUTHORIZED");
+    expect(fetch.requests).toHaveLength(2);
+  });
+
+  it("retries the calls of one batch together, in one request", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    let first = true;
+    const { fetch, client } = setup(source, (request) => {
+      if (first) {
+        first = false;
+        return unauthorized('Bearer error="invalid_token"')(request);
+      }
+      return ok(request);
+    });
+    await Promise.all([client.profile.getUser.query(), client.profile.getUser.query({ viewerId: "user_alice" })]);
+    expect(fetch.requests).toHaveLength(2);
+  });
+
+  it("does not retry a 401 without invalid_token (no credentials at all)", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const { fetch, client } = setup(source, unauthorized("Bearer"));
+    await rejection(client.profile.getUser.query());
+    expect(fetch.requests).toHaveLength(1);
+  });
+});
+
+describe("authLink: batches never mix accounts", () => {
+  it("sends calls for different viewerIds in different requests, and same-account calls together", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    const { fetch, client } = setup(source);
+    await Promise.all([
+      client.profile.getUser.query({ viewerId: "user_alice" }),
+      client.profile.getUser.query({ viewerId: "user_bob" }),
+      client.onboarding.getProgress.query({ viewerId: "user_alice" }),
+      client.profile.getUser.query(undefined, { context: { viewerId: "user_bob" } }),
+      client.profile.getUser.query(undefined, { context: { viewerId: null } }),
+    ]);
+    const groups = fetch.requests.map((r) => parseBatchUrl(r.url));
+    expect(groups).toEqual([
+      { paths: ["profile.getUser", "onboarding.getProgress"], input: { "0": { viewerId: "user_alice" }, "1": { viewerId: "user_alice" } } },
+      { paths: ["profile.getUser", "profile.getUser"], input: { "0": { viewerId: "user_bob" } } },
+      { paths: ["profile.getUser"], input: undefined },
+    ]);
+  });
+
+  it("counts a call without viewerId as the tab's current account's", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const { fetch, client } = setup(source);
+    await Promise.all([client.profile.getUser.query(), client.profile.getUser.query({ viewerId: "user_alice" })]);
+    expect(fetch.requests).toHaveLength(1);
+  });
+
+  it("separates calls of different session ids", async () => {
+    const { fetch, client } = setup(scriptedSource({ accountId: "user_alice" }));
+    await Promise.all([
+      client.profile.getUser.query(undefined, { context: { sessionId: "s1" } }),
+      client.profile.getUser.query(undefined, { context: { sessionId: "s2" } }),
+      client.profile.getUser.query(undefined, { context: { sessionId: "s1" } }),
+    ]);
+    expect(fetch.requests.map((r) => parseBatchUrl(r.url).paths.length)).toEqual([2, 1]);
+  });
+});
+
+describe("authLink: epochs", () => {
+  it("drops a call at once when the tab signs out while its token fetch is in flight", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    source.answers.push(new Promise<string>(() => undefined)); // hangs
+    const { auth, fetch, client } = setup(source);
+    const call = client.profile.getUser.query();
+    await tick();
+    expect(source.calls).toHaveLength(1);
+    source.set({ accountId: null, accounts: [] });
+    expect(auth.epoch).toBe(1);
+    // No timer advanced: sign-out did not wait for the hanging fetch, nor its timeout.
+    const error = await rejection(call);
+    expect(isAuthChange(error)).toBe(true);
+    expect(error.code).toBe("CLIENT_CLOSED_REQUEST");
+    expect(error.path).toBe("profile.getUser");
+    expect(fetch.requests).toHaveLength(0);
+  });
+
+  it("never attaches a token that resolves after the epoch changed", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    const late = deferred<string>();
+    source.answers.push(late.promise);
+    const { fetch, client } = setup(source);
+    const call = client.profile.getUser.query();
+    await tick();
+    source.set({ accountId: "user_bob" });
+    late.resolve("token-of-alice");
+    expect(isAuthChange(await rejection(call))).toBe(true);
+    await tick();
+    expect(fetch.requests).toHaveLength(0);
+  });
+
+  it("drops a response that arrives after an account switch", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    const reply = deferred<Response>();
+    const { fetch, client } = setup(source, () => reply.promise);
+    const call = client.profile.getUser.query();
+    await tick();
+    expect(fetch.requests).toHaveLength(1);
+    source.set({ accountId: "user_bob" });
+    reply.resolve(jsonReply([{ result: { data: user } }]));
+    const error = await rejection(call);
+    expect(isAuthChange(error)).toBe(true);
+    expect(error.response?.status).toBe(200);
+  });
+
+  it("drops an error response that arrives after a switch too", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    const reply = deferred<Response>();
+    const { client } = setup(source, () => reply.promise);
+    const call = client.profile.getUser.query();
+    await tick();
+    source.set({ accountId: "user_bob" });
+    reply.resolve(jsonReply([{ error: { message: "viewer/session mismatch", code: -32003, data: { code: "FORBIDDEN", httpStatus: 403 } } }], 403));
+    expect(isAuthChange(await rejection(call))).toBe(true);
+  });
+
+  it("de-duplicates repeated notifications of the same state: one epoch step", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const { auth, fetch, client } = setup(source);
+    const call = client.profile.getUser.query();
+    source.poke();
+    source.poke();
+    source.set({ accountId: "user_alice" });
+    expect(auth.epoch).toBe(0);
+    await expect(call).resolves.toEqual(user);
+    source.set({ accountId: null });
+    source.set({ accountId: null });
+    expect(auth.epoch).toBe(1);
+    expect(fetch.requests).toHaveLength(1);
+  });
+
+  it("counts two rapid real changes as two steps, and serves calls of the new epoch", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    const { auth, fetch, client } = setup(source);
+    const old = client.profile.getUser.query();
+    source.set({ accountId: "user_bob" });
+    source.set({ accountId: "user_alice" });
+    expect(auth.epoch).toBe(2);
+    const fresh = client.profile.getUser.query();
+    expect(isAuthChange(await rejection(old))).toBe(true);
+    await expect(fresh).resolves.toEqual(user);
+    expect(fetch.requests).toHaveLength(1);
+    expect(authHeaders(fetch.requests[0]).authorization).toBe("Bearer token-user_alice");
+  });
+
+  it("keeps calls of different epochs out of one request", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const { fetch, client } = setup(source);
+    const before = client.profile.getUser.query(undefined, { context: { viewerId: "user_alice" } });
+    source.set({ sessionId: "sess_new" }); // same account, new session: a new epoch
+    const after = client.profile.getUser.query(undefined, { context: { viewerId: "user_alice" } });
+    await Promise.allSettled([before, after]);
+    expect(isAuthChange(await rejection(before))).toBe(true);
+    await expect(after).resolves.toEqual(user);
+    expect(fetch.requests).toHaveLength(1);
+  });
+
+  it("lets a failed token fetch of the old epoch not block the new epoch's fetch", async () => {
+    vi.useFakeTimers();
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    source.answers.push(new Error("down"));
+    const { fetch, client } = setup(source);
+    const old = rejection(client.profile.getUser.query());
+    await vi.advanceTimersByTimeAsync(0);
+    source.set({ accountId: "user_bob" });
+    const fresh = client.profile.getUser.query();
+    await vi.advanceTimersByTimeAsync(0);
+    await expect(fresh).resolves.toEqual(user);
+    expect(isAuthChange(await old)).toBe(true);
+    expect(fetch.requests.map((r) => authHeaders(r).authorization)).toEqual(["Bearer token-user_bob"]);
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * Cache keys with the shape of tRPC's, scoped per account (client.md section 5):
+ *
+ * ```ts
+ * [["profile", "getUser"], { input: { ...input, viewerId }, type: "query" }]
+ * ```
+ *
+ * `viewerId` is **always present**: the account id, or `null` when anonymous (never `undefined`,
+ * which TanStack Query hashes like "absent", so anonymous and signed-in entries would collide).
+ * An input that is not an object (a string, a number, an array) is kept under `$input`:
+ * `{ $input: "abc", viewerId }`.
+ *
+ * @module
+ */
+
+/** `"profile.getUser"` → `["profile", "getUser"]`; `""` → `[]`. */
+export type PathSegments<TPath extends string> = TPath extends ""
+  ? []
+  : TPath extends `${infer Head}.${infer Rest}`
+    ? [Head, ...PathSegments<Rest>]
+    : [TPath];
+
+/** The fields a key keeps of an input (before `viewerId` is added). */
+type InputFields<TInput> = TInput extends null | undefined
+  ? {}
+  : TInput extends readonly unknown[]
+    ? { $input: TInput }
+    : TInput extends object
+      ? Omit<TInput, "viewerId">
+      : { $input: TInput };
+
+/** The `input` part of a key: the call's input with `viewerId` always present. */
+export type KeyInput<TInput> = InputFields<TInput> & { viewerId: string | null };
+
+/** The key of a query of procedure `TPath` with input type `TInput`. */
+export type ProcedureQueryKey<TPath extends string, TInput> = [
+  PathSegments<TPath>,
+  { input: KeyInput<TInput>; type: "query" },
+];
+
+/** The key of a mutation of procedure `TPath` (inputs are not part of it; the account is). */
+export type ProcedureMutationKey<TPath extends string> = [
+  PathSegments<TPath>,
+  { input: { viewerId: string | null }; type: "mutation" },
+];
+
+/** A filter key matching every procedure under a path, for every account. */
+export type PathKey<TPath extends string> = [PathSegments<TPath>];
+
+/** A filter key matching every query (and mutation) of one account. */
+export type AccountKey = [[], { input: { viewerId: string | null } }];
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+function segments(path: string): string[] {
+  return path === "" ? [] : path.split(".");
+}
+
+/** The `input` part of a key at run time (see {@link KeyInput}). */
+export function keyInput(input: unknown, viewerId: string | null): Record<string, unknown> {
+  if (input === undefined || input === null) return { viewerId };
+  if (isPlainObject(input)) return { ...input, viewerId };
+  return { $input: input, viewerId };
+}
+
+/** The key of a query: `[["a","b"], { input: { ...input, viewerId }, type: "query" }]`. */
+export function queryKeyOf(path: string, input: unknown, viewerId: string | null): [string[], { input: Record<string, unknown>; type: "query" }] {
+  return [segments(path), { input: keyInput(input, viewerId), type: "query" }];
+}
+
+/** The key of a mutation: `[["a","b"], { input: { viewerId }, type: "mutation" }]`. */
+export function mutationKeyOf(path: string, viewerId: string | null): [string[], { input: { viewerId: string | null }; type: "mutation" }] {
+  return [segments(path), { input: { viewerId }, type: "mutation" }];
+}
+
+/**
+ * A filter key for every query under a dotted path, whatever the account:
+ * `pathKey("profile")` → `[["profile"]]`, `pathKey("profile.getUser")` →
+ * `[["profile","getUser"]]`, `pathKey()` → `[[]]` (everything). TanStack Query matches keys by
+ * prefix, so `queryClient.invalidateQueries({ queryKey: pathKey("profile") })` refreshes every
+ * account's `profile.*`.
+ */
+export function pathKey<TPath extends string = "">(path?: TPath): PathKey<TPath> {
+  return [segments(path ?? "")] as PathKey<TPath>;
+}
+
+/**
+ * A filter key for every query of one account (`null`: the anonymous ones), whatever the
+ * procedure: `[[], { input: { viewerId: id } }]`.
+ *
+ * @example On a sign-out of `id` (what `connectQueryClient` does).
+ * ```ts
+ * await queryClient.cancelQueries({ queryKey: accountKey(id) });
+ * queryClient.removeQueries({ queryKey: accountKey(id) });
+ * ```
+ */
+export function accountKey(viewerId: string | null): AccountKey {
+  return [[], { input: { viewerId } }];
+}

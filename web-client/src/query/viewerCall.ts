@@ -1,0 +1,54 @@
+import { isAuthChange, type TabAuth } from "../auth/tabAuth.js";
+import { TabrpcError } from "../error.js";
+
+/** The server's message when a call's `viewerId` is not the authenticated account (auth.md section 3). */
+export const VIEWER_MISMATCH = "viewer/session mismatch";
+
+/**
+ * Whether `error` is the server's 403 `viewer/session mismatch`: the call's `viewerId` (its
+ * cache key's account) is not the account its credentials authenticate. The procedure did not
+ * run. During an account switch it is expected and transient; any other 403 is a real error.
+ */
+export function isViewerMismatch(error: unknown): error is TabrpcError {
+  return error instanceof TabrpcError && error.code === "FORBIDDEN" && error.message === VIEWER_MISMATCH;
+}
+
+/** What became of a call made for one account (see {@link callForViewer}). */
+export type ViewerCallFailure = "drop" | "throw";
+
+/**
+ * Runs `call` for account `viewerId`, applying the mismatch rule of client.md section 5:
+ *
+ * - a `viewer/session mismatch` while the tab's account **is** `viewerId` (the provider's token
+ *   lagged behind the switch): wait until the auth state settles, then retry once; a second
+ *   mismatch is a real error;
+ * - a mismatch while the tab is on another account, or a call dropped by an epoch change: the
+ *   answer belongs to an account state the tab has left; `onDrop` decides what to do (a query
+ *   reverts silently) and the error is rethrown for whoever still awaits it.
+ */
+export async function callForViewer<T>(
+  auth: TabAuth,
+  viewerId: string | null,
+  signal: AbortSignal | undefined,
+  call: () => Promise<T>,
+  onDrop: (error: TabrpcError) => void,
+): Promise<T> {
+  let retried = false;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (isViewerMismatch(error) && auth.accountId === viewerId && !retried) {
+        retried = true;
+        try {
+          await auth.settled(signal);
+        } catch {
+          throw error;
+        }
+        if (auth.accountId === viewerId) continue;
+      }
+      if (isAuthChange(error) || (isViewerMismatch(error) && auth.accountId !== viewerId)) onDrop(error);
+      throw error;
+    }
+  }
+}
