@@ -1,0 +1,335 @@
+#!/usr/bin/env python3
+"""Runs the benchmark (see README.md): the servers one after another, interleaved over several
+rounds, each pinned to core 0 and loaded by wrk pinned to core 1; prints one table.
+
+Called by run.sh once everything is built. Settings (environment):
+  BENCH_ROUNDS (3), BENCH_DURATION seconds per measurement (10), BENCH_WARMUP seconds (2),
+  BENCH_CONNECTIONS (32), BENCH_TOKENS (64 distinct users, one token each),
+  BENCH_SERVERS (comma-separated subset of: tabrpc, tabrpc-nocache, trpc-node, raw-axum).
+"""
+
+import json
+import os
+import platform
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from datetime import datetime, timezone
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(BENCH, "out")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(BENCH, "target"))
+ISSUER = "https://bench.tabrpc.invalid"
+BATCHES = (1, 10)
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+DURATION = int(os.environ.get("BENCH_DURATION", "10"))
+WARMUP = int(os.environ.get("BENCH_WARMUP", "2"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+TOKENS = int(os.environ.get("BENCH_TOKENS", "64"))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+SERVERS = {
+    # name: (command, extra environment)
+    "tabrpc": ([f"{TARGET}/release/tabrpc-bench-server"], {}),
+    "tabrpc-nocache": (
+        [f"{TARGET}/release/tabrpc-bench-server"],
+        {"BENCH_CACHE_CAPACITY": "0"},
+    ),
+    "trpc-node": (
+        ["node", os.path.join(BENCH, "trpc-node", "server.mjs")],
+        {"NODE_ENV": "production"},
+    ),
+    "raw-axum": ([f"{TARGET}/release/raw-axum"], {}),
+}
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port} after {timeout}s")
+
+
+def encode_uri_component(text):
+    return urllib.parse.quote(text, safe="-_.!~*'()")
+
+
+def batch_path(sub, batch):
+    inputs = "{" + ",".join(f'"{i}":{{"viewerId":"{sub}"}}' for i in range(batch)) + "}"
+    paths = ",".join(["profile.getUser"] * batch)
+    return f"/trpc/{paths}?batch=1&input={encode_uri_component(inputs)}"
+
+
+def check_answers(port, tokens):
+    """Each server must answer the same thing before it is timed: the caller's profile for a
+    matching viewerId, 403 for another one."""
+    sub, token = tokens[0]
+    user = {"result": {"data": {"id": sub, "displayName": sub, "signedIn": True}}}
+    for batch in BATCHES:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{batch_path(sub, batch)}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            body = json.loads(response.read())
+            if response.status != 200 or body != [user] * batch:
+                raise RuntimeError(f"unexpected answer {response.status} {body}")
+    other = tokens[1][0]
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{batch_path(other, 1)}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    try:
+        urllib.request.urlopen(request, timeout=5)
+        raise RuntimeError("a viewerId of another user was answered")
+    except urllib.error.HTTPError as err:
+        if err.code != 403:
+            raise RuntimeError(f"viewer mismatch answered {err.code}, not 403") from err
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wrk(port, batch, seconds, tokens_file):
+    env = dict(os.environ, BENCH_BATCH=str(batch), BENCH_TOKENS=tokens_file)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(
+        ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+         "-s", os.path.join(BENCH, "load.lua"), f"http://127.0.0.1:{port}"],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next(l for l in result.stdout.splitlines() if l.startswith("BENCH_RESULT "))
+    out = json.loads(line.split(" ", 1)[1])
+    out["wrk_cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return out
+
+
+def run_server(name, tokens, tokens_file, jwks_file):
+    command, extra = SERVERS[name]
+    port = free_port()
+    env = dict(os.environ, BENCH_PORT=str(port), BENCH_JWKS=jwks_file, BENCH_ISSUER=ISSUER,
+               **extra)
+    env.setdefault("RUST_LOG", "warn")
+    with open(os.path.join(OUT, f"{name}.log"), "a") as server_log:
+        proc = subprocess.Popen(["taskset", "-c", "0", *command], env=env,
+                                stdout=server_log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, proc)
+        check_answers(port, tokens)
+        wrk(port, 1, WARMUP, tokens_file)
+        results = {}
+        for batch in BATCHES:
+            cpu_before = cpu_seconds(proc.pid)
+            result = wrk(port, batch, DURATION, tokens_file)
+            result["server_cpu_s"] = cpu_seconds(proc.pid) - cpu_before
+            if result["non2xx"] or result["socket_errors"]:
+                raise RuntimeError(f"{name} batch {batch}: errors {result}")
+            results[batch] = result
+        peak = peak_rss_mib(proc.pid)
+        return results, peak
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def main():
+    names = os.environ.get("BENCH_SERVERS", ",".join(SERVERS)).split(",")
+    if (os.cpu_count() or 1) < 2:
+        sys.exit("needs 2 cores: the server on core 0, wrk on core 1")
+    os.makedirs(OUT, exist_ok=True)
+    log(f"minting {TOKENS} tokens")
+    subprocess.run([f"{TARGET}/release/mint", OUT, ISSUER, str(TOKENS), "14400"], check=True)
+    jwks_file = os.path.join(OUT, "jwks.json")
+    tokens_file = os.path.join(OUT, "tokens.tsv")
+    with open(tokens_file) as f:
+        tokens = [tuple(line.rstrip("\n").split("\t")) for line in f if line.strip()]
+
+    log("measuring one verification in-process (core 0)")
+    cost = json.loads(subprocess.run(
+        ["taskset", "-c", "0", f"{TARGET}/release/verify_cost", jwks_file, ISSUER, tokens_file],
+        capture_output=True, text=True, check=True).stdout)
+
+    runs = {name: {batch: [] for batch in BATCHES} for name in names}
+    peaks = {name: [] for name in names}
+    for round_index in range(ROUNDS):
+        # Rotate the order so that no server always runs first (or right after another).
+        order = names[round_index % len(names):] + names[:round_index % len(names)]
+        for name in order:
+            log(f"round {round_index + 1}/{ROUNDS}: {name}")
+            results, peak = run_server(name, tokens, tokens_file, jwks_file)
+            peaks[name].append(peak)
+            for batch, result in results.items():
+                runs[name][batch].append(result)
+
+    summary = {}
+    for name in names:
+        for batch in BATCHES:
+            rs = runs[name][batch]
+            rps = median([r["requests"] / (r["duration_us"] / 1e6) for r in rs])
+            summary[(name, batch)] = {
+                "rps": rps,
+                "calls": rps * batch,
+                "p50_ms": median([r["p50_us"] for r in rs]) / 1000,
+                "p99_ms": median([r["p99_us"] for r in rs]) / 1000,
+                "cpu_us": median([r["server_cpu_s"] / r["requests"] * 1e6 for r in rs]),
+                "server_cpu": median([r["server_cpu_s"] / (r["duration_us"] / 1e6) for r in rs]),
+                "wrk_cpu": median([r["wrk_cpu_s"] / (r["duration_us"] / 1e6) for r in rs]),
+                "peak_mib": max(peaks[name]),
+            }
+    report = render(names, summary, cost)
+    print(report)
+    with open(os.path.join(OUT, "latest.md"), "w") as f:
+        f.write(report)
+    with open(os.path.join(OUT, "latest.json"), "w") as f:
+        json.dump({"runs": {n: {str(b): v for b, v in r.items()} for n, r in runs.items()},
+                   "peaks": peaks, "verify_cost": cost}, f, indent=1)
+
+
+def ratio(summary, a, b, batch, key="rps"):
+    if (a, batch) in summary and (b, batch) in summary:
+        return summary[(a, batch)][key] / summary[(b, batch)][key]
+    return None
+
+
+def fmt_ratio(value):
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def tool_version(command):
+    try:
+        out = subprocess.run(command, capture_output=True, text=True)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError):
+        return "?"
+
+
+def render(names, summary, cost):
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"Measured {now} on {os.cpu_count()} cores ({cpu_model()}); "
+        f"{tool_version(['rustc', '--version'])}, node {tool_version(['node', '--version'])}, "
+        f"{tool_version(['wrk', '-v'])}.",
+        f"Server on core 0, wrk (1 thread, {CONNECTIONS} connections, {DURATION} s per cell after "
+        f"{WARMUP} s of warm-up) on core 1; {ROUNDS} rounds interleaved, medians shown (peak "
+        f"memory: the highest of the rounds); {TOKENS} users, one RS256 token each, cycled.",
+        "",
+        "| server | batch | requests/s | calls/s | p50 ms | p99 ms | server CPU µs/request "
+        "| peak RSS MiB | vs tRPC | vs raw axum |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for batch in BATCHES:
+        for name in names:
+            s = summary[(name, batch)]
+            vs_trpc = ratio(summary, name, "trpc-node", batch) if name != "trpc-node" else None
+            vs_raw = ratio(summary, name, "raw-axum", batch) if name != "raw-axum" else None
+            lines.append(
+                f"| {name} | {batch} | {s['rps']:,.0f} | {s['calls']:,.0f} | {s['p50_ms']:.2f} "
+                f"| {s['p99_ms']:.2f} | {s['cpu_us']:.1f} | {s['peak_mib']:.1f} "
+                f"| {fmt_ratio(vs_trpc)} | {fmt_ratio(vs_raw)} |"
+            )
+    lines += ["", "Costs:", ""]
+    lines.append(
+        f"- one JWT verification in-process ({cost['token_bytes']}-byte RS256 token): tabrpc "
+        f"{cost['verify_ns'] / 1000:.1f} µs, jsonwebtoken::decode (the raw handler's) "
+        f"{cost['jsonwebtoken_decode_ns'] / 1000:.1f} µs, a verified-token cache hit "
+        f"{cost['verify_cached_ns'] / 1000:.2f} µs; whole caller resolution "
+        f"{cost['resolve_ns'] / 1000:.1f} µs uncached, {cost['resolve_cached_ns'] / 1000:.2f} µs "
+        f"cached."
+    )
+    if ("tabrpc", 1) in summary and ("tabrpc-nocache", 1) in summary:
+        saved = summary[("tabrpc-nocache", 1)]["cpu_us"] - summary[("tabrpc", 1)]["cpu_us"]
+        lines.append(
+            f"- under load, the cache saves {saved:.1f} µs of server CPU per request at batch 1 "
+            f"(tabrpc-nocache minus tabrpc)."
+        )
+    extra = []
+    for name in names:
+        one, ten = summary[(name, 1)]["cpu_us"], summary[(name, 10)]["cpu_us"]
+        extra.append(f"{name} {(ten - one) / 9:.1f} µs")
+    lines.append(
+        "- each extra call in a batch (server CPU per request, batch 10 minus batch 1, / 9): "
+        + ", ".join(extra) + "."
+    )
+    busy = [f"{n} {summary[(n, b)]['server_cpu'] * 100:.0f}%/{summary[(n, b)]['wrk_cpu'] * 100:.0f}%"
+            for n in names for b in BATCHES]
+    lines.append(
+        "- CPU busy, server/wrk, batch 1 then 10 (a server below ~95% means wrk or the network "
+        "was the limit): " + ", ".join(busy) + "."
+    )
+
+    goals = []
+    for batch in BATCHES:
+        raw = ratio(summary, "tabrpc", "raw-axum", batch)
+        raw_nc = ratio(summary, "tabrpc-nocache", "raw-axum", batch)
+        trpc = ratio(summary, "tabrpc", "trpc-node", batch)
+        p99 = ratio(summary, "tabrpc", "raw-axum", batch, "p99_ms")
+        if raw is not None:
+            goals.append(f"batch {batch}: tabrpc/raw axum {fmt_ratio(raw)} (≥ 0.8×, stretch ≥ 2×"
+                         f"; without the cache {fmt_ratio(raw_nc)})")
+        if trpc is not None:
+            goals.append(f"batch {batch}: tabrpc/tRPC {fmt_ratio(trpc)} (≥ 8×)")
+        if p99 is not None:
+            goals.append(f"batch {batch}: p99 tabrpc/raw axum {fmt_ratio(p99)} (≤ 2×)")
+    if ("tabrpc", 1) in summary:
+        goals.append(f"peak memory tabrpc {summary[('tabrpc', 1)]['peak_mib']:.1f} MiB (≤ 20 MiB)")
+    lines += ["", "Goals: " + "; ".join(goals) + ".", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

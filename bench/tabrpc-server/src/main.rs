@@ -1,0 +1,120 @@
+//! The tabrpc side of the benchmark: the demo's `profile.getUser` (same input, guard and
+//! output) served as the demo serves it (`Endpoint` under `/trpc`, `AuthLayer`, tower-http's
+//! `TraceLayer`, `tabrpc::axum::serve`), with the verifier the demo builds for an external
+//! issuer whose keys are a JWKS file. Without the demo's SQLite database, which this
+//! procedure never touches.
+//!
+//! Settings: BENCH_PORT, BENCH_JWKS (the JWKS file), BENCH_ISSUER, BENCH_CACHE_CAPACITY
+//! (verified-token cache entries, 0 = off; unset = the verifier's default), RUST_LOG (default
+//! `warn`).
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use tabrpc::auth::{Algorithm, Caller, Resolver, Verifier};
+use tabrpc::{Error, Procedure, Router, ViewerInput};
+
+#[derive(Clone)]
+struct Ctx {
+    caller: Caller,
+}
+
+impl tabrpc::ViewerContext for Ctx {
+    fn viewer(&self) -> Result<&str, Error> {
+        self.caller.viewer()
+    }
+}
+
+/// Input of `profile.getUser`, as in the demo.
+#[derive(Debug, Default, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+struct GetUserInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional, type = String)]
+    viewer_id: Option<String>,
+}
+
+impl ViewerInput for GetUserInput {
+    fn viewer_id(&self) -> Option<&str> {
+        self.viewer_id.as_deref()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+struct User {
+    id: String,
+    display_name: String,
+    signed_in: bool,
+}
+
+fn router() -> Router<Ctx> {
+    Router::new().nest(
+        "profile",
+        Router::new().procedure(
+            "getUser",
+            Procedure::query(|ctx: Ctx, _input: Option<GetUserInput>| async move {
+                Ok::<_, Error>(match ctx.caller.user_id() {
+                    Some(id) => User {
+                        display_name: id.to_owned(),
+                        id: id.to_owned(),
+                        signed_in: true,
+                    },
+                    None => User {
+                        id: String::new(),
+                        display_name: "Anonymous".into(),
+                        signed_in: false,
+                    },
+                })
+            })
+            .viewer_guard(),
+        ),
+    )
+}
+
+fn env(name: &str) -> anyhow::Result<String> {
+    std::env::var(name).with_context(|| format!("{name} is not set"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    tabrpc::auth::self_check()?;
+    let port: u16 = env("BENCH_PORT")?.parse()?;
+    // The demo's verifier for an external issuer (TABRPC_AUTH_ISSUER + TABRPC_AUTH_JWKS).
+    let mut builder = Verifier::builder()
+        .issuer(env("BENCH_ISSUER")?)
+        .jwks_file(env("BENCH_JWKS")?)
+        .algorithms([Algorithm::RS256, Algorithm::ES256]);
+    if let Ok(capacity) = std::env::var("BENCH_CACHE_CAPACITY") {
+        builder = builder.cache_capacity(capacity.parse().context("BENCH_CACHE_CAPACITY")?);
+    }
+    let resolver = Arc::new(Resolver::builder(builder.build().await?).build()?);
+
+    let built = router().build().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let endpoint = tabrpc::axum::Endpoint::new(built, |parts: &http::request::Parts| {
+        let ctx = Ctx {
+            caller: tabrpc::auth::caller(parts),
+        };
+        async move { Ok(ctx) }
+    });
+    let app = axum::Router::new()
+        .nest("/trpc", endpoint.into_router())
+        .layer(tabrpc::auth::AuthLayer::new(resolver))
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("tabrpc listening on http://127.0.0.1:{port}/trpc");
+    if std::env::var("BENCH_AXUM_SERVE").is_ok() {
+        axum::serve(listener, app).await?;
+    } else {
+        tabrpc::axum::serve(listener, app).await?;
+    }
+    Ok(())
+}
