@@ -98,7 +98,9 @@ fn render(
         out.push_str("\n\n");
     }
     if rows.is_empty() {
-        out.push_str("export type Procedures = {};\n\nexport const PROCEDURE_MARKERS = {} as const;\n");
+        out.push_str(
+            "export type Procedures = {};\n\nexport const PROCEDURE_MARKERS = {} as const;\n",
+        );
         return Ok(Cow::Owned(out));
     }
     out.push_str("export type Procedures = {\n");
