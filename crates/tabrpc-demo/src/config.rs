@@ -13,14 +13,90 @@ pub struct Settings {
     /// `TABRPC_DATABASE_URL`: the SQLite database. Defaults to `sqlite://tabrpc-demo.db`
     /// (a file in the working directory, created if missing).
     pub database_url: String,
-    /// `TABRPC_SESSION_DATABASE_URL`: where sessions and carts live. Defaults to unset: the
-    /// SQLite database above. A `postgres://…` URL lets several demo instances share them.
-    pub session_database_url: Option<String>,
+    /// Where sessions and carts live, and when idle ones expire.
+    pub sessions: SessionSettings,
     /// Who issues the tokens the demo accepts, and the verification policy.
     pub auth: AuthSettings,
     /// `TABRPC_WEB_DIR`: the built demo web app. Defaults to `crates/tabrpc-demo/web/dist` in
     /// this repository.
     pub web_dir: std::path::PathBuf,
+}
+
+/// Where the demo keeps sessions and carts, and when idle ones expire.
+#[derive(Clone, Default)]
+pub struct SessionSettings {
+    /// `TABRPC_SESSION_DATABASE_URL`: a `postgres://…` (or `postgresql://…`) URL, so that
+    /// several demo instances share sessions and carts. Defaults to unset: they live in the
+    /// SQLite database of `TABRPC_DATABASE_URL`. May carry a password: never printed.
+    pub database_url: Option<String>,
+    /// `TABRPC_SESSION_IDLE_SECS`: a session not used for this long ends, and its cart is
+    /// deleted. Defaults to 30 days.
+    pub idle_timeout: Option<Duration>,
+    /// `TABRPC_SESSION_SWEEP_SECS`: how often the expiry task looks for idle sessions.
+    /// Defaults to 600 (10 minutes).
+    pub sweep_interval: Option<Duration>,
+}
+
+impl std::fmt::Debug for SessionSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL's scheme only: the rest may hold a password.
+        let scheme = self
+            .database_url
+            .as_deref()
+            .map(|url| url.split_once("://").map_or("?", |(scheme, _)| scheme));
+        f.debug_struct("SessionSettings")
+            .field("database", &scheme)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("sweep_interval", &self.sweep_interval)
+            .finish()
+    }
+}
+
+impl SessionSettings {
+    /// Reads the `TABRPC_SESSION_*` variables.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let database_url = var("TABRPC_SESSION_DATABASE_URL");
+        if let Some(url) = &database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            // Not the URL itself in the message: it may carry a password.
+            anyhow::bail!(
+                "TABRPC_SESSION_DATABASE_URL is not a postgres:// URL: sessions and carts go to \
+                 Postgres when it is set, to the SQLite database of TABRPC_DATABASE_URL otherwise"
+            );
+        }
+        Ok(Self {
+            database_url,
+            idle_timeout: seconds("TABRPC_SESSION_IDLE_SECS")?,
+            sweep_interval: seconds("TABRPC_SESSION_SWEEP_SECS")?,
+        })
+    }
+
+    /// `config` with these timings applied.
+    pub fn apply(
+        &self,
+        mut config: tabrpc::sessions::StoreConfig,
+    ) -> tabrpc::sessions::StoreConfig {
+        if let Some(idle) = self.idle_timeout {
+            config = config.idle_timeout(idle);
+        }
+        if let Some(every) = self.sweep_interval {
+            config = config.sweep_interval(every);
+        }
+        config
+    }
+}
+
+/// A positive whole number of seconds from variable `name`, if set.
+fn seconds(name: &str) -> anyhow::Result<Option<Duration>> {
+    var(name)
+        .map(|v| match v.parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+            _ => Err(anyhow::anyhow!(
+                "{name}={v:?} is not a positive whole number of seconds"
+            )),
+        })
+        .transpose()
 }
 
 /// Who issues the tokens the demo accepts, and how they are checked.
@@ -110,7 +186,7 @@ impl Settings {
         Ok(Self {
             addr,
             database_url,
-            session_database_url: var("TABRPC_SESSION_DATABASE_URL"),
+            sessions: SessionSettings::from_env()?,
             auth: AuthSettings::from_env()?,
             web_dir: var("TABRPC_WEB_DIR")
                 .map(std::path::PathBuf::from)

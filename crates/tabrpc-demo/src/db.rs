@@ -4,9 +4,12 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
+use anyhow::Context;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use tabrpc::sessions::{ExpiryTask, PgStore, SessionStore, SqliteStore, spawn_expiry};
+
+use crate::config::SessionSettings;
 
 /// A pool of connections to the demo database, migrated on open, and the session store with
 /// its expiry task (stopped when the last clone is dropped).
@@ -29,40 +32,40 @@ impl Db {
     /// Opens (creating if needed) the SQLite database at `url` (`sqlite://path.db` or
     /// `sqlite::memory:`) and applies the migrations. Sessions and carts live in it too, and
     /// idle sessions expire after the store's default 30 days.
+    ///
+    /// # Errors
+    ///
+    /// When the database cannot be opened or migrated.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(std::time::Duration::from_secs(5));
-        // An in-memory database exists per connection: keep exactly one.
-        let max = if url.contains(":memory:") { 1 } else { 8 };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        let sessions = SqliteStore::new(pool.clone(), crate::cart::session_config()).await?;
-        Ok(Self::with_store(pool, Arc::new(sessions)))
+        Self::open_with(url, &SessionSettings::default()).await
     }
 
-    /// Moves sessions and carts to the Postgres database at `url` (created tables if missing),
-    /// so several demo instances share them.
-    pub async fn with_postgres_sessions(self, url: &str) -> anyhow::Result<Self> {
-        let pg = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(10)
-            .connect(url)
-            .await?;
-        sqlx::migrate!("./migrations/postgres").run(&pg).await?;
-        let sessions = PgStore::new(pg, crate::cart::session_config()).await?;
-        Ok(Self::with_store(self.pool, Arc::new(sessions)))
-    }
-
-    fn with_store(pool: SqlitePool, sessions: Arc<dyn SessionStore>) -> Self {
-        Self {
+    /// As [`Db::open`], with sessions and carts where `sessions` says: in Postgres when it
+    /// names a database (created tables if missing, so several demo instances share them),
+    /// with its idle timeout and sweep interval.
+    ///
+    /// # Errors
+    ///
+    /// When either database cannot be opened or migrated; the message names the setting and
+    /// never contains the session database's URL (it may hold a password).
+    pub async fn open_with(url: &str, sessions: &SessionSettings) -> anyhow::Result<Self> {
+        let pool = open_sqlite(url)
+            .await
+            .with_context(|| format!("opening the database TABRPC_DATABASE_URL={url}"))?;
+        let config = sessions.apply(crate::cart::session_config());
+        let store: Arc<dyn SessionStore> = match &sessions.database_url {
+            None => Arc::new(SqliteStore::new(pool.clone(), config).await?),
+            Some(pg_url) => Arc::new(
+                open_postgres(pg_url, config)
+                    .await
+                    .context("opening the session database TABRPC_SESSION_DATABASE_URL")?,
+            ),
+        };
+        Ok(Self {
             pool,
-            _expiry: Arc::new(spawn_expiry(sessions.clone())),
-            sessions,
-        }
+            _expiry: Arc::new(spawn_expiry(store.clone())),
+            sessions: store,
+        })
     }
 
     /// The connection pool.
@@ -74,4 +77,32 @@ impl Db {
     pub fn sessions(&self) -> &Arc<dyn SessionStore> {
         &self.sessions
     }
+}
+
+async fn open_sqlite(url: &str) -> anyhow::Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(std::time::Duration::from_secs(5));
+    // An in-memory database exists per connection: keep exactly one.
+    let max = if url.contains(":memory:") { 1 } else { 8 };
+    let pool = SqlitePoolOptions::new()
+        .max_connections(max)
+        .connect_with(options)
+        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}
+
+async fn open_postgres(
+    url: &str,
+    config: tabrpc::sessions::StoreConfig,
+) -> anyhow::Result<PgStore> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .connect(url)
+        .await?;
+    // sqlx's migrator holds an advisory lock: instances starting at once migrate once.
+    sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+    Ok(PgStore::new(pool, config).await?)
 }

@@ -18,7 +18,7 @@ use tabrpc::auth::dev_idp::DevIdp;
 use tabrpc::auth::{Algorithm, Caller, Resolver};
 
 pub use cart::{Cart, CartAddInput, CartGetInput, CartLine, CartRemoveInput};
-pub use config::{AuthSettings, Issuer, Settings};
+pub use config::{AuthSettings, Issuer, SessionSettings, Settings};
 pub use db::Db;
 pub use idp::DevProvider;
 pub use onboarding::{GetProgressInput, OnboardingStep, Progress, SaveStepInput};
@@ -135,7 +135,20 @@ pub fn app(
     }
     Ok(app
         .layer(tabrpc::auth::AuthLayer::new(auth.resolver))
-        .layer(tower_http::trace::TraceLayer::new_for_http()))
+        .layer(
+            // The path only: a query's input (`?input=…`) may hold a session id, which is never
+            // logged in full.
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |request: &http::Request<axum::body::Body>| {
+                    tracing::debug_span!(
+                        "request",
+                        method = %request.method(),
+                        path = request.uri().path(),
+                        version = ?request.version(),
+                    )
+                },
+            ),
+        ))
 }
 
 /// Where the demo web app's built files are by default: `crates/tabrpc-demo/web/dist` in this
@@ -157,9 +170,16 @@ pub fn with_web_app(app: axum::Router, dir: &std::path::Path) -> axum::Router {
              <code>/trpc</code>.</p>",
             dir.display()
         );
-        app.fallback(move || {
+        app.fallback(move |uri: http::Uri| {
             let hint = hint.clone();
-            async move { axum::response::Html(hint) }
+            async move {
+                use axum::response::IntoResponse;
+                if matches!(uri.path(), "/" | "/index.html") {
+                    axum::response::Html(hint).into_response()
+                } else {
+                    http::StatusCode::NOT_FOUND.into_response()
+                }
+            }
         })
     }
 }

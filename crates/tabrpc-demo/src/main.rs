@@ -15,19 +15,9 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let settings = Settings::from_env()?;
-    let mut db = Db::open(&settings.database_url).await.with_context(|| {
-        format!(
-            "opening the database TABRPC_DATABASE_URL={}",
-            settings.database_url
-        )
-    })?;
-    if let Some(url) = &settings.session_database_url {
-        // Never print the URL: it may carry a password.
-        db = db
-            .with_postgres_sessions(url)
-            .await
-            .context("opening the session database TABRPC_SESSION_DATABASE_URL")?;
-    }
+    // Errors name the setting; the session database's URL is never printed (it may carry a
+    // password).
+    let db = Db::open_with(&settings.database_url, &settings.sessions).await?;
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await
         .with_context(|| format!("listening on TABRPC_ADDR={}", settings.addr))?;

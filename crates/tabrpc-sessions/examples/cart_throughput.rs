@@ -8,8 +8,10 @@
 //!   cargo run --release -p tabrpc-sessions --example cart_throughput
 //! ```
 //!
-//! Postgres runs in a schema of its own, dropped at the end. Figures depend on the machine;
-//! the README quotes the ones measured on the project's 2-core machine.
+//! Postgres runs in a schema of its own, dropped at the end. Each backend's durability
+//! settings are printed with its figures: they decide the cost of a commit (the cluster that
+//! tests/run.sh starts runs with `fsync=off`; measure on one with the defaults). Figures depend
+//! on the machine; the README quotes the ones measured on the project's 2-core machine.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -117,7 +119,7 @@ async fn report(name: &str, store: Arc<dyn SessionStore>) {
 
 #[tokio::main]
 async fn main() {
-    println!("{MUTATIONS} mutations (resolve + guarded upsert) over {SESSIONS} sessions\n");
+    println!("{MUTATIONS} mutations (resolve + guarded upsert) over {SESSIONS} sessions");
 
     let path =
         std::env::temp_dir().join(format!("tabrpc-cart-throughput-{}.db", std::process::id()));
@@ -132,6 +134,21 @@ async fn main() {
         .await
         .unwrap();
     sqlx::query(CART).execute(&pool).await.unwrap();
+    let (mode, synchronous): (String, i64) = (
+        sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+    );
+    // 2 = FULL: the WAL is synced at every commit.
+    println!(
+        "SQLite: journal_mode={mode}, synchronous={synchronous} (2 = FULL), a file in {}",
+        std::env::temp_dir().display()
+    );
     let sqlite = SqliteStore::new(pool, config()).await.unwrap();
     report("SQLite", Arc::new(sqlite)).await;
     for suffix in ["", "-wal", "-shm"] {
@@ -161,6 +178,15 @@ async fn main() {
         .await
         .unwrap();
     sqlx::query(CART).execute(&pool).await.unwrap();
+    let mut settings = Vec::new();
+    for name in ["server_version", "fsync", "synchronous_commit"] {
+        let value: String = sqlx::query_scalar(&format!("SHOW {name}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        settings.push(format!("{name}={value}"));
+    }
+    println!("\nPostgres: {}", settings.join(", "));
     let pg = PgStore::new(pool, config()).await.unwrap();
     report("Postgres", Arc::new(pg)).await;
     sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))

@@ -24,7 +24,8 @@ pub struct StoreConfig {
     pub idle_timeout: Duration,
     /// How often a session's `last_seen_at` is written: a call within this time of the last
     /// write only reads, which keeps the common path free of writes. Expiry is therefore
-    /// accurate to this much. Defaults to 60 seconds.
+    /// accurate to this much. Capped at half of [`StoreConfig::idle_timeout`], so a session in
+    /// use never expires however short the timeout. Defaults to 60 seconds.
     pub touch_interval: Duration,
     /// How long an ended session's id is remembered, so that a late call with it answers
     /// "expired or revoked" instead of quietly starting an empty session. After that the row
@@ -73,9 +74,28 @@ impl StoreConfig {
         self
     }
 
+    /// The touch interval in force: [`StoreConfig::touch_interval`], at most half the idle
+    /// timeout.
+    pub(crate) fn effective_touch_interval(&self) -> Duration {
+        self.touch_interval.min(self.idle_timeout / 2)
+    }
+
     /// Registers a table of session-keyed feature data.
     pub fn feature(mut self, table: FeatureTable) -> Self {
         self.features.push(table);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_idle_timeout_caps_the_touch_interval() {
+        let config = StoreConfig::default().idle_timeout(Duration::from_secs(30));
+        assert_eq!(config.effective_touch_interval(), Duration::from_secs(15));
+        let config = StoreConfig::default();
+        assert_eq!(config.effective_touch_interval(), Duration::from_secs(60));
     }
 }

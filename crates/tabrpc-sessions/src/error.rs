@@ -170,11 +170,11 @@ impl Error {
         Self::new(ErrorKind::Config, message)
     }
 
-    pub(crate) fn storage(source: sqlx::Error) -> Self {
+    pub(crate) fn storage(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         Self {
             kind: ErrorKind::Storage,
             message: "the session store failed".into(),
-            source: Some(Box::new(source)),
+            source: Some(source.into()),
         }
     }
 

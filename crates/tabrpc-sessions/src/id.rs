@@ -32,6 +32,18 @@ pub const INVALID_SESSION_ID: &str =
 /// let err = "not-a-uuid".parse::<SessionId>().unwrap_err();
 /// assert_eq!(tabrpc_core::Error::from(err).code(), tabrpc_core::ErrorCode::BadRequest);
 /// ```
+///
+/// It cannot go into a reply or a log line by accident (type-level checks):
+///
+/// ```compile_fail
+/// fn reply<T: serde::Serialize>(_: &T) {}
+/// reply(&"3f0c2a9e-7b1d-4c5e-9a2f-1d3b5c7e9f10".parse::<tabrpc_sessions::SessionId>().unwrap());
+/// ```
+///
+/// ```compile_fail
+/// let id: tabrpc_sessions::SessionId = "3f0c2a9e-7b1d-4c5e-9a2f-1d3b5c7e9f10".parse().unwrap();
+/// let _ = format!("{id}");
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(String);
 

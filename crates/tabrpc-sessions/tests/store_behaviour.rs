@@ -262,6 +262,29 @@ async fn postgres_expiry() {
     schema.drop().await;
 }
 
+/// Regression: with the default 60-second touch interval, a session in use under an idle
+/// timeout shorter than that was never touched, and expired while being used.
+#[tokio::test]
+async fn a_session_in_use_outlives_an_idle_timeout_shorter_than_the_touch_interval() {
+    let path = support::temp_db("short-idle");
+    let config = support::config().idle_timeout(Duration::from_millis(400));
+    let store = support::sqlite_store(&path, config).await;
+    let (busy, idle) = (id(), id());
+    cart_add(&store, &busy, "apple", 1).await.unwrap();
+    cart_add(&store, &idle, "apple", 1).await.unwrap();
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        store.resolve(&busy, None).await.unwrap();
+    }
+    assert_eq!(store.sweep().await.unwrap().expired, 1);
+    assert!(store.resolve(&busy, None).await.is_ok());
+    assert_eq!(cart_of(&store, &busy).await, [("apple".to_owned(), 1)]);
+    assert_eq!(
+        store.resolve(&idle, None).await.unwrap_err().kind(),
+        ErrorKind::Ended(EndReason::Expired)
+    );
+}
+
 #[tokio::test]
 async fn sqlite_failed_rotation_leaves_the_old_session_intact() {
     // A second feature table whose rows cannot move: the rotation fails after the cart has

@@ -12,8 +12,6 @@ use tabrpc::{Error, Procedure, Router};
 use crate::Ctx;
 
 mod store;
-#[cfg(test)]
-mod tests;
 
 use store::{add, read, remove};
 

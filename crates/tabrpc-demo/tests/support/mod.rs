@@ -1,7 +1,8 @@
 //! Shared helpers of the demo's black-box tests: keys made once per test binary, the demo served
-//! on a real socket (`127.0.0.1:0`, its own in-memory database), tRPC calls over reqwest, a
-//! cookie jar for the development identity provider, a JWKS server whose document can change,
-//! and a log capture.
+//! on a real socket (`127.0.0.1:0`, in-process with its own in-memory database, or the real
+//! binary in a child process), tRPC calls over reqwest, a cookie jar for the development
+//! identity provider, a JWKS server whose document can change, the test PostgreSQL, and a log
+//! capture.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -84,17 +85,31 @@ pub fn session_cookie(token: &str) -> String {
 // The demo on a real socket.
 // ---------------------------------------------------------------------------------------------
 
-/// The demo served in-process on `127.0.0.1:0`. Dropping it stops the server task.
+/// The demo on `127.0.0.1:0`: served in-process, or the real binary in a child process
+/// ([`Demo::process`]). Dropping it stops the server task, or kills the process.
 pub struct Demo {
     pub addr: SocketAddr,
     /// `http://127.0.0.1:<port>` (no trailing slash).
     pub base: String,
-    task: tokio::task::JoinHandle<()>,
+    runner: Runner,
+}
+
+enum Runner {
+    Task(tokio::task::JoinHandle<()>),
+    /// The child, and the JWKS file it reads (removed with it).
+    Process(Box<tokio::process::Child>, std::path::PathBuf),
 }
 
 impl Drop for Demo {
     fn drop(&mut self) {
-        self.task.abort();
+        match &mut self.runner {
+            Runner::Task(task) => task.abort(),
+            // `kill_on_drop` is set too; this makes the kill immediate.
+            Runner::Process(child, jwks) => {
+                let _ = child.start_kill();
+                let _ = std::fs::remove_file(jwks);
+            }
+        }
     }
 }
 
@@ -136,10 +151,24 @@ impl Demo {
 
     /// The demo with this auth and a fresh in-memory database.
     pub async fn start(auth: Auth) -> Self {
-        init_logs();
         let db = Db::open("sqlite::memory:")
             .await
             .expect("open the database");
+        Self::start_with_db(auth, db).await
+    }
+
+    /// The demo as `cargo run` sets it up (see [`Demo::dev`]), on this database.
+    pub async fn dev_with_db(db: Db) -> Self {
+        init_logs();
+        let auth = Auth::from_settings(&dev_settings(), ISSUER)
+            .await
+            .expect("auth from settings");
+        Self::start_with_db(auth, db).await
+    }
+
+    /// The demo with this auth and this database.
+    pub async fn start_with_db(auth: Auth, db: Db) -> Self {
+        init_logs();
         let app = tabrpc_demo::app(db, auth, tabrpc::wire::Config::default())
             .expect("the demo router builds");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -152,7 +181,57 @@ impl Demo {
         Self {
             addr,
             base: format!("http://{addr}"),
-            task,
+            runner: Runner::Task(task),
+        }
+    }
+
+    /// The real `tabrpc-demo` binary on `127.0.0.1:0`, with a clean environment plus `vars`,
+    /// accepting the tokens of [`idp`] as an external issuer would ([`process_auth_vars`]).
+    /// Returns once it has printed its address.
+    pub async fn process(vars: &[(&str, String)]) -> Self {
+        let mut command = demo_command();
+        let (auth_vars, jwks) = process_auth_vars();
+        command
+            .envs(auth_vars)
+            .envs(vars.iter().map(|(k, v)| (*k, v)));
+        let mut child = command.spawn().expect("the demo binary starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+        let line = match tokio::time::timeout(PROCESS_START, lines.next_line()).await {
+            Ok(Ok(Some(line))) => line,
+            other => {
+                let _ = child.start_kill();
+                let output = child.wait_with_output().await.expect("the demo's output");
+                let _ = std::fs::remove_file(&jwks);
+                panic!(
+                    "the demo printed no address ({other:?}); stderr: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+        };
+        // Keep reading stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let base = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .expect("an address in the first line")
+            .to_owned();
+        let addr = base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("a socket address");
+        Self {
+            addr,
+            base,
+            runner: Runner::Process(Box::new(child), jwks),
+        }
+    }
+
+    /// Kills the demo's process at once (SIGKILL: no graceful shutdown, as in a crash) and
+    /// waits for it to be gone.
+    pub async fn kill(mut self) {
+        if let Runner::Process(child, _) = &mut self.runner {
+            child.kill().await.expect("kill the demo");
         }
     }
 
@@ -362,6 +441,107 @@ impl Reply {
             "status {} headers {:?} body {}",
             self.status, self.headers, self.text
         )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The demo binary, and the test PostgreSQL.
+// ---------------------------------------------------------------------------------------------
+
+/// How long the demo binary may take to print its address.
+pub const PROCESS_START: Duration = Duration::from_secs(30);
+
+/// The demo binary with a clean environment (`127.0.0.1:0`, in-memory SQLite, warnings only)
+/// and piped output, killed when dropped.
+pub fn demo_command() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tabrpc-demo"));
+    command
+        .env_clear()
+        .env("TABRPC_ADDR", "127.0.0.1:0")
+        .env("TABRPC_DATABASE_URL", "sqlite::memory:")
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// The variables that make a demo process accept [`token_for`]'s tokens: issuer [`ISSUER`]
+/// with [`idp`]'s key in a new JWKS file (returned, for the caller to remove), as every
+/// instance behind a load balancer must share one issuer (each development provider would be
+/// its own).
+pub fn process_auth_vars() -> (Vec<(&'static str, String)>, std::path::PathBuf) {
+    let path = std::env::temp_dir().join(format!(
+        "tabrpc-demo-tests-{}-jwks.json",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&path, jwks_of(&[idp()])).expect("write the JWKS file");
+    let vars = vec![
+        ("TABRPC_AUTH_ISSUER", ISSUER.to_owned()),
+        ("TABRPC_AUTH_JWKS", path.display().to_string()),
+    ];
+    (vars, path)
+}
+
+/// The environment variable naming the test PostgreSQL (tests/run.sh starts one and sets it).
+pub const POSTGRES_URL_VAR: &str = "TABRPC_TEST_POSTGRES_URL";
+
+/// The test Postgres URL, or `None` (the test skips, saying so on stderr) outside CI. Fails
+/// the test under `CI=true`, where the Postgres tests must run.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+            "{POSTGRES_URL_VAR} is not set: the Postgres demo tests must run under CI \
+             (tests/run.sh starts PostgreSQL and sets it)"
+        ),
+        _ => {
+            // Straight to the process's stderr: libtest shows `eprintln!` output only for
+            // failing tests, which would make the skip silent.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!! SKIPPED: {POSTGRES_URL_VAR} is not set, so this Postgres test did not run. \
+                 Run `bash tests/run.sh`, or start PostgreSQL and set {POSTGRES_URL_VAR}. !!!\n"
+            );
+            None
+        }
+    }
+}
+
+/// A schema of its own in the test Postgres, so tests (and their expiry sweeps) never see each
+/// other's sessions. [`PgSchema::url`] names it as `TABRPC_SESSION_DATABASE_URL` may.
+pub struct PgSchema {
+    admin: sqlx::PgPool,
+    name: String,
+    /// The test Postgres URL with `options=-c search_path=<schema>`.
+    pub url: String,
+}
+
+impl PgSchema {
+    pub async fn create(url: &str) -> Self {
+        let name = format!("tabrpc_demo_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .expect("connect to the test Postgres");
+        sqlx::query(&format!("CREATE SCHEMA {name}"))
+            .execute(&admin)
+            .await
+            .expect("create the schema");
+        let separator = if url.contains('?') { '&' } else { '?' };
+        Self {
+            url: format!("{url}{separator}options=-c%20search_path%3D{name}"),
+            admin,
+            name,
+        }
+    }
+
+    pub async fn drop(self) {
+        let _ = sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.name))
+            .execute(&self.admin)
+            .await;
     }
 }
 

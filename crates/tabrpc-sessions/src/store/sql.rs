@@ -108,7 +108,7 @@ impl Store {
                         created_at,
                         last_seen_at,
                     };
-                    if now.saturating_sub(last_seen_at) < millis(self.config.touch_interval) {
+                    if now.saturating_sub(last_seen_at) < millis(self.config.effective_touch_interval()) {
                         return Ok(session);
                     }
                     let touched = sqlx::query(
@@ -127,9 +127,9 @@ impl Store {
                 }
             }
         }
-        Err(Error::storage(sqlx::Error::Protocol(
-            "session row kept changing while being resolved".into(),
-        )))
+        Err(Error::storage(
+            "the session row kept changing while being resolved",
+        ))
     }
 
     async fn lookup_inner(&self, id: &SessionId) -> Result<Option<SessionState>, Error> {
@@ -166,23 +166,30 @@ impl Store {
         let now = now_millis();
         let mut tx = self.begin().await?;
         // Both rows exist from here on (an unknown old id becomes a session that ends below,
-        // so it can never be used), and both are locked, old first: a concurrent feature
-        // write holds `FOR SHARE` on the old row, so it either finished before this point
-        // (its rows move) or waits and then finds the session ended (it writes nothing).
-        for (id, owner) in [(old, None), (new, caller)] {
+        // so it can never be used), and both are locked: a concurrent feature write holds
+        // `FOR SHARE` on the old row, so it either finished before this point (its rows move)
+        // or waits and then finds the session ended (it writes nothing). Rows are created and
+        // locked in id order, so two rotations between the same two ids cannot deadlock.
+        let (first, second) = if old < new { (old, new) } else { (new, old) };
+        for id in [first, second] {
             sqlx::query(
                 "INSERT INTO tabrpc_sessions (id, user_id, created_at, last_seen_at) \
                  VALUES ($1, $2, $3, $3) ON CONFLICT (id) DO NOTHING",
             )
             .bind(id.as_str())
-            .bind(owner)
+            .bind(if id == new { caller } else { None })
             .bind(now)
             .execute(&mut *tx)
             .await?;
         }
         let lock = format!("{SELECT_SESSION}{FOR_UPDATE}");
-        let old_row: Row = sqlx::query_as(&lock).bind(old.as_str()).fetch_one(&mut *tx).await?;
-        let new_row: Row = sqlx::query_as(&lock).bind(new.as_str()).fetch_one(&mut *tx).await?;
+        let first_row: Row = sqlx::query_as(&lock).bind(first.as_str()).fetch_one(&mut *tx).await?;
+        let second_row: Row = sqlx::query_as(&lock).bind(second.as_str()).fetch_one(&mut *tx).await?;
+        let (old_row, new_row) = if first == old {
+            (first_row, second_row)
+        } else {
+            (second_row, first_row)
+        };
         let old_live = old_row.3.is_none();
         if old_live {
             check_owner(old_row.0.as_deref(), caller)?;

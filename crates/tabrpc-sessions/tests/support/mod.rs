@@ -104,7 +104,11 @@ pub fn postgres_url() -> Option<String> {
              (tests/run.sh starts PostgreSQL and sets it)"
         ),
         _ => {
-            eprintln!(
+            // Straight to the process's stderr: libtest captures `eprintln!` and shows it only
+            // for failing tests, which would make the skip silent.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n!!! SKIPPED: {POSTGRES_URL_VAR} is not set, so this Postgres test did not run. \
                  Run `bash tests/run.sh`, or start PostgreSQL and set {POSTGRES_URL_VAR}. !!!\n"
             );
