@@ -28,14 +28,38 @@ export interface CallOptions {
 }
 
 /**
+ * An input with `sessionId` optional, for procedures marked `"session"`: `sessionLink` fills it
+ * in. Other inputs are unchanged.
+ */
+export type SessionOptional<TInput> = TInput extends null | undefined
+  ? TInput
+  : TInput extends readonly unknown[]
+    ? TInput
+    : TInput extends { sessionId: unknown }
+      ? Omit<TInput, "sessionId"> & { sessionId?: string }
+      : TInput;
+
+/**
+ * The input a call takes: the bindings' input, where procedures marked `"session"` leave
+ * `sessionId` out (the client's chain must then have `sessionLink`, which fills it in; without
+ * it the server answers 400).
+ */
+export type CallInput<TDef extends ProcedureDef> = "session" extends TDef["markers"] ? SessionOptional<TDef["input"]> : TDef["input"];
+
+/**
  * The arguments of a call: the input may be left out when the procedure takes `null` or
- * `undefined`; a left-out input is sent as no input at all.
+ * `undefined`, or when all it needs is filled in (a session procedure's `sessionId`); a
+ * left-out input is sent as no input at all (`sessionLink` sends `{ sessionId }`).
  */
 type CallArgs<TDef extends ProcedureDef> = null extends TDef["input"]
-  ? [input?: TDef["input"], options?: CallOptions]
+  ? [input?: CallInput<TDef>, options?: CallOptions]
   : undefined extends TDef["input"]
-    ? [input?: TDef["input"], options?: CallOptions]
-    : [input: TDef["input"], options?: CallOptions];
+    ? [input?: CallInput<TDef>, options?: CallOptions]
+    : "session" extends TDef["markers"]
+      ? {} extends CallInput<TDef>
+        ? [input?: CallInput<TDef>, options?: CallOptions]
+        : [input: CallInput<TDef>, options?: CallOptions]
+      : [input: CallInput<TDef>, options?: CallOptions];
 
 /**
  * What a call resolves to: an `AsyncIterable` of the items for a streamed output (with

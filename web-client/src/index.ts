@@ -7,6 +7,7 @@ export { createTabAuth, isAuthChange } from "./auth/tabAuth.js";
 export type { AuthChange, TabAuth, TabAuthOptions, TokenOptions } from "./auth/tabAuth.js";
 export { createClient } from "./client.js";
 export type {
+  CallInput,
   CallOptions,
   Client,
   ClientOptions,
@@ -15,6 +16,7 @@ export type {
   ProcedureInput,
   ProcedureMap,
   ProcedureOutput,
+  SessionOptional,
 } from "./client.js";
 export { ERROR_CODES } from "./codes.js";
 export type { ErrorCodeName } from "./codes.js";
@@ -26,14 +28,18 @@ export { httpBatchLink } from "./links/httpBatchLink.js";
 export { httpBatchStreamLink } from "./links/httpBatchStreamLink.js";
 export { httpLink } from "./links/httpLink.js";
 export { loggerLink } from "./links/loggerLink.js";
+export { sessionLink } from "./links/sessionLink.js";
+export type { SessionLinkOptions } from "./links/sessionLink.js";
 export type { LogEvent, LoggerLinkOptions } from "./links/loggerLink.js";
 export { splitLink } from "./links/splitLink.js";
 export type { SplitLinkOptions } from "./links/splitLink.js";
 export { connectQueryClient } from "./query/connect.js";
-export { accountKey, keyInput, mutationKeyOf, pathKey, queryKeyOf } from "./query/keys.js";
-export type { AccountKey, KeyInput, PathKey, PathSegments, ProcedureMutationKey, ProcedureQueryKey } from "./query/keys.js";
+export type { ConnectQueryClientOptions } from "./query/connect.js";
+export { accountKey, keyInput, mutationKeyOf, pathKey, queryKeyOf, sessionKey } from "./query/keys.js";
+export type { AccountKey, KeyInput, PathKey, PathSegments, ProcedureMutationKey, ProcedureQueryKey, SessionKey } from "./query/keys.js";
 export { createOptionsProxy } from "./query/options.js";
 export type {
+  KeyedInput,
   MarkedPaths,
   MutationProcedureBuilders,
   MutationVariables,
@@ -49,9 +55,16 @@ export type {
   QueryData,
   QueryError,
   QueryProcedureBuilders,
+  SessionPaths,
   TaggedQueryKey,
 } from "./query/options.js";
 export { isViewerMismatch, VIEWER_MISMATCH } from "./query/viewerCall.js";
+export { isSessionChange } from "./session/change.js";
+export { generateSessionId, isSessionId } from "./session/id.js";
+export type { SessionPersistence, SessionStorageOption, StorageWindow } from "./session/storage.js";
+export { createSessionStore } from "./session/store.js";
+export type { SessionChange, SessionStore, SessionStoreOptions, SessionWindow } from "./session/store.js";
+export type { CopyCheckOptions } from "./session/tabClaims.js";
 export type {
   FetchLike,
   HeadersOption,

@@ -1,6 +1,17 @@
 import type { QueryClient } from "@tanstack/query-core";
 import type { AuthChange, TabAuth } from "../auth/tabAuth.js";
-import { accountKey } from "./keys.js";
+import type { SessionChange, SessionStore } from "../session/store.js";
+import { accountKey, sessionKey } from "./keys.js";
+
+/** Options of {@link connectQueryClient}. */
+export interface ConnectQueryClientOptions {
+  /**
+   * The tab's session store: when its id changes (a refresh, another tab in `localStorage`
+   * mode, a copied tab taking its own id), the old id's queries are cancelled and removed.
+   * Defaults to none (session ids are not followed).
+   */
+  session?: SessionStore | undefined;
+}
 
 /**
  * Keeps a `QueryClient`'s cache in step with the tab's account (client.md section 5). On every
@@ -9,19 +20,31 @@ import { accountKey } from "./keys.js";
  * account signs out (`AuthChange.signedOut`), it then removes every cached query of that account,
  * at once: nothing of it stays readable in this tab.
  *
+ * With `session` (client.md section 6), it does the same for session ids: when the id changes,
+ * every query of the previous id (`sessionKey(previous)`) is cancelled, then removed.
+ *
  * Returns the function that stops it.
  *
  * @example
  * ```ts
  * const queryClient = new QueryClient();
- * const stop = connectQueryClient(queryClient, auth);
+ * const stop = connectQueryClient(queryClient, auth, { session });
  * ```
  */
-export function connectQueryClient(queryClient: QueryClient, auth: TabAuth): () => void {
-  return auth.subscribe((change: AuthChange) => {
+export function connectQueryClient(queryClient: QueryClient, auth: TabAuth, options: ConnectQueryClientOptions = {}): () => void {
+  const stopAuth = auth.subscribe((change: AuthChange) => {
     // `cancelQueries` cancels synchronously (the promise only reports the end), so the removal
     // below never waits for a request or a token fetch in flight.
     void queryClient.cancelQueries({ queryKey: accountKey(change.previous) });
     if (change.signedOut !== null) queryClient.removeQueries({ queryKey: accountKey(change.signedOut) });
   });
+  const stopSession = options.session?.subscribe((change: SessionChange) => {
+    // Also the `null` keys of queries built before the first id (disabled, never fetched).
+    void queryClient.cancelQueries({ queryKey: sessionKey(change.previous) });
+    queryClient.removeQueries({ queryKey: sessionKey(change.previous) });
+  });
+  return () => {
+    stopAuth();
+    stopSession?.();
+  };
 }

@@ -1,6 +1,6 @@
 import { QueryClient } from "@tanstack/query-core";
 import { describe, expect, it } from "vitest";
-import { accountKey, keyInput, mutationKeyOf, pathKey, queryKeyOf } from "./keys.js";
+import { accountKey, keyInput, mutationKeyOf, pathKey, queryKeyOf, sessionKey } from "./keys.js";
 
 describe("query keys", () => {
   it("have tRPC's shape with viewerId always present", () => {
@@ -53,5 +53,32 @@ describe("query keys", () => {
     expect(matching(accountKey("user_alice"))).toEqual([0, 2, 3]);
     expect(matching(accountKey(null))).toEqual([4]);
     expect(matching(pathKey())).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("carry a session procedure's session id (null while there is none), over the input's", () => {
+    expect(queryKeyOf("cart.get", undefined, null, "s1")).toEqual([["cart", "get"], { input: { viewerId: null, sessionId: "s1" }, type: "query" }]);
+    expect(queryKeyOf("cart.get", { sessionId: "old", page: 2 }, "u", "s1")).toEqual([["cart", "get"], { input: { page: 2, viewerId: "u", sessionId: "s1" }, type: "query" }]);
+    const [, { input }] = queryKeyOf("cart.get", undefined, null, null);
+    expect(JSON.stringify(input)).toBe('{"viewerId":null,"sessionId":null}');
+    expect(sessionKey("s1")).toEqual([[], { input: { sessionId: "s1" } }]);
+  });
+
+  it("match one session's queries with sessionKey, and nothing without a session id", () => {
+    const client = new QueryClient();
+    [
+      queryKeyOf("cart.get", undefined, null, "s1"),
+      queryKeyOf("cart.get", undefined, "user_alice", "s1"),
+      queryKeyOf("cart.get", undefined, null, "s2"),
+      queryKeyOf("cart.get", undefined, null, null),
+      queryKeyOf("profile.getUser", undefined, null),
+    ].forEach((key, i) => client.setQueryData(key, i));
+    const matching = (queryKey: readonly unknown[]) =>
+      client
+        .getQueryCache()
+        .findAll({ queryKey })
+        .map((q) => q.state.data)
+        .sort();
+    expect(matching(sessionKey("s1"))).toEqual([0, 1]);
+    expect(matching(sessionKey(null))).toEqual([3]);
   });
 });

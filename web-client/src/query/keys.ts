@@ -10,6 +10,10 @@
  * An input that is not an object (a string, a number, an array) is kept under `$input`:
  * `{ $input: "abc", viewerId }`.
  *
+ * Queries of session procedures (client.md section 6) carry the tab's session id too, so each
+ * session has its own cache entries: `{ input: { ...input, sessionId, viewerId } }`, with
+ * `sessionId: null` while the tab has none yet (such queries are disabled).
+ *
  * @module
  */
 
@@ -50,6 +54,9 @@ export type PathKey<TPath extends string> = [PathSegments<TPath>];
 /** A filter key matching every query (and mutation) of one account. */
 export type AccountKey = [[], { input: { viewerId: string | null } }];
 
+/** A filter key matching every query of one session id. */
+export type SessionKey = [[], { input: { sessionId: string | null } }];
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value) as unknown;
@@ -67,9 +74,19 @@ export function keyInput(input: unknown, viewerId: string | null): Record<string
   return { $input: input, viewerId };
 }
 
-/** The key of a query: `[["a","b"], { input: { ...input, viewerId }, type: "query" }]`. */
-export function queryKeyOf(path: string, input: unknown, viewerId: string | null): [string[], { input: Record<string, unknown>; type: "query" }] {
-  return [segments(path), { input: keyInput(input, viewerId), type: "query" }];
+/**
+ * The key of a query: `[["a","b"], { input: { ...input, viewerId }, type: "query" }]`; with a
+ * `sessionId` (a session procedure's, `null` while there is none yet) it is in the input too,
+ * over any the input has.
+ */
+export function queryKeyOf(
+  path: string,
+  input: unknown,
+  viewerId: string | null,
+  sessionId?: string | null,
+): [string[], { input: Record<string, unknown>; type: "query" }] {
+  const fields = keyInput(input, viewerId);
+  return [segments(path), { input: sessionId === undefined ? fields : { ...fields, sessionId }, type: "query" }];
 }
 
 /** The key of a mutation: `[["a","b"], { input: { viewerId }, type: "mutation" }]`. */
@@ -100,4 +117,18 @@ export function pathKey<TPath extends string = "">(path?: TPath): PathKey<TPath>
  */
 export function accountKey(viewerId: string | null): AccountKey {
   return [[], { input: { viewerId } }];
+}
+
+/**
+ * A filter key for every query of one session id (`null`: the queries built while the tab had
+ * none), whatever the procedure and the account: `[[], { input: { sessionId: id } }]`.
+ *
+ * @example After a refresh (what `connectQueryClient` does when given the session store).
+ * ```ts
+ * await queryClient.cancelQueries({ queryKey: sessionKey(oldId) });
+ * queryClient.removeQueries({ queryKey: sessionKey(oldId) });
+ * ```
+ */
+export function sessionKey(sessionId: string | null): SessionKey {
+  return [[], { input: { sessionId } }];
 }

@@ -4,12 +4,14 @@ import type { Procedures as Conformance, Post } from "../../../bindings/conforma
 import type { OnboardingStep, Progress, User } from "../../../bindings/demo.js";
 import type { Procedures } from "../testing/demo-procedures.js";
 import type { TabAuth } from "../auth/tabAuth.js";
+import type { SessionStore } from "../session/store.js";
 import type { Client } from "../client.js";
 import type { TabrpcError } from "../error.js";
 import { accountKey, pathKey, type PathSegments } from "./keys.js";
 import { createOptionsProxy, type MarkedPaths, type ProcedureMarkers } from "./options.js";
 
 declare const auth: TabAuth;
+declare const session: SessionStore;
 declare const client: Client<Procedures>;
 declare const conformanceClient: Client<Conformance>;
 const markers = { "profile.getUser": ["viewer"], "onboarding.getProgress": ["viewer"], "onboarding.saveStep": ["viewer"] } as const;
@@ -101,6 +103,7 @@ describe("viewerId auto-fill", () => {
     const strict = createOptionsProxy<Strict>({
       client: {} as Client<Strict>,
       auth,
+      session,
       markers: { "me.get": ["viewer"], "me.set": ["viewer", "session"] },
     });
     strict.me.get.queryOptions();

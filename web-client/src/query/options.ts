@@ -7,9 +7,11 @@ import type {
   QueryObserverOptions,
 } from "@tanstack/query-core";
 import type { TabAuth } from "../auth/tabAuth.js";
-import type { AfterSegment, CallOptions, CallOutput, Client, FirstSegment, ProcedureDef, ProcedureMap } from "../client.js";
-import type { TabrpcError } from "../error.js";
+import type { AfterSegment, CallInput, CallOptions, CallOutput, Client, FirstSegment, ProcedureDef, ProcedureMap } from "../client.js";
+import { TabrpcError } from "../error.js";
 import { isRecord } from "../internals/envelope.js";
+import { sessionChangeError } from "../session/change.js";
+import type { SessionStore } from "../session/store.js";
 import { mutationKeyOf, pathKey, queryKeyOf, type PathKey, type ProcedureMutationKey, type ProcedureQueryKey } from "./keys.js";
 import { callForViewer } from "./viewerCall.js";
 
@@ -24,31 +26,46 @@ type ViewerOptional<T> = T extends null | undefined ? T : T extends object ? Omi
 /**
  * The input the option builders take: for procedures marked `"viewer"` in the bindings,
  * `viewerId` may be left out (the tab's current account is filled in); give it to pin another
- * account.
+ * account. For procedures marked `"session"`, `sessionId` may be left out (the tab's session id
+ * is filled in); give it to pin another session.
  */
-export type OptionsInput<TDef extends ProcedureDef> = "viewer" extends TDef["markers"] ? ViewerOptional<TDef["input"]> : TDef["input"];
+export type OptionsInput<TDef extends ProcedureDef> = "viewer" extends TDef["markers"] ? ViewerOptional<CallInput<TDef>> : CallInput<TDef>;
 
 /** Whether the input may be left out. */
 type InputOptional<TDef extends ProcedureDef> = null extends TDef["input"]
   ? true
   : undefined extends TDef["input"]
     ? true
-    : "viewer" extends TDef["markers"]
-      ? {} extends OptionsInput<TDef>
+    : [Extract<TDef["markers"], "viewer" | "session">] extends [never]
+      ? false
+      : {} extends OptionsInput<TDef>
         ? true
-        : false
-      : false;
+        : false;
+
+type SessionKeyed<T> = T extends null | undefined
+  ? { sessionId: string | null }
+  : T extends readonly unknown[]
+    ? T
+    : T extends object
+      ? Omit<T, "sessionId"> & { sessionId: string | null }
+      : T;
+
+/**
+ * The input as a query key holds it: for procedures marked `"session"`, with the session id the
+ * query is for (`null` while the tab has none: the query is disabled).
+ */
+export type KeyedInput<TDef extends ProcedureDef> = "session" extends TDef["markers"] ? SessionKeyed<TDef["input"]> : TDef["input"];
 
 /** A query key tagged with its data and error types (so `queryClient.getQueryData(key)` is typed). */
 export type TaggedQueryKey<TDef extends ProcedureDef, TPath extends string> = DataTag<
-  ProcedureQueryKey<TPath, TDef["input"]>,
+  ProcedureQueryKey<TPath, KeyedInput<TDef>>,
   QueryData<TDef>,
   QueryError<TDef>
 >;
 
 /** The TanStack options a query builder accepts (everything but the key and the function). */
 export type ProcedureQueryOptionsIn<TDef extends ProcedureDef, TPath extends string, TData = QueryData<TDef>> = Omit<
-  QueryObserverOptions<QueryData<TDef>, QueryError<TDef>, TData, QueryData<TDef>, ProcedureQueryKey<TPath, TDef["input"]>>,
+  QueryObserverOptions<QueryData<TDef>, QueryError<TDef>, TData, QueryData<TDef>, ProcedureQueryKey<TPath, KeyedInput<TDef>>>,
   "queryKey" | "queryFn"
 >;
 
@@ -58,10 +75,10 @@ export type ProcedureQueryOptions<TDef extends ProcedureDef, TPath extends strin
   QueryError<TDef>,
   TData,
   QueryData<TDef>,
-  ProcedureQueryKey<TPath, TDef["input"]>
+  ProcedureQueryKey<TPath, KeyedInput<TDef>>
 > & {
   queryKey: TaggedQueryKey<TDef, TPath>;
-  queryFn: QueryFunction<QueryData<TDef>, ProcedureQueryKey<TPath, TDef["input"]>>;
+  queryFn: QueryFunction<QueryData<TDef>, ProcedureQueryKey<TPath, KeyedInput<TDef>>>;
 };
 
 /** The variables of a mutation (its input; left out when the input may be). */
@@ -89,6 +106,9 @@ export type ProcedureMutationOptions<TDef extends ProcedureDef, TPath extends st
 /** Reads the auth state of a builder (used by the React hooks). @internal */
 export const builderAuth: unique symbol = Symbol.for("tabrpc.builderAuth");
 
+/** Reads the session store of a builder, if it has one (used by the React hooks). @internal */
+export const builderSession: unique symbol = Symbol.for("tabrpc.builderSession");
+
 /** Phantom: the procedure types of a builder, for inference only (never present at run time). */
 declare const builderTypes: unique symbol;
 
@@ -96,14 +116,16 @@ declare const builderTypes: unique symbol;
 export interface QueryProcedureBuilders<TDef extends ProcedureDef, TPath extends string> {
   /**
    * The query's key, with `viewerId` filled in (the input's, else the tab's current account,
-   * else `null`).
+   * else `null`), and for session procedures `sessionId` (the input's, else the tab's current
+   * session id, else `null`).
    */
   queryKey: InputOptional<TDef> extends true
     ? (input?: OptionsInput<TDef> | undefined) => TaggedQueryKey<TDef, TPath>
     : (input: OptionsInput<TDef>) => TaggedQueryKey<TDef, TPath>;
   /**
    * Options for TanStack Query: the key, a `queryFn` that calls the procedure for the key's
-   * account (see `createOptionsProxy`), and `options` as given.
+   * account and session (see `createOptionsProxy`), and `options` as given (for a session
+   * procedure while the tab has no session id yet, `enabled: false`).
    */
   queryOptions: InputOptional<TDef> extends true
     ? <TData = QueryData<TDef>>(
@@ -118,6 +140,8 @@ export interface QueryProcedureBuilders<TDef extends ProcedureDef, TPath extends
   pathKey(): PathKey<TPath>;
   /** @internal */
   readonly [builderAuth]: TabAuth;
+  /** @internal */
+  readonly [builderSession]: SessionStore | undefined;
   /** @internal */
   readonly [builderTypes]?: { def: TDef; path: TPath };
 }
@@ -138,6 +162,8 @@ export interface MutationProcedureBuilders<TDef extends ProcedureDef, TPath exte
   pathKey(): PathKey<TPath>;
   /** @internal */
   readonly [builderAuth]: TabAuth;
+  /** @internal */
+  readonly [builderSession]: SessionStore | undefined;
   /** @internal */
   readonly [builderTypes]?: { def: TDef; path: TPath };
 }
@@ -178,13 +204,31 @@ export type ProcedureMarkers<TProcs extends ProcedureMap> = {
   readonly [P in MarkedPaths<TProcs>]: readonly [TProcs[P]["markers"], ...TProcs[P]["markers"][]];
 };
 
+/** The paths of `TProcs` marked `"session"`. */
+export type SessionPaths<TProcs extends ProcedureMap> = {
+  [P in keyof TProcs & string]: "session" extends TProcs[P]["markers"] ? P : never;
+}[keyof TProcs & string];
+
 /** Options of {@link createOptionsProxy}. */
 export type OptionsProxyOptions<TProcs extends ProcedureMap> = {
-  /** The client the query and mutation functions call through (its chain should have `authLink`). */
+  /**
+   * The client the query and mutation functions call through (its chain should have `authLink`,
+   * and `sessionLink` when the bindings have session procedures).
+   */
   client: Client<TProcs>;
   /** The tab's auth state: the current account fills in `viewerId`. */
   auth: TabAuth;
-} & ([MarkedPaths<TProcs>] extends [never]
+} & ([SessionPaths<TProcs>] extends [never]
+  ? { session?: SessionStore | undefined }
+  : {
+      /**
+       * The tab's session store (`createSessionStore`): its id fills in `sessionId` and is part
+       * of the keys of session procedures. Required when the bindings mark any procedure
+       * `"session"`.
+       */
+      session: SessionStore;
+    }) &
+  ([MarkedPaths<TProcs>] extends [never]
   ? { markers?: ProcedureMarkers<TProcs> | undefined }
   : {
       /**
@@ -211,6 +255,16 @@ type AnyCaller = Record<"query" | "mutate", (input: unknown, options: CallOption
  * options are built, else `null`. For procedures marked `"viewer"` it is also sent (the server
  * checks it); for others it is in the key only.
  *
+ * Session procedures (marked `"session"`, client.md section 6): the key and the call carry
+ * `sessionId`, the input's, else the session store's id when the options are built, so each
+ * session id has its own cache entries (`connectQueryClient(queryClient, auth, { session })`
+ * removes an old id's). While the store has no id (server-rendering mode before `start`, a tab
+ * checking for a copied id) the key says `sessionId: null` and the query is disabled (`enabled:
+ * false`; fetching it anyway rejects with `PRECONDITION_FAILED`); build the options again once
+ * there is one (`SessionStore.subscribe`). A query whose session id the tab has left by the time
+ * it runs is cancelled silently, like an answer dropped by a session change. Mutations pass
+ * their input on: `sessionLink` fills in the id current when they are sent, and waits for one.
+ *
  * The query function calls with the key's account in the call context (so batches never mix
  * accounts) and applies the mismatch rule: a 403 `viewer/session mismatch` while the tab is on
  * the key's account is retried once the auth state settles; a mismatch for an account the tab
@@ -220,8 +274,13 @@ type AnyCaller = Record<"query" | "mutate", (input: unknown, options: CallOption
  */
 export function createOptionsProxy<TProcs extends ProcedureMap>(options: OptionsProxyOptions<TProcs>): OptionsProxy<TProcs> {
   const { client, auth } = options;
+  const session = options.session as SessionStore | undefined;
   const markers = (options.markers ?? {}) as Readonly<Record<string, readonly string[] | undefined>>;
   const isViewer = (path: string) => markers[path]?.includes("viewer") === true;
+  const isSession = (path: string) => markers[path]?.includes("session") === true;
+  if (session === undefined && Object.keys(markers).some(isSession)) {
+    throw new TypeError("tabrpc: createOptionsProxy: the markers have session procedures: pass the session store (`session`)");
+  }
 
   const caller = (path: string): AnyCaller => {
     let node: unknown = client;
@@ -231,6 +290,16 @@ export function createOptionsProxy<TProcs extends ProcedureMap>(options: Options
 
   const viewerOf = (input: unknown): string | null =>
     isRecord(input) && typeof input.viewerId === "string" ? input.viewerId : auth.accountId;
+
+  /**
+   * A session procedure's session id: the input's, else the store's current one (`null`: none
+   * yet). `undefined` for other procedures.
+   */
+  const sessionOf = (path: string, input: unknown): string | null | undefined => {
+    if (!isSession(path)) return undefined;
+    if (isRecord(input) && typeof input.sessionId === "string") return input.sessionId;
+    return session?.id ?? null;
+  };
 
   /** What goes on the wire: the input, with `viewerId` for viewer procedures. */
   const wireInput = (path: string, input: unknown, viewerId: string | null): unknown => {
@@ -243,13 +312,33 @@ export function createOptionsProxy<TProcs extends ProcedureMap>(options: Options
 
   function queryOptions(path: string, input: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
     const viewerId = viewerOf(input);
-    const wire = wireInput(path, input, viewerId);
+    const sessionId = sessionOf(path, input);
+    // Taken from the store (not pinned by the caller): the query is for the tab's session of now.
+    const followsStore = sessionId !== undefined && !(isRecord(input) && typeof input.sessionId === "string");
+    const builtEpoch = session?.epoch ?? 0;
+    let wire = wireInput(path, input, viewerId);
+    if (typeof sessionId === "string") wire = isRecord(wire) ? { ...wire, sessionId } : { sessionId };
     const queryFn = async (context: QueryFunctionContext) => {
+      if (sessionId === null) {
+        throw new TabrpcError({
+          code: "PRECONDITION_FAILED",
+          message: `${path} needs the tab's session id, and there is none yet (server rendering, or a tab checking for a copied id): the query is skipped`,
+          httpStatus: 0,
+          path,
+        });
+      }
+      const call = () => {
+        if (followsStore && session !== undefined && session.id !== sessionId) {
+          // Built for a session id the tab has left: its answer would belong to the old id.
+          return Promise.reject(sessionChangeError(path, builtEpoch, session.epoch));
+        }
+        return caller(path).query(wire, { signal: context.signal, context: sessionId === undefined ? { viewerId } : { viewerId, sessionId } });
+      };
       const data = await callForViewer(
         auth,
         viewerId,
         context.signal,
-        () => caller(path).query(wire, { signal: context.signal, context: { viewerId } }),
+        call,
         () => {
           // Put the query back as it was before this fetch: the answer is for an account state
           // the tab has left, not an error to show.
@@ -258,7 +347,8 @@ export function createOptionsProxy<TProcs extends ProcedureMap>(options: Options
       );
       return data === undefined ? null : data;
     };
-    return { ...extra, queryKey: queryKeyOf(path, input, viewerId), queryFn };
+    const disabled = sessionId === null ? { enabled: false } : {};
+    return { ...extra, ...disabled, queryKey: queryKeyOf(path, input, viewerId, sessionId), queryFn };
   }
 
   function mutationOptions(path: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -283,7 +373,7 @@ export function createOptionsProxy<TProcs extends ProcedureMap>(options: Options
     const cached = nodes.get(path);
     if (cached !== undefined) return cached;
     const methods: Record<string, unknown> = {
-      queryKey: (input?: unknown) => queryKeyOf(path, input, viewerOf(input)),
+      queryKey: (input?: unknown) => queryKeyOf(path, input, viewerOf(input), sessionOf(path, input)),
       queryOptions: (input?: unknown, extra?: Record<string, unknown>) => queryOptions(path, input, extra),
       mutationKey: () => mutationKeyOf(path, auth.accountId),
       mutationOptions: (extra?: Record<string, unknown>) => mutationOptions(path, extra),
@@ -292,6 +382,7 @@ export function createOptionsProxy<TProcs extends ProcedureMap>(options: Options
     const proxy = new Proxy(Object.create(null) as object, {
       get: (_target, key) => {
         if (key === builderAuth) return auth;
+        if (key === builderSession) return session;
         if (typeof key !== "string") return undefined;
         return Object.hasOwn(methods, key) ? methods[key] : node(path === "" ? key : `${path}.${key}`);
       },

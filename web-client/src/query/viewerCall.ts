@@ -1,5 +1,6 @@
 import { isAuthChange, type TabAuth } from "../auth/tabAuth.js";
 import { TabrpcError } from "../error.js";
+import { isSessionChange } from "../session/change.js";
 
 /** The server's message when a call's `viewerId` is not the authenticated account (auth.md section 3). */
 export const VIEWER_MISMATCH = "viewer/session mismatch";
@@ -22,9 +23,10 @@ export type ViewerCallFailure = "drop" | "throw";
  * - a `viewer/session mismatch` while the tab's account **is** `viewerId` (the provider's token
  *   lagged behind the switch): wait until the auth state settles, then retry once; a second
  *   mismatch is a real error;
- * - a mismatch while the tab is on another account, or a call dropped by an epoch change: the
- *   answer belongs to an account state the tab has left; `onDrop` decides what to do (a query
- *   reverts silently) and the error is rethrown for whoever still awaits it.
+ * - a mismatch while the tab is on another account, or a call dropped by an epoch change (of the
+ *   auth state, or of the session id): the answer belongs to a state the tab has left; `onDrop`
+ *   decides what to do (a query reverts silently) and the error is rethrown for whoever still
+ *   awaits it.
  */
 export async function callForViewer<T>(
   auth: TabAuth,
@@ -47,7 +49,7 @@ export async function callForViewer<T>(
         }
         if (auth.accountId === viewerId) continue;
       }
-      if (isAuthChange(error) || (isViewerMismatch(error) && auth.accountId !== viewerId)) onDrop(error);
+      if (isAuthChange(error) || isSessionChange(error) || (isViewerMismatch(error) && auth.accountId !== viewerId)) onDrop(error);
       throw error;
     }
   }

@@ -25,8 +25,10 @@ import { useCallback, useEffect, useSyncExternalStore } from "react";
 import type { TabAuth } from "../auth/tabAuth.js";
 import type { CallOutput, ProcedureDef } from "../client.js";
 import { connectQueryClient } from "../query/connect.js";
+import type { SessionStore } from "../session/store.js";
 import {
   builderAuth,
+  builderSession,
   type MutationProcedureBuilders,
   type MutationVariables,
   type OptionsInput,
@@ -47,14 +49,27 @@ export function useAccountId(auth: TabAuth): string | null {
   return useSyncExternalStore(subscribe, read, read);
 }
 
+const noSubscription = () => () => undefined;
+
 /**
- * Connects the nearest `QueryClient` to the tab's auth state for as long as the component is
- * mounted (see `connectQueryClient`): an account's queries are cancelled when the tab leaves it
- * and removed at its sign-out. Mount it once, near the root.
+ * The tab's session id (`null` until there is one, or without a store); the component
+ * re-renders when it changes, so keys of session procedures follow it.
  */
-export function useConnectQueryClient(auth: TabAuth): void {
+export function useSessionId(session: SessionStore | undefined): string | null {
+  const subscribe = useCallback((onChange: () => void) => session?.subscribe(onChange) ?? (() => undefined), [session]);
+  const read = () => session?.id ?? null;
+  return useSyncExternalStore(session === undefined ? noSubscription : subscribe, read, read);
+}
+
+/**
+ * Connects the nearest `QueryClient` to the tab's auth state (and session store, if given) for
+ * as long as the component is mounted (see `connectQueryClient`): an account's queries are
+ * cancelled when the tab leaves it and removed at its sign-out; an old session id's queries are
+ * removed when the id changes. Mount it once, near the root.
+ */
+export function useConnectQueryClient(auth: TabAuth, session?: SessionStore): void {
   const queryClient = useQueryClient();
-  useEffect(() => connectQueryClient(queryClient, auth), [queryClient, auth]);
+  useEffect(() => connectQueryClient(queryClient, auth, { session }), [queryClient, auth, session]);
 }
 
 /** The arguments after the procedure: the input (optional when it may be left out) and options. */
@@ -66,13 +81,14 @@ type QueryHookArgs<TDef extends ProcedureDef, TPath extends string, TData> = Par
 
 /**
  * `useQuery` with a procedure's options (`procedure.queryOptions(input, options)`), re-built
- * when the tab's account changes: `useTabrpcQuery(rq.profile.getUser)`.
+ * when the tab's account or session id changes: `useTabrpcQuery(rq.profile.getUser)`.
  */
 export function useTabrpcQuery<TDef extends ProcedureDef, TPath extends string, TData = QueryData<TDef>>(
   procedure: QueryProcedureBuilders<TDef, TPath>,
   ...args: QueryHookArgs<TDef, TPath, TData>
 ): UseQueryResult<TData, QueryError<TDef>> {
   useAccountId(procedure[builderAuth]);
+  useSessionId(procedure[builderSession]);
   // The builder's two signatures (input optional or not) are one function at run time.
   const build = procedure.queryOptions as unknown as (
     input: unknown,
@@ -83,12 +99,13 @@ export function useTabrpcQuery<TDef extends ProcedureDef, TPath extends string, 
 
 /**
  * `useMutation` with a procedure's options (`procedure.mutationOptions(options)`), re-built when
- * the tab's account changes: `useTabrpcMutation(rq.onboarding.saveStep).mutate({ step })`.
+ * the tab's account or session id changes: `useTabrpcMutation(rq.onboarding.saveStep).mutate({ step })`.
  */
 export function useTabrpcMutation<TDef extends ProcedureDef, TPath extends string, TOnMutateResult = unknown>(
   procedure: MutationProcedureBuilders<TDef, TPath>,
   options?: ProcedureMutationOptionsIn<TDef, TOnMutateResult>,
 ): UseMutationResult<CallOutput<TDef>, QueryError<TDef>, MutationVariables<TDef>, TOnMutateResult> {
   useAccountId(procedure[builderAuth]);
+  useSessionId(procedure[builderSession]);
   return useMutation(procedure.mutationOptions(options));
 }
