@@ -1,8 +1,9 @@
 // One browser, two tabs, two accounts, one shared cookie: the bug tabrpc exists to prevent,
-// reproduced in cookie-only mode and prevented with per-tab tokens.
+// reproduced in cookie-only mode and prevented with per-tab tokens (issue 7, scenarios a–d and
+// f; every test also asserts that the tabs reported no error beyond the refusals it provokes).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { launch, openTab, screenshots, type Tab } from "./support/browser.js";
+import type { Browser, BrowserContext, Page, Request } from "playwright-core";
+import { expectNoErrors, launch, openTab, screenshots, type Tab } from "./support/browser.js";
 import { startDemo, type Demo } from "./support/demo.js";
 
 let demo: Demo;
@@ -18,28 +19,81 @@ afterAll(async () => {
   await demo?.stop();
 });
 
+/** The background refetch interval of the profile, short so several happen in a test. */
 const REFETCH_MS = 300;
+
+interface DemoWindow {
+  tabrpcDemo: {
+    shown: string[];
+    fetches(): number;
+    client: { profile: { getUser: { query(): Promise<{ id: string; signedIn: boolean }> } } };
+  };
+}
 
 /** The profiles a tab has shown, in order. */
 async function shown(page: Page): Promise<string[]> {
-  return page.evaluate(() => [...(window as unknown as { tabrpcDemo: { shown: string[] } }).tabrpcDemo.shown]);
+  return page.evaluate(() => [...(window as unknown as DemoWindow).tabrpcDemo.shown]);
 }
 
+/** How many times the tab's profile query has fetched its data. */
 async function fetches(page: Page): Promise<number> {
-  return page.evaluate(() => (window as unknown as { tabrpcDemo: { fetches(): number } }).tabrpcDemo.fetches());
+  return page.evaluate(() => (window as unknown as DemoWindow).tabrpcDemo.fetches());
 }
+
+const text = (page: Page, testId: string) => page.getByTestId(testId).textContent();
 
 async function signIn(tab: Tab, account: string, name: string): Promise<void> {
   await tab.page.getByTestId(`sign-in-${account}`).click();
-  await expect.poll(() => tab.page.getByTestId("tab-account").textContent()).toBe(`user_${account}`);
-  await expect.poll(() => tab.page.getByTestId("profile-name").textContent()).toBe(name);
+  await expect.poll(() => text(tab.page, "tab-account")).toBe(`user_${account}`);
+  await expect.poll(() => text(tab.page, "profile-name")).toBe(name);
+}
+
+/** The subject of a JWT (the tests read tokens; they never print them). */
+function subject(jwt: string): string {
+  const payload = jwt.split(".")[1] ?? "";
+  return (JSON.parse(Buffer.from(payload, "base64url").toString()) as { sub: string }).sub;
 }
 
 async function sharedCookieUser(context: BrowserContext): Promise<string | undefined> {
   const cookie = (await context.cookies(demo.url)).find((c) => c.name === "__session");
-  if (cookie === undefined || cookie.value === "") return undefined;
-  const payload = cookie.value.split(".")[1] ?? "";
-  return (JSON.parse(Buffer.from(payload, "base64url").toString()) as { sub: string }).sub;
+  return cookie === undefined || cookie.value === "" ? undefined : subject(cookie.value);
+}
+
+/** One API request of a tab: the procedures, what it carried, and the answer's status. */
+interface ApiRequest {
+  readonly paths: string;
+  /** `bearer:<sub>`, `marker` (the fail-closed header, no token) or `none`. */
+  readonly auth: string;
+  status?: number;
+  body?: string;
+}
+
+/** Records the tab's API requests (`/trpc/…`) from now on. */
+function recordApi(page: Page): ApiRequest[] {
+  const list: ApiRequest[] = [];
+  const byRequest = new Map<Request, ApiRequest>();
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    if (!url.pathname.startsWith("/trpc/")) return;
+    const headers = request.headers();
+    const authorization = headers["authorization"];
+    const auth =
+      authorization !== undefined
+        ? `bearer:${subject(authorization.replace(/^Bearer\s+/i, ""))}`
+        : headers["x-tabrpc-auth-required"] === "1"
+          ? "marker"
+          : "none";
+    const entry: ApiRequest = { paths: decodeURIComponent(url.pathname.slice("/trpc/".length)), auth };
+    list.push(entry);
+    byRequest.set(request, entry);
+  });
+  page.on("response", async (response) => {
+    const entry = byRequest.get(response.request());
+    if (entry === undefined) return;
+    entry.status = response.status();
+    entry.body = await response.text().catch(() => "");
+  });
+  return list;
 }
 
 /** Tab 1 signs in as alice, then tab 2 as bob, and tab 2 stays the active one. */
@@ -59,30 +113,162 @@ async function backgroundRefetches(page: Page, more: number): Promise<void> {
   await expect.poll(() => fetches(page), { timeout: 20_000 }).toBeGreaterThanOrEqual(start + more);
 }
 
+/** Chromium's console line for a refused or failed request, e.g. a 401 or an aborted fetch. */
+const FAILED_TO_LOAD = (what: string) => new RegExp(`^Failed to load resource: ${what}`);
+const STATUS_401 = FAILED_TO_LOAD("the server responded with a status of 401 \\(Unauthorized\\)$");
+
 describe("two tabs, two accounts, one shared cookie", () => {
-  test("with per-tab tokens, tab 1 keeps showing alice over background refetches", async () => {
+  test("(a) with per-tab tokens, tab 1 keeps showing alice over background refetches while tab 2 (bob) is active", async () => {
     const context = await browser.newContext();
     const { tab1, tab2 } = await aliceThenBob(context, "");
+    const api = recordApi(tab1.page);
     await backgroundRefetches(tab1.page, 4);
     // The cookie still belongs to bob, and tab 1 never showed anyone but alice once signed in.
     expect(await sharedCookieUser(context)).toBe("user_bob");
     const history = await shown(tab1.page);
     expect(history.slice(history.indexOf("Alice"))).toEqual(["Alice"]);
-    expect(await tab1.page.getByTestId("profile-name").textContent()).toBe("Alice");
-    expect(await tab2.page.getByTestId("profile-name").textContent()).toBe("Bob");
-    await screenshots("per-tab-token", { tab1, tab2 });
-    expect([...tab1.errors, ...tab2.errors]).toEqual([]);
+    expect(await text(tab1.page, "profile-name")).toBe("Alice");
+    expect(await text(tab2.page, "profile-name")).toBe("Bob");
+    // Every background request of tab 1 carried alice's own token, and was answered.
+    expect(api.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(api.map((r) => r.auth))).toEqual(new Set(["bearer:user_alice"]));
+    expect(api.filter((r) => r.status !== undefined && r.status !== 200)).toEqual([]);
+    await screenshots("a-per-tab-token", { tab1, tab2 });
+    expectNoErrors({ tab1, tab2 });
     await context.close();
   });
 
-  test("in cookie-only mode the bug appears: tab 1 shows bob", async () => {
+  test("(b) in cookie-only mode the bug appears: tab 1 shows bob", async () => {
     const context = await browser.newContext();
     const { tab1, tab2 } = await aliceThenBob(context, "&mode=cookie");
+    const api = recordApi(tab1.page);
+    expect(await text(tab1.page, "mode")).toMatch(/cookie only/);
     await backgroundRefetches(tab1.page, 2);
-    await expect.poll(() => tab1.page.getByTestId("profile-name").textContent()).toBe("Bob");
-    expect(await shown(tab1.page)).toContain("Bob");
-    await screenshots("cookie-only-bug", { tab1, tab2 });
-    expect([...tab1.errors, ...tab2.errors]).toEqual([]);
+    // Tab 1 is signed in as alice, yet its background refetch was answered for the cookie's bob.
+    await expect.poll(() => text(tab1.page, "profile-name")).toBe("Bob");
+    expect(await text(tab1.page, "tab-account")).toBe("user_alice");
+    expect(await shown(tab1.page)).toEqual(expect.arrayContaining(["Alice", "Bob"]));
+    expect(new Set(api.map((r) => r.auth))).toEqual(new Set(["none"]));
+    expect(api.some((r) => r.paths === "profile.getUser" && r.body?.includes('"id":"user_bob"') === true)).toBe(true);
+    await screenshots("b-cookie-only-bug", { tab1, tab2 });
+    expectNoErrors({ tab1, tab2 });
+    await context.close();
+  });
+
+  test("(c) sign-out while a token fetch is in flight never shows or re-authenticates alice again", async () => {
+    const context = await browser.newContext();
+    const { tab1, tab2 } = await aliceThenBob(context, "");
+    // Slow down tab 1's token fetches, wait until one is in flight, then sign out.
+    let inFlight = 0;
+    await tab1.page.route("**/dev-idp/token", async (route) => {
+      inFlight += 1;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await route.continue().catch(() => undefined);
+    });
+    await expect.poll(() => inFlight, { timeout: 10_000 }).toBeGreaterThan(0);
+    const api = recordApi(tab1.page);
+    const before = (await shown(tab1.page)).length;
+    await tab1.page.getByTestId("sign-out").click();
+    await expect.poll(() => text(tab1.page, "tab-account")).toBe("nobody");
+    // Let the slow fetch finish and several refetch intervals pass.
+    await tab1.page.waitForTimeout(3_000);
+    const after = (await shown(tab1.page)).slice(before);
+    expect(after).not.toContain("Alice");
+    expect(after).not.toContain("Bob");
+    expect(await text(tab1.page, "profile-name")).not.toBe("Alice");
+    expect(await text(tab1.page, "tab-account")).toBe("nobody");
+    // Not one request of tab 1 carried a token after the sign-out (no re-authentication).
+    expect(api.filter((r) => r.auth.startsWith("bearer:"))).toEqual([]);
+    expect(await text(tab2.page, "profile-name")).toBe("Bob");
+    await screenshots("c-sign-out-during-token-fetch", { tab1, tab2 });
+    expectNoErrors({ tab1, tab2 }, [
+      {
+        url: /\/dev-idp\/token$/,
+        text: STATUS_401,
+        why: "the token fetch this test slowed down reaches the provider after the sign-out and is refused",
+      },
+    ]);
+    await context.close();
+  });
+
+  test("(d) a tab that cannot get a token while two accounts are signed in sends the marker and is answered anonymously", async () => {
+    const context = await browser.newContext();
+    const { tab1, tab2 } = await aliceThenBob(context, "");
+    // Tab 1 signed in before bob existed: only the other tab's news tells it there are two now.
+    let aborted = 0;
+    await tab1.page.route("**/dev-idp/token", async (route) => {
+      aborted += 1;
+      await route.abort();
+    });
+    // Background refetches run one at a time: once a token fetch failed, the requests that
+    // follow are all made without a token.
+    await expect.poll(() => aborted).toBeGreaterThan(0);
+    const api = recordApi(tab1.page);
+    const before = (await shown(tab1.page)).length;
+    await expect.poll(() => api.filter((r) => r.status !== undefined).length, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
+    // The shared cookie is bob's, yet tab 1's requests carried the marker and were answered
+    // anonymously: 401 for its viewer-scoped profile (bob's cookie would have given bob's
+    // profile, or a 403 viewer mismatch), never bob's data.
+    expect(await sharedCookieUser(context)).toBe("user_bob");
+    const answered = api.filter((r) => r.status !== undefined);
+    expect(new Set(answered.map((r) => r.auth))).toEqual(new Set(["marker"]));
+    expect(new Set(answered.map((r) => r.status))).toEqual(new Set([401]));
+    expect(answered.some((r) => r.body?.includes("user_bob") === true)).toBe(false);
+    // The tab says so: its profile refetch was refused, it keeps alice's data, never bob's.
+    await expect.poll(() => text(tab1.page, "profile-status")).toMatch(/^error/);
+    expect(await text(tab1.page, "last-error")).toMatch(/^UNAUTHORIZED/);
+    expect(await text(tab1.page, "last-request-auth")).toBe("fail-closed marker, no token");
+    expect((await shown(tab1.page)).slice(before)).not.toContain("Bob");
+    expect(await text(tab1.page, "profile-name")).toBe("Alice");
+    await screenshots("d-no-token-marker", { tab1, tab2 });
+    // A call that needs no account is answered as anonymous, not as bob.
+    const anonymous = await tab1.page.evaluate(() => (window as unknown as DemoWindow).tabrpcDemo.client.profile.getUser.query());
+    expect(anonymous).toEqual({ id: "", displayName: expect.any(String), signedIn: false });
+    expect(api.at(-1)?.auth).toBe("marker");
+    expectNoErrors({ tab1, tab2 }, [
+      { url: /\/dev-idp\/token$/, text: FAILED_TO_LOAD("net::ERR_FAILED$"), why: "this test aborts every token fetch of tab 1" },
+      { url: /\/trpc\/profile\.getUser\?/, text: STATUS_401, why: "the anonymous answer to the marker, which this test asserts" },
+    ]);
+    await context.close();
+  });
+});
+
+describe("the demo app's controls", () => {
+  test("sign in, switch between accounts, onboarding progress per account, sign out", async () => {
+    const context = await browser.newContext();
+    const tab1 = await openTab(context, `${demo.url}/?refetch=${REFETCH_MS}`);
+    expect(await text(tab1.page, "tab-account")).toBe("nobody");
+    await signIn(tab1, "alice", "Alice");
+    await expect.poll(() => text(tab1.page, "onboarding")).toBe("0 of 4 steps done; next: welcome");
+    await tab1.page.getByTestId("onboarding-next").click();
+    await expect.poll(() => text(tab1.page, "onboarding")).toBe("1 of 4 steps done; next: profile");
+    expect(await tab1.page.getByTestId("onboarding-step-welcome").getAttribute("data-done")).toBe("true");
+
+    // Bob signs in in a second tab; his progress is his own.
+    const tab2 = await openTab(context, `${demo.url}/?refetch=${REFETCH_MS}`);
+    await signIn(tab2, "bob", "Bob");
+    await expect.poll(() => text(tab2.page, "onboarding")).toBe("0 of 4 steps done; next: welcome");
+
+    // Tab 1 learns of bob's session without reloading, switches to it and back.
+    await tab1.page.getByTestId("switch-user_bob").click();
+    await expect.poll(() => text(tab1.page, "tab-account")).toBe("user_bob");
+    await expect.poll(() => text(tab1.page, "profile-name")).toBe("Bob");
+    await expect.poll(() => text(tab1.page, "onboarding")).toBe("0 of 4 steps done; next: welcome");
+    await tab1.page.getByTestId("switch-user_alice").click();
+    await expect.poll(() => text(tab1.page, "tab-account")).toBe("user_alice");
+    await expect.poll(() => text(tab1.page, "profile-name")).toBe("Alice");
+    await expect.poll(() => text(tab1.page, "onboarding")).toBe("1 of 4 steps done; next: profile");
+    await screenshots("controls-switched-back", { tab1, tab2 });
+
+    // Sign-out: tab 1 is anonymous, bob's tab is untouched.
+    await tab1.page.getByTestId("sign-out").click();
+    await expect.poll(() => text(tab1.page, "tab-account")).toBe("nobody");
+    await expect.poll(() => text(tab1.page, "profile-name")).toBe("Anonymous");
+    await expect.poll(() => text(tab1.page, "onboarding")).toBe("sign in to see your progress");
+    await expect.poll(() => tab1.page.getByTestId("switch-user_alice").count()).toBe(0);
+    expect(await text(tab2.page, "profile-name")).toBe("Bob");
+    await screenshots("controls-signed-out", { tab1, tab2 });
+    expectNoErrors({ tab1, tab2 });
     await context.close();
   });
 });

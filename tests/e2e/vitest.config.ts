@@ -8,6 +8,9 @@ export default defineConfig({
     // two cores.
     fileParallelism: false,
     testTimeout: 60_000,
+    // What a tab shows follows network round trips: poll for it generously (CI is slow), the
+    // tests still fail on a wrong value that stays.
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 120_000,
   },
 });

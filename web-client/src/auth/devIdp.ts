@@ -45,12 +45,22 @@ export interface DevIdpAuthSourceOptions {
    * `window` and `document` when there are some; `false` turns it off.
    */
   focusEvents?: FocusEvents | false | undefined;
+  /**
+   * The `BroadcastChannel` through which the tabs of this browser tell each other of sign-ins
+   * and sign-outs, so that every tab knows at once how many accounts are signed in (the auth
+   * link sends the fail-closed marker on that count). Defaults, in a browser (where `window` and
+   * `BroadcastChannel` exist), to `tabrpc.dev-idp <url>`; `false` turns it off (the tab then
+   * learns of other tabs' sign-ins on focus, and whenever it cannot get a token).
+   */
+  channel?: string | false | undefined;
 }
 
 /** The development identity provider, as one tab sees it. */
 export interface DevIdpAuthSource extends AuthSource {
   /** This tab's session id, `null` when signed out. */
   sessionId(): string | null;
+  /** The accounts of this browser's signed-in sessions (kept current across tabs). */
+  signedInAccountIds(): readonly string[];
   /** This browser's signed-in sessions, as last read. */
   sessions(): readonly DevIdpSession[];
   /** Signs in to a demo account (`alice`, `bob`, `carol`) in this tab; the shared cookie follows it. */
@@ -66,7 +76,7 @@ export interface DevIdpAuthSource extends AuthSource {
   activate(): Promise<void>;
   /** Re-reads this browser's sessions (another tab may have signed in or out). */
   refresh(): Promise<void>;
-  /** Removes the focus listeners. */
+  /** Removes the focus listeners and closes the channel to the other tabs. */
   dispose(): void;
 }
 
@@ -85,11 +95,42 @@ function parseSession(value: unknown): DevIdpSession | null {
   return { sessionId: value.sessionId, userId: value.userId };
 }
 
+/** What one tab tells the others, once the provider has confirmed it. */
+type TabMessage = { readonly type: "signed-in"; readonly session: DevIdpSession } | { readonly type: "signed-out"; readonly sessionId: string };
+
+function parseMessage(value: unknown): TabMessage | null {
+  if (!isRecord(value)) return null;
+  if (value.type === "signed-in") {
+    const session = parseSession(value.session);
+    return session === null ? null : { type: "signed-in", session };
+  }
+  if (value.type === "signed-out" && typeof value.sessionId === "string") return { type: "signed-out", sessionId: value.sessionId };
+  return null;
+}
+
+function openChannel(name: string | false | undefined, base: string): BroadcastChannel | undefined {
+  const Channel = (globalThis as { BroadcastChannel?: typeof BroadcastChannel }).BroadcastChannel;
+  if (name === false || Channel === undefined) return undefined;
+  if (name === undefined && typeof window === "undefined") return undefined;
+  try {
+    return new Channel(name ?? `tabrpc.dev-idp ${base}`);
+  } catch {
+    // Opaque origins (sandboxed frames) may refuse: the tab still works, it learns later.
+    return undefined;
+  }
+}
+
 /**
  * An {@link AuthSource} for the demo server's development identity provider (`/dev-idp/*`,
  * shaped like Clerk): each tab keeps its **own** session id, gets its tokens from
  * `POST /dev-idp/token` for that session, and activates it on focus so the shared `__session`
  * cookie follows the active tab, exactly the situation tabrpc protects against.
+ *
+ * The number of signed-in accounts (`signedInAccounts`, on which the auth link decides to send
+ * the fail-closed marker) is kept current across tabs: a tab that signs in or out tells the
+ * others through a `BroadcastChannel`, every tab re-reads the provider's list on focus, and a
+ * tab that cannot get a token re-reads it before answering, so the auth link decides on the
+ * browser's current accounts, not on those of this tab's last sign-in.
  *
  * Errors: `signIn`, `switchTo` and `refresh` reject with an `Error` naming the endpoint and
  * status; `getToken` resolves to `null` when the provider no longer knows the session.
@@ -104,6 +145,9 @@ export function devIdpAuthSource(options: DevIdpAuthSourceOptions): DevIdpAuthSo
   let tab: DevIdpSession | null = null;
   let browser: readonly DevIdpSession[] = [];
   let activating: Promise<void> | undefined;
+  /** Reads of the provider's list, numbered: only the latest one started is applied. */
+  let reads = 0;
+  let newestRead: Promise<void> = Promise.resolve();
 
   try {
     tab = parseSession(JSON.parse(storage?.getItem(storageKey) ?? "null"));
@@ -137,18 +181,36 @@ export function devIdpAuthSource(options: DevIdpAuthSourceOptions): DevIdpAuthSo
     return response.status === 204 ? undefined : ((await response.json()) as unknown);
   }
 
+  /** Takes the provider's list of this browser's sessions (`GET /dev-idp/client`). */
+  function apply(reply: unknown): void {
+    const list = isRecord(reply) && Array.isArray(reply.sessions) ? reply.sessions : [];
+    browser = list.map(parseSession).filter((s): s is DevIdpSession => s !== null);
+    const current = tab;
+    if (current !== null && !browser.some((s) => s.sessionId === current.sessionId)) setTab(null);
+    else changed();
+  }
+
+  /** Re-reads the browser's sessions, keeping the last known ones if the provider cannot answer. */
+  const tryRefresh = () => source.refresh().catch(() => undefined);
+
   const source: DevIdpAuthSource = {
     async getToken() {
       const session = tab;
       if (session === null) return null;
-      const response = await call("POST", "token", { sessionId: session.sessionId });
-      if (response.status === 401) {
-        // Signed out elsewhere (another tab, or a provider restart).
-        void source.refresh().catch(() => undefined);
-        return null;
+      let reply: unknown;
+      try {
+        const response = await call("POST", "token", { sessionId: session.sessionId });
+        // 401: signed out elsewhere (another tab, or a provider restart).
+        reply = response.status === 401 ? null : await expectOk(response, "token");
+      } catch (error) {
+        // The caller decides what to send on this tab's behalf from the signed-in accounts:
+        // make them current first (another tab may have signed in since this tab last looked).
+        await tryRefresh();
+        throw error;
       }
-      const reply = await expectOk(response, "token");
-      return isRecord(reply) && typeof reply.token === "string" ? reply.token : null;
+      const token = isRecord(reply) && typeof reply.token === "string" ? reply.token : null;
+      if (token === null) await tryRefresh();
+      return token;
     },
     accountId: () => tab?.userId ?? null,
     sessionId: () => tab?.sessionId ?? null,
@@ -166,6 +228,7 @@ export function devIdpAuthSource(options: DevIdpAuthSourceOptions): DevIdpAuthSo
       if (session === null) throw new Error("dev-idp sign-in: unexpected reply");
       browser = [...browser.filter((s) => s.sessionId !== session.sessionId), session];
       setTab(session);
+      tell({ type: "signed-in", session });
       await source.refresh();
       return session;
     },
@@ -178,6 +241,8 @@ export function devIdpAuthSource(options: DevIdpAuthSourceOptions): DevIdpAuthSo
       browser = browser.filter((s) => s.sessionId !== session.sessionId);
       setTab(null);
       await expectOk(await call("POST", "sign-out", { sessionId: session.sessionId }), "sign-out");
+      // Only now: until the provider has ended the session, the shared cookie may still be its.
+      tell({ type: "signed-out", sessionId: session.sessionId });
       await source.refresh();
     },
 
@@ -212,19 +277,51 @@ export function devIdpAuthSource(options: DevIdpAuthSourceOptions): DevIdpAuthSo
       return activating;
     },
 
-    async refresh() {
-      const reply = await expectOk(await call("GET", "client"), "client");
-      const list = isRecord(reply) && Array.isArray(reply.sessions) ? reply.sessions : [];
-      browser = list.map(parseSession).filter((s): s is DevIdpSession => s !== null);
-      const current = tab;
-      if (current !== null && !browser.some((s) => s.sessionId === current.sessionId)) setTab(null);
-      else changed();
+    refresh() {
+      const number = ++reads;
+      const read = (async (): Promise<void> => {
+        const reply = await expectOk(await call("GET", "client"), "client");
+        // A read started earlier but answered later knows less: the latest one decides, and
+        // whoever waits for this one waits for it.
+        if (number !== reads) return newestRead;
+        apply(reply);
+      })();
+      newestRead = read;
+      return read;
     },
 
     dispose() {
       removeFocusListeners();
+      channel?.removeEventListener("message", onMessage);
+      channel?.close();
     },
   };
+
+  // The other tabs of this browser: what they sign in or out changes this tab's count at once
+  // (and this tab's own session, when a tab that switched to it signs it out); a re-read of the
+  // provider's list follows, in case a message was missed.
+  const channel = openChannel(options.channel, base);
+  const tell = (message: TabMessage) => {
+    try {
+      channel?.postMessage(message);
+    } catch {
+      // A closed channel (after dispose): nothing to tell.
+    }
+  };
+  const onMessage = (event: Event) => {
+    const message = parseMessage((event as MessageEvent).data);
+    if (message === null) return;
+    if (message.type === "signed-in") {
+      if (!browser.some((s) => s.sessionId === message.session.sessionId)) browser = [...browser, message.session];
+      changed();
+    } else {
+      browser = browser.filter((s) => s.sessionId !== message.sessionId);
+      if (tab?.sessionId === message.sessionId) setTab(null);
+      else changed();
+    }
+    void tryRefresh();
+  };
+  channel?.addEventListener("message", onMessage);
 
   const events: FocusEvents | undefined =
     options.focusEvents === false
@@ -233,13 +330,13 @@ export function devIdpAuthSource(options: DevIdpAuthSourceOptions): DevIdpAuthSo
         (typeof window === "undefined" ? undefined : { window, document: typeof document === "undefined" ? undefined : document }));
   const onFocus = () => {
     void source.activate().catch(() => undefined);
-    void source.refresh().catch(() => undefined);
+    void tryRefresh();
   };
   const onVisibility = () => {
     if (events?.document?.visibilityState !== "hidden") onFocus();
   };
   // A session restored from storage may have ended meanwhile; the browser's list is unknown yet.
-  if (tab !== null) void source.refresh().catch(() => undefined);
+  if (tab !== null) void tryRefresh();
   events?.window?.addEventListener("focus", onFocus);
   events?.document?.addEventListener("visibilitychange", onVisibility);
   const removeFocusListeners = () => {

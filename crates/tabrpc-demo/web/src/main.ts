@@ -1,5 +1,6 @@
 // The demo web app: one tab's account, its profile (TanStack Query with `staleTime: Infinity` and
-// a background refetch), its anonymous cart and its onboarding progress.
+// a background refetch), what its API requests carried, its anonymous cart and its onboarding
+// progress.
 //
 // Query parameters: `mode=cookie` turns the per-tab token off (the naive client, to show the
 // bug); `refetch=<ms>` sets the background refetch interval (default 5000).
@@ -14,7 +15,7 @@ import {
   httpBatchLink,
   TabrpcError,
 } from "@tabrpc/client";
-import type { Procedures, User } from "../../../../bindings/demo.js";
+import { PROCEDURE_MARKERS, type OnboardingStep, type Procedures, type Progress, type User } from "../../../../bindings/demo.js";
 
 const params = new URLSearchParams(location.search);
 const mode = params.get("mode") === "cookie" ? "cookie" : "token";
@@ -31,22 +32,78 @@ function showError(error: unknown): void {
   $("last-error").textContent = text;
 }
 
+/** The subject (`sub`) of a JWT, for display; the token itself is never shown. */
+function subject(token: string): string {
+  try {
+    const payload = token.split(".")[1] ?? "";
+    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { sub?: unknown };
+    return typeof claims.sub === "string" ? claims.sub : "?";
+  } catch {
+    return "?";
+  }
+}
+
+// What each API request of this tab carried, counted and shown (the screenshots show it).
+const carried = { bearer: 0, marker: 0, none: 0 };
+async function observedFetch(url: string, init: RequestInit): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const authorization = headers.get("authorization");
+  let shownAuth: string;
+  if (authorization !== null) {
+    carried.bearer += 1;
+    shownAuth = `this tab's token (${subject(authorization.replace(/^Bearer\s+/i, ""))})`;
+  } else if (headers.get("x-tabrpc-auth-required") === "1") {
+    carried.marker += 1;
+    shownAuth = "fail-closed marker, no token";
+  } else {
+    carried.none += 1;
+    shownAuth = "no auth header (the shared cookie decides)";
+  }
+  $("last-request-auth").textContent = shownAuth;
+  $("requests-bearer").textContent = String(carried.bearer);
+  $("requests-marker").textContent = String(carried.marker);
+  $("requests-none").textContent = String(carried.none);
+  $("last-request-status").textContent = "…";
+  try {
+    const response = await fetch(url, init);
+    $("last-request-status").textContent = `HTTP ${response.status}`;
+    return response;
+  } catch (error) {
+    $("last-request-status").textContent = "failed";
+    throw error;
+  }
+}
+
+/**
+ * The procedures this app calls: the profile and onboarding (marked "viewer"). The cart (marked
+ * "session") joins them with the client's session store.
+ */
+type AppProcedures = Pick<Procedures, "profile.getUser" | "onboarding.getProgress" | "onboarding.saveStep">;
+
 const source = devIdpAuthSource({ url: location.origin });
 const auth = createTabAuth(source);
-const transport = httpBatchLink({ url: "/trpc" });
-const client = createClient<Procedures>({
+const transport = httpBatchLink({ url: "/trpc", fetch: observedFetch });
+const client = createClient<AppProcedures>({
   links: mode === "token" ? [authLink({ auth }), transport] : [transport],
 });
-const queryClient = new QueryClient();
+// A refused call (4xx: signed out, not allowed) is an answer, not a glitch: shown at once, not
+// retried; anything else is retried twice.
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      retry: (failures, error) => failures < 2 && !(error instanceof TabrpcError && error.httpStatus >= 400 && error.httpStatus < 500),
+    },
+  },
+});
 queryClient.mount();
 connectQueryClient(queryClient, auth);
-const rq = createOptionsProxy<Procedures>({
+const rq = createOptionsProxy<AppProcedures>({
   client,
   auth,
   markers: {
-    "profile.getUser": ["viewer"],
-    "onboarding.getProgress": ["viewer"],
-    "onboarding.saveStep": ["viewer"],
+    "profile.getUser": PROCEDURE_MARKERS["profile.getUser"],
+    "onboarding.getProgress": PROCEDURE_MARKERS["onboarding.getProgress"],
+    "onboarding.saveStep": PROCEDURE_MARKERS["onboarding.saveStep"],
   },
 });
 
@@ -85,19 +142,33 @@ profile.subscribe((result) => {
   if (result.error) showError(result.error);
 });
 
-// Onboarding (needs a signed-in account).
-const progress = new QueryObserver(queryClient, rq.onboarding.getProgress.queryOptions(undefined, { retry: false }) as never);
+// Onboarding (per account; needs a signed-in account).
+const STEPS: readonly OnboardingStep[] = ["welcome", "profile", "preferences", "done"];
+// Not asked for while the tab is signed out: there is no progress to show, only a refusal.
+const progressOptions = () => rq.onboarding.getProgress.queryOptions(undefined, { retry: false, enabled: auth.accountId !== null });
+const progress = new QueryObserver(queryClient, progressOptions() as never);
 progress.subscribe((result) => {
-  const data = result.data as { completed: string[]; next: string | null } | undefined;
+  const data = result.data as Progress | undefined;
   $("onboarding").textContent =
     data === undefined
-      ? result.error instanceof TabrpcError && result.error.code === "UNAUTHORIZED"
+      ? auth.accountId === null || (result.error instanceof TabrpcError && result.error.code === "UNAUTHORIZED")
         ? "sign in to see your progress"
         : "…"
-      : `done: ${data.completed.join(", ") || "nothing yet"}; next: ${data.next ?? "all done"}`;
+      : `${data.completed.length} of ${STEPS.length} steps done; next: ${data.next ?? "all done"}`;
+  $("onboarding-steps").replaceChildren(
+    ...(data === undefined ? [] : STEPS).map((step) => {
+      const item = document.createElement("li");
+      const done = data?.completed.includes(step) === true;
+      item.dataset.testid = `onboarding-step-${step}`;
+      item.dataset.done = String(done);
+      item.textContent = `${done ? "✓" : "○"} ${step}`;
+      return item;
+    }),
+  );
+  ($("onboarding-next") as HTMLButtonElement).disabled = data?.next === undefined || data.next === null;
 });
 $("onboarding-next").addEventListener("click", () => {
-  const next = (progress.getCurrentResult().data as { next: string | null } | undefined)?.next;
+  const next = (progress.getCurrentResult().data as Progress | undefined)?.next;
   if (next === null || next === undefined) return;
   const save = new MutationObserver(queryClient, rq.onboarding.saveStep.mutationOptions() as never);
   save
@@ -138,11 +209,11 @@ auth.subscribe(() => {
   renderAccount();
   // The keys follow the account: point the observers at the new account's entries.
   profile.setOptions(profileOptions() as never);
-  progress.setOptions(rq.onboarding.getProgress.queryOptions(undefined, { retry: false }) as never);
+  progress.setOptions(progressOptions() as never);
 });
 source.subscribe(renderAccount);
 renderAccount();
 void source.refresh().catch(showError);
 
 // Exposed for the end-to-end tests.
-Object.assign(window, { tabrpcDemo: { auth, source, queryClient, shown, fetches: () => fetches } });
+Object.assign(window, { tabrpcDemo: { auth, source, client, queryClient, shown, fetches: () => fetches, carried } });
