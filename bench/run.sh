@@ -6,7 +6,7 @@
 #   bash bench/run.sh --readme   # and put it in bench/README.md
 #
 # Settings: BENCH_ROUNDS, BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_TOKENS,
-# BENCH_SERVERS (see run.py), CARGO_TARGET_DIR (default bench/target).
+# BENCH_SERVERS, BENCH_PRIORITY (see run.py), CARGO_TARGET_DIR (default bench/target).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -1,11 +1,17 @@
 //! The tabrpc side of the benchmark: the demo's `profile.getUser` (same input, guard and
-//! output) served as the demo serves it (`Endpoint` under `/trpc`, `AuthLayer`, tower-http's
-//! `TraceLayer`, `tabrpc::axum::serve`), with the verifier the demo builds for an external
-//! issuer whose keys are a JWKS file. Without the demo's SQLite database, which this
-//! procedure never touches.
+//! output) behind `AuthLayer`, served by `tabrpc::axum::serve`, with the verifier the demo
+//! builds for an external issuer whose keys are a JWKS file. Without the demo's SQLite
+//! database, which this procedure never touches.
+//!
+//! The endpoint is mounted with `Endpoint::into_router_at("/trpc")`. With BENCH_TABRPC_NEST it
+//! is nested instead (`nest("/trpc", endpoint.into_router())`, as the demo does), and with
+//! BENCH_TABRPC_TRACE tower-http's `TraceLayer` is added (the demo has one; tabrpc's own
+//! `rpc.request`/`rpc.call` spans do not need it): the `tabrpc-demo-layers` row of `run.py`
+//! measures both.
 //!
 //! Settings: BENCH_PORT, BENCH_JWKS (the JWKS file), BENCH_ISSUER, BENCH_CACHE_CAPACITY
-//! (verified-token cache entries, 0 = off; unset = the verifier's default), RUST_LOG (default
+//! (verified-token cache entries, 0 = off; unset = the verifier's default), BENCH_TABRPC_NEST,
+//! BENCH_TABRPC_TRACE, BENCH_AXUM_SERVE (serve with `axum::serve` instead), RUST_LOG (default
 //! `warn`).
 
 use std::sync::Arc;
@@ -105,10 +111,17 @@ async fn main() -> anyhow::Result<()> {
         };
         async move { Ok(ctx) }
     });
-    let app = axum::Router::new()
-        .nest("/trpc", endpoint.into_router())
-        .layer(tabrpc::auth::AuthLayer::new(resolver))
-        .layer(tower_http::trace::TraceLayer::new_for_http());
+    let app = if std::env::var("BENCH_TABRPC_NEST").is_ok() {
+        axum::Router::new().nest("/trpc", endpoint.into_router())
+    } else {
+        axum::Router::new().merge(endpoint.into_router_at("/trpc"))
+    };
+    let app = app.layer(tabrpc::auth::AuthLayer::new(resolver));
+    let app = if std::env::var("BENCH_TABRPC_TRACE").is_ok() {
+        app.layer(tower_http::trace::TraceLayer::new_for_http())
+    } else {
+        app
+    };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("tabrpc listening on http://127.0.0.1:{port}/trpc");
     if std::env::var("BENCH_AXUM_SERVE").is_ok() {

@@ -32,6 +32,9 @@ pub async fn serve_until(
     builder
         .http2()
         .max_header_list_size(u32::try_from(MAX_HEAD_BYTES).unwrap_or(u32::MAX));
+    // As `axum::serve` does: turn every handler into a route once, not on every request (a
+    // `Router<()>` that is called directly boxes, clones and layers each handler per request).
+    let app = app.with_state(());
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
     loop {

@@ -13,8 +13,7 @@ fn main() -> anyhow::Result<()> {
     let [out, issuer, count, ttl] = args.as_slice() else {
         anyhow::bail!("usage: mint OUT_DIR ISSUER COUNT TTL_SECS");
     };
-    let idp = DevIdp::generate(issuer.as_str())?
-        .with_token_ttl(Duration::from_secs(ttl.parse()?));
+    let idp = DevIdp::generate(issuer.as_str())?.with_token_ttl(Duration::from_secs(ttl.parse()?));
     std::fs::create_dir_all(out)?;
     std::fs::write(format!("{out}/jwks.json"), idp.jwks().to_string())?;
     let mut tokens = String::new();

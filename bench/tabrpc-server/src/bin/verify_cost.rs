@@ -42,7 +42,10 @@ async fn main() -> anyhow::Result<()> {
     let mut results = serde_json::Map::new();
     for (name, verifier) in [("verify_ns", &uncached), ("verify_cached_ns", &cached)] {
         for token in &tokens {
-            verifier.verify(token).await.map_err(|r| anyhow::anyhow!("{r}"))?;
+            verifier
+                .verify(token)
+                .await
+                .map_err(|r| anyhow::anyhow!("{r}"))?;
         }
         let start = Instant::now();
         for i in 0..ROUNDS {
@@ -90,10 +93,15 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..ROUNDS {
         let token = &tokens[i % tokens.len()];
         let kid = jsonwebtoken::decode_header(token)?.kid.unwrap_or_default();
-        let key = keys.get(&kid).ok_or_else(|| anyhow::anyhow!("unknown kid"))?;
+        let key = keys
+            .get(&kid)
+            .ok_or_else(|| anyhow::anyhow!("unknown kid"))?;
         std::hint::black_box(jsonwebtoken::decode::<Claims>(token, key, &validation)?);
     }
-    results.insert("jsonwebtoken_decode_ns".into(), per_token(start, ROUNDS).into());
+    results.insert(
+        "jsonwebtoken_decode_ns".into(),
+        per_token(start, ROUNDS).into(),
+    );
     results.insert(
         "token_bytes".into(),
         tokens.first().map_or(0, String::len).into(),

@@ -6,6 +6,7 @@
 //! the end (`[[]]`) and 2 with an error shape on failure.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, SelectAll, StreamExt};
@@ -46,7 +47,7 @@ pub(crate) fn head(count: usize) -> Bytes {
 /// streamed output needs (for its `result` promise and its `data` iterable).
 pub(crate) fn item<F>(
     index: usize,
-    path: String,
+    path: Arc<str>,
     outcome: F,
     ids: (usize, usize),
 ) -> BoxStream<'static, Bytes>
@@ -80,7 +81,7 @@ fn single(index: usize, write: impl FnOnce(&mut Vec<u8>)) -> BoxStream<'static, 
 
 fn iterable(
     index: usize,
-    path: String,
+    path: Arc<str>,
     values: BoxStream<'static, Result<Box<RawValue>, Error>>,
     (result_id, data_id): (usize, usize),
 ) -> BoxStream<'static, Bytes> {

@@ -65,6 +65,9 @@ impl<TCtx> Clone for Handler<TCtx> {
     }
 }
 
+/// What a router lookup finds: the procedure's full path and the procedure.
+type Found<'a, TCtx> = (&'a Arc<str>, &'a Arc<ErasedProcedure<TCtx>>);
+
 /// A call after lookup: ready to run, or already failed.
 enum Prepared<TCtx> {
     Run(Arc<ErasedProcedure<TCtx>>, Call),
@@ -111,7 +114,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
             status = tracing::field::Empty,
         );
         let response = self
-            .handle_inner(parts, path, body, make_ctx)
+            .handle_inner(parts, path, body, make_ctx, &span)
             .instrument(span.clone())
             .await;
         span.record("status", response.status().as_u16());
@@ -124,6 +127,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         path: &str,
         body: Bytes,
         make_ctx: F,
+        span: &tracing::Span,
     ) -> Response<ReplyBody>
     where
         F: FnOnce(&Parts) -> Fut,
@@ -164,26 +168,27 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
             Ok(parsed) => parsed,
             Err(err) => return self.error_response(&err),
         };
-        tracing::Span::current().record("calls", parsed.paths.len());
-
         let request::Parsed {
             is_batch,
             streaming,
-            paths,
+            path,
             mut inputs,
         } = parsed;
+        let paths = request::split_paths(&path, is_batch);
+        span.record("calls", paths.len());
 
-        // Calls of different kinds cannot share a request (tRPC: a top-level 400).
-        let mut kinds: Vec<ProcedureKind> = Vec::new();
-        for path in &paths {
-            if let Some((_, procedure)) = self.router.get(path)
-                && !kinds.contains(&procedure.meta.kind)
-            {
-                kinds.push(procedure.meta.kind);
+        // Each path is looked up once. Calls of different kinds cannot share a request (tRPC:
+        // a top-level 400).
+        let found: Vec<_> = paths.iter().map(|path| self.router.lookup(path)).collect();
+        let mut kinds: [Option<ProcedureKind>; 3] = [None; 3];
+        for (_, procedure) in found.iter().flatten() {
+            let kind = procedure.meta.kind;
+            if let Some(free) = kinds.iter_mut().find(|k| k.is_none_or(|k| k == kind)) {
+                *free = Some(kind);
             }
         }
-        if kinds.len() > 1 {
-            let names: Vec<_> = kinds.iter().map(|k| k.as_str()).collect();
+        if kinds[1].is_some() {
+            let names: Vec<_> = kinds.iter().flatten().map(|k| k.as_str()).collect();
             return self.error_response(&Error::bad_request(format!(
                 "Cannot mix procedure types in call: {}",
                 names.join(", ")
@@ -193,57 +198,70 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         // A single GET to a subscription is answered with server-sent events (section 4).
         if !is_batch
             && parts.method == Method::GET
-            && let Some(path) = paths.first()
-            && self
-                .router
-                .get(path)
-                .is_some_and(|(_, p)| p.meta.kind == ProcedureKind::Subscription)
+            && let Some(Some(found)) = found.first()
+            && found.1.meta.kind == ProcedureKind::Subscription
         {
-            let path = path.clone();
+            let found = *found;
+            let path = found.0.clone();
             let input = with_last_event_id(inputs.take(0), &parts.headers);
-            return self.sse_response(parts, path, input, make_ctx).await;
+            return self.sse_response(parts, path, found, input, make_ctx).await;
         }
 
         let mut extra_headers = HeaderMap::new();
-        let prepared: Vec<(String, Prepared<TCtx>)> = paths
+        let prepared: Vec<(Arc<str>, Prepared<TCtx>)> = paths
             .into_iter()
+            .zip(found)
             .enumerate()
-            .map(|(index, path)| {
-                let prepared = self.prepare(&parts.method, is_batch, &path, inputs.take(index));
+            .map(|(index, (path, found))| {
+                let prepared =
+                    self.prepare(&parts.method, is_batch, path, found, inputs.take(index));
                 if let Prepared::Failed(err) = &prepared {
                     merge_headers(&mut extra_headers, err);
                 }
+                // A procedure's own path is the requested one, and shared.
+                let path = found.map_or_else(|| Arc::from(path), |(full, _)| full.clone());
                 (path, prepared)
             })
             .collect();
 
-        let ctx = if prepared.iter().any(|(_, p)| matches!(p, Prepared::Run(..))) {
+        let mut ctx = if prepared.iter().any(|(_, p)| matches!(p, Prepared::Run(..))) {
             Some(make_ctx(parts).await)
         } else {
             None
         };
         let timeout = self.config.call_timeout;
-        let outcomes = prepared.into_iter().map(move |(path, prepared)| {
-            let ctx = ctx.clone();
-            // Boxed: the call's future is large (context, input, timer, span) and collecting
-            // and joining would otherwise copy it several times per call.
-            let future = Box::pin(async move {
-                match (prepared, ctx) {
-                    (Prepared::Failed(err), _) => Err(err),
-                    (Prepared::Run(procedure, call), Some(Ok(ctx))) => {
-                        exec::run(procedure, ctx, call, timeout).await
+        let last = prepared.len().saturating_sub(1);
+        let outcomes = prepared
+            .into_iter()
+            .enumerate()
+            .map(move |(index, (path, prepared))| {
+                // The last call takes the context itself: a single call never clones it.
+                let ctx = if index == last {
+                    ctx.take()
+                } else {
+                    ctx.clone()
+                };
+                // Boxed: the call's future is large (context, input, timer, span) and collecting
+                // and joining would otherwise copy it several times per call.
+                let future = Box::pin(async move {
+                    match (prepared, ctx) {
+                        (Prepared::Failed(err), _) => Err(err),
+                        (Prepared::Run(procedure, call), Some(Ok(ctx))) => {
+                            exec::run(procedure, ctx, call, timeout).await
+                        }
+                        (Prepared::Run(..), Some(Err(err))) => Err(err),
+                        (Prepared::Run(..), None) => {
+                            Err(Error::new(ErrorCode::InternalServerError))
+                        }
                     }
-                    (Prepared::Run(..), Some(Err(err))) => Err(err),
-                    (Prepared::Run(..), None) => Err(Error::new(ErrorCode::InternalServerError)),
-                }
+                });
+                (path, future)
             });
-            (path, future)
-        });
 
         if streaming {
             return self.jsonl_response(outcomes.collect(), extra_headers);
         }
-        let settled: Vec<(String, Result<Output, Error>)> =
+        let settled: Vec<(Arc<str>, Result<Output, Error>)> =
             join_all(outcomes.map(|(path, future)| async move { (path, future.await) })).await;
         let stream_like = || {
             Error::new(ErrorCode::UnsupportedMediaType).with_message(
@@ -270,26 +288,31 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         self.json_response(is_batch, settled, extra_headers)
     }
 
+    /// Readies the call of `path`, whose lookup in the router gave `found`.
     fn prepare(
         &self,
         method: &Method,
         is_batch: bool,
         path: &str,
+        found: Option<Found<'_, TCtx>>,
         input: Result<serde_json::Value, Error>,
     ) -> Prepared<TCtx> {
-        let Some((full_path, procedure)) = self.router.lookup(path) else {
+        let Some((full_path, procedure)) = found else {
             return Prepared::Failed(
                 Error::new(ErrorCode::NotFound)
                     .with_message(format!("No procedure found on path \"{path}\"")),
             );
         };
         let kind = procedure.meta.kind;
-        let allowed: &'static str = match kind {
-            ProcedureKind::Query if self.config.allow_method_override => "GET, POST",
-            ProcedureKind::Query | ProcedureKind::Subscription => "GET",
-            ProcedureKind::Mutation => "POST",
+        let (allowed, ok): (&'static str, bool) = match kind {
+            ProcedureKind::Query if self.config.allow_method_override => (
+                "GET, POST",
+                *method == Method::GET || *method == Method::POST,
+            ),
+            ProcedureKind::Query | ProcedureKind::Subscription => ("GET", *method == Method::GET),
+            ProcedureKind::Mutation => ("POST", *method == Method::POST),
         };
-        if !allowed.split(", ").any(|m| m == method.as_str()) {
+        if !ok {
             return Prepared::Failed(
                 Error::new(ErrorCode::MethodNotSupported)
                     .with_message(format!(
@@ -319,7 +342,8 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
     async fn sse_response<F, Fut>(
         &self,
         parts: &Parts,
-        path: String,
+        path: Arc<str>,
+        found: Found<'_, TCtx>,
         input: Result<serde_json::Value, Error>,
         make_ctx: F,
     ) -> Response<ReplyBody>
@@ -328,7 +352,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         Fut: Future<Output = Result<TCtx, Error>>,
     {
         let setup: futures_util::future::BoxFuture<'static, Result<Output, Error>> =
-            match self.prepare(&parts.method, false, &path, input) {
+            match self.prepare(&parts.method, false, &path, Some(found), input) {
                 Prepared::Failed(err) => Box::pin(std::future::ready(Err(err))),
                 Prepared::Run(procedure, call) => match make_ctx(parts).await {
                     Ok(ctx) => Box::pin(exec::run(procedure, ctx, call, self.config.call_timeout)),
@@ -353,11 +377,22 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
     fn json_response(
         &self,
         is_batch: bool,
-        settled: Vec<(String, Result<Output, Error>)>,
+        settled: Vec<(Arc<str>, Result<Output, Error>)>,
         mut headers: HeaderMap,
     ) -> Response<ReplyBody> {
-        let mut body = Vec::with_capacity(64 * settled.len().max(1));
-        let mut statuses = Vec::with_capacity(settled.len());
+        // Room for the envelopes around the values; errors may still grow it.
+        let capacity = settled
+            .iter()
+            .map(|(_, result)| match result {
+                Ok(Output::Value(raw)) => raw.get().len() + 24,
+                _ => 160,
+            })
+            .sum::<usize>()
+            + 2;
+        let mut body = Vec::with_capacity(capacity);
+        // tRPC: one status shared by every item, or 207 when they differ.
+        let mut shared_status: Option<u16> = None;
+        let mut mixed = false;
         if is_batch {
             body.push(b'[');
         }
@@ -376,16 +411,16 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
             let status = result
                 .as_ref()
                 .map_or_else(|e| e.code().http_status(), |_| 200);
-            if !statuses.contains(&status) {
-                statuses.push(status);
+            match shared_status {
+                None => shared_status = Some(status),
+                Some(shared) => mixed |= shared != status,
             }
         }
         if is_batch {
             body.push(b']');
         }
-        // tRPC: one status shared by every item, or 207 when they differ.
-        let status = match statuses.as_slice() {
-            [one] => *one,
+        let status = match shared_status {
+            Some(one) if !mixed => one,
             _ => 207,
         };
         json_reply(status, headers, Bytes::from(body))
@@ -394,7 +429,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
     fn jsonl_response(
         &self,
         outcomes: Vec<(
-            String,
+            Arc<str>,
             impl Future<Output = Result<Output, Error>> + Send + 'static,
         )>,
         headers: HeaderMap,

@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -65,7 +66,7 @@ fn ping() -> Bytes {
 
 /// The event stream of one subscription call: `setup` runs the procedure up to its stream.
 pub(crate) fn events<F>(
-    path: String,
+    path: Arc<str>,
     setup: F,
     ping_every: Option<Duration>,
 ) -> BoxStream<'static, Bytes>
@@ -76,7 +77,7 @@ where
 }
 
 fn events_until<F>(
-    path: String,
+    path: Arc<str>,
     setup: F,
     ping_every: Option<Duration>,
     closing: &'static Notify,
