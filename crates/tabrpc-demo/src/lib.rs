@@ -129,7 +129,7 @@ pub fn app(
         async move { Ok(ctx) }
     })
     .with_config(config);
-    let mut app = axum::Router::new().nest("/trpc", endpoint.into_router());
+    let mut app = axum::Router::new().merge(endpoint.into_router_at("/trpc"));
     if let Some(provider) = auth.provider {
         app = app.merge(provider.router());
     }
