@@ -10,7 +10,7 @@ import {
   createTabAuth,
   devIdpAuthSource,
   httpBatchLink,
-  isViewerMismatch,
+  isAuthChange,
   TabrpcError,
   type AuthSource,
   type DevIdpAuthSource,
@@ -110,7 +110,8 @@ describe("per-tab auth against the demo server", () => {
     await expect(cookieOnlyClient(browser).profile.getUser.query()).resolves.toMatchObject({ id: "user_bob", signedIn: true });
 
     browser.requests.length = 0;
-    const user = await tabA.client.profile.getUser.query(undefined, { context: { viewerId: null } });
+    // A call for tab A's account (no viewerId on the wire), with no token to attach.
+    const user = await tabA.client.profile.getUser.query();
     expect(user).toEqual({ id: "", displayName: "Anonymous", signedIn: false });
     expect(browser.requests).toEqual([
       { method: "GET", paths: ["profile.getUser"], authorization: null, marker: "1", csrf: null, cookieSubject: "user_bob" },
@@ -156,10 +157,12 @@ describe("per-tab auth against the demo server", () => {
       tab.client.profile.getUser.query({ viewerId: "user_bob" }),
       tab.client.onboarding.getProgress.query({ viewerId: "user_alice" }),
     ]);
-    expect(browser.requests.map((r) => r.paths)).toEqual([["profile.getUser", "onboarding.getProgress"], ["profile.getUser"]]);
-    // Bob's call went alone, with the tab's (alice's) token, and the server refused it.
+    // Bob's call is not the tab's account's: it never goes out with alice's token (dropped, unsent).
+    expect(browser.requests.map((r) => [r.paths, bearerSubject(r.authorization)])).toEqual([
+      [["profile.getUser", "onboarding.getProgress"], "user_alice"],
+    ]);
     expect(results[0]).toMatchObject({ status: "fulfilled", value: { id: "user_alice" } });
-    expect(results[1]?.status === "rejected" && isViewerMismatch(results[1].reason)).toBe(true);
+    expect(results[1]?.status === "rejected" && isAuthChange(results[1].reason)).toBe(true);
 
     browser.requests.length = 0;
     await Promise.all([

@@ -3,7 +3,7 @@ export type { ClerkClientLike, ClerkLike, ClerkSessionLike } from "./auth/clerk.
 export { devIdpAuthSource } from "./auth/devIdp.js";
 export type { DevIdpAuthSource, DevIdpAuthSourceOptions, DevIdpSession, FocusEvents, TabStorage } from "./auth/devIdp.js";
 export type { AuthSource, GetTokenOptions } from "./auth/source.js";
-export { createTabAuth, isAuthChange } from "./auth/tabAuth.js";
+export { createTabAuth, isAuthChange, isOutcomeUnknown } from "./auth/tabAuth.js";
 export type { AuthChange, TabAuth, TabAuthOptions, TokenOptions } from "./auth/tabAuth.js";
 export { createClient } from "./client.js";
 export type {

@@ -28,8 +28,20 @@ describe("clerkAuthSource", () => {
   it("reads nothing before Clerk has loaded", async () => {
     const source = clerkAuthSource(fakeClerk());
     expect(source.accountId()).toBeNull();
-    expect(source.signedInAccounts()).toBe(0);
+    // Unknown, so the auth link fails closed (the marker) rather than let the cookie decide.
+    expect(source.signedInAccounts()).toBe(Number.POSITIVE_INFINITY);
+    expect(source.signedInAccountIds?.()).toBeNull();
     await expect(source.getToken({ skipCache: true })).resolves.toBeNull();
+  });
+
+  it("counts the accounts as unknown while `loaded` is false, and knows them once loaded", () => {
+    const clerk = { ...fakeClerk(), loaded: false, client: { signedInSessions: [] as ClerkSessionLike[] } };
+    const source = clerkAuthSource(clerk);
+    expect(source.signedInAccounts()).toBe(Number.POSITIVE_INFINITY);
+    expect(source.signedInAccountIds?.()).toBeNull();
+    clerk.loaded = true;
+    expect(source.signedInAccounts()).toBe(0);
+    expect(source.signedInAccountIds?.()).toEqual([]);
   });
 
   it("asks this tab's session for its token, passing skipCache", async () => {

@@ -18,6 +18,8 @@ export interface ClerkClientLike {
  * structurally: the package does not depend on Clerk's.
  */
 export interface ClerkLike {
+  /** Whether Clerk has loaded (`clerk.loaded`); until then the adapter fails closed. */
+  readonly loaded?: boolean | undefined;
   /** This tab's active session (`null` when signed out, `undefined` before Clerk has loaded). */
   readonly session?: ClerkSessionLike | null | undefined;
   /** The browser's client: every signed-in session. */
@@ -26,16 +28,20 @@ export interface ClerkLike {
   addListener(listener: (resources: unknown) => void): (() => void) | void;
 }
 
-function signedInSessions(clerk: ClerkLike): readonly ClerkSessionLike[] {
+/** The browser's signed-in sessions; `undefined` while Clerk has not loaded (not known yet). */
+function signedInSessions(clerk: ClerkLike): readonly ClerkSessionLike[] | undefined {
   const client = clerk.client;
-  return client?.signedInSessions ?? client?.activeSessions ?? [];
+  if (clerk.loaded === false || client === undefined || client === null) return undefined;
+  return client.signedInSessions ?? client.activeSessions ?? [];
 }
 
 /**
  * An {@link AuthSource} over a Clerk-shaped object: the token is this tab's session's
  * (`clerk.session.getToken`), never the shared `__session` cookie; the account is the session's
  * user; the signed-in accounts are `clerk.client.signedInSessions`; changes come from
- * `clerk.addListener`.
+ * `clerk.addListener`. Until Clerk has loaded (`clerk.loaded` false, or no `clerk.client`) the
+ * number of signed-in accounts is unknown and reported as `Infinity`, so requests carry the
+ * fail-closed marker rather than let the shared cookie pick an account.
  *
  * Clerk re-reads `clerk.session` on each call, so a token is always asked of the session that is
  * active when the HTTP request is made.
@@ -54,9 +60,9 @@ export function clerkAuthSource(clerk: ClerkLike): AuthSource {
     },
     accountId: () => clerk.session?.user?.id ?? null,
     sessionId: () => clerk.session?.id ?? null,
-    signedInAccounts: () => signedInSessions(clerk).length,
+    signedInAccounts: () => signedInSessions(clerk)?.length ?? Number.POSITIVE_INFINITY,
     signedInAccountIds: () =>
-      signedInSessions(clerk).flatMap((session) => (session.user?.id === undefined ? [] : [session.user.id])),
+      signedInSessions(clerk)?.flatMap((session) => (session.user?.id === undefined ? [] : [session.user.id])) ?? null,
     subscribe(onChange) {
       const unsubscribe = clerk.addListener(() => onChange());
       return typeof unsubscribe === "function" ? unsubscribe : () => undefined;

@@ -38,14 +38,18 @@ export interface AuthSource {
    * of the same account (sign-out then sign-in) also counts as a change.
    */
   sessionId?(): string | null;
-  /** How many accounts are signed in in this browser, every tab included. */
+  /**
+   * How many accounts are signed in in this browser, every tab included. When the provider does
+   * not know yet (still loading), answer `Infinity`: the auth link then fails closed (sends the
+   * marker rather than let the shared cookie decide).
+   */
   signedInAccounts(): number;
   /**
-   * The ids of the accounts signed in in this browser. Optional: when given, a switch away from
-   * an account that is no longer signed in is treated as that account's sign-out (its cached
-   * queries are removed).
+   * The ids of the accounts signed in in this browser; `null` while the provider does not know
+   * yet. Optional: when given, an account that disappears from it is treated as signed out (its
+   * cached queries and mutations are removed in every tab, see `AuthChange.signedOut`).
    */
-  signedInAccountIds?(): readonly string[];
+  signedInAccountIds?(): readonly string[] | null;
   /**
    * Calls `onChange` after any change of the values above (sign-in, sign-out, switch, another
    * tab's sign-in). Extra calls are harmless: changes are de-duplicated by value. Returns the

@@ -36,6 +36,41 @@ describe("createTabAuth: changes and epochs", () => {
     expect(changes).toEqual([{ type: "switch", epoch: 1, previous: "user_alice", current: "user_bob", signedOut: "user_alice" }]);
   });
 
+  it("reports an account signed out in another tab, without moving the epoch", () => {
+    const { source, auth, changes } = recordChanges(scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob", "user_carol"] }));
+    source.set({ accountId: "user_bob" }); // a switch: alice is still signed in, nothing goes
+    source.set({ accounts: ["user_bob", "user_carol"] }); // alice signs out in another tab
+    source.set({ accounts: ["user_bob", "user_carol"] }); // reported again: no change
+    expect(auth.epoch).toBe(1);
+    source.set({ accountId: "user_carol", accounts: ["user_carol"] }); // bob signs out here
+    expect(changes).toEqual([
+      { type: "switch", epoch: 1, previous: "user_alice", current: "user_bob", signedOut: null },
+      { type: "signed-out-elsewhere", epoch: 1, previous: "user_bob", current: "user_bob", signedOut: "user_alice" },
+      { type: "switch", epoch: 2, previous: "user_bob", current: "user_carol", signedOut: "user_bob" },
+    ]);
+  });
+
+  it("does not take an unknown account list (provider loading) for everyone's sign-out", () => {
+    let ids: readonly string[] | null = ["user_alice", "user_bob"];
+    const base = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    const { source, changes } = recordChanges({ ...base, signedInAccountIds: () => ids });
+    ids = null;
+    source.poke();
+    ids = ["user_alice"];
+    source.poke();
+    expect(changes).toEqual([{ type: "signed-out-elsewhere", epoch: 0, previous: "user_alice", current: "user_alice", signedOut: "user_bob" }]);
+  });
+
+  it("exposes the current epoch's signal, fired with an auth-change reason when the epoch ends", () => {
+    const { source, auth } = recordChanges();
+    const first = auth.signal;
+    expect(first.aborted).toBe(false);
+    source.set({ accountId: null, accounts: [] });
+    expect(first.aborted).toBe(true);
+    expect(isAuthChange(first.reason)).toBe(true);
+    expect(auth.signal.aborted).toBe(false);
+  });
+
   it("counts a new session of the same account as a change (sign-out and sign-in seen as one update)", () => {
     const { source, auth, changes } = recordChanges();
     source.set({ sessionId: "sess_2" });
@@ -175,5 +210,18 @@ describe("createTabAuth: settled", () => {
     const settled = auth.settled(controller.signal).catch((e: unknown) => e);
     controller.abort(new Error("cancelled"));
     await expect(settled).resolves.toEqual(new Error("cancelled"));
+  });
+});
+
+describe("createTabAuth: signed-out tab", () => {
+  it("resolves null at once without asking the provider", async () => {
+    vi.useFakeTimers();
+    const source = scriptedSource({ accountId: null, accounts: ["user_bob"] });
+    const auth = createTabAuth(source);
+    let token: string | null | undefined;
+    void auth.token().then((t) => (token = t));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(token).toBeNull();
+    expect(source.calls).toHaveLength(0);
   });
 });

@@ -4,20 +4,35 @@ import type { AuthSource } from "./source.js";
 
 /**
  * Whether `error` is a call the auth link cancelled or dropped because the tab signed in, signed
- * out or switched accounts while it was in flight (its answer would belong to the old state).
- * Such a failure is expected: do not show it. A `TabrpcError` with code `CLIENT_CLOSED_REQUEST`.
+ * out or switched accounts while it was in flight (its answer would belong to the old state), or
+ * because it was made for an account that is not the tab's (it was not sent). Such a failure is
+ * expected: do not show it. A `TabrpcError` with code `CLIENT_CLOSED_REQUEST`.
+ *
+ * One case deserves a word to the user: a **mutation** dropped after its request may have left
+ * ({@link isOutcomeUnknown}, message starting with "Outcome unknown"). The server may have run it;
+ * only its answer was dropped. Re-read the data before offering to submit again.
  */
 export function isAuthChange(error: unknown): error is TabrpcError {
   return error instanceof TabrpcError && error.cause instanceof AuthChangeCause;
+}
+
+/**
+ * Whether `error` is a mutation dropped by an auth change after its request may have been sent
+ * (see {@link isAuthChange}): the server may have run it.
+ */
+export function isOutcomeUnknown(error: unknown): error is TabrpcError {
+  return isAuthChange(error) && (error.cause as AuthChangeCause).outcomeUnknown;
 }
 
 /** What changed in this tab, as {@link TabAuth.subscribe} reports it. */
 export interface AuthChange {
   /**
    * `sign-in`: from no account to one; `sign-out`: from an account to none; `switch`: from one
-   * account (or session) to another.
+   * account (or session) to another; `signed-out-elsewhere`: another account of this browser
+   * signed out (in another tab; see `AuthSource.signedInAccountIds`): this tab's account did not
+   * change (`previous` = `current`) and the epoch did not move, but `signedOut`'s data must go.
    */
-  readonly type: "sign-in" | "sign-out" | "switch";
+  readonly type: "sign-in" | "sign-out" | "switch" | "signed-out-elsewhere";
   /** The epoch after the change. */
   readonly epoch: number;
   /** The account before the change (`null`: signed out). */
@@ -27,7 +42,8 @@ export interface AuthChange {
   /**
    * The account whose data must go: `previous` on a sign-out, and on a switch away from an
    * account that is no longer signed in (when the source tells, see
-   * `AuthSource.signedInAccountIds`). `null` otherwise.
+   * `AuthSource.signedInAccountIds`), and the account of a `signed-out-elsewhere`. `null`
+   * otherwise.
    */
   readonly signedOut: string | null;
 }
@@ -75,12 +91,19 @@ export interface TabAuth {
   /** The tab's current account id, `null` when signed out (as last reported by the source). */
   readonly accountId: string | null;
   /**
+   * Fires when the current epoch ends (reason: an `isAuthChange` error). Read it when a call
+   * starts: the auth link aborts the call's requests and streams with it.
+   */
+  readonly signal: AbortSignal;
+  /**
    * Calls `listener` after every change, synchronously, in the order of changes. Repeated
    * reports of the same state are not changes. Returns the unsubscribe function.
    */
   subscribe(listener: (change: AuthChange) => void): () => void;
   /**
-   * A fresh token for this tab, as the auth link gets one for each HTTP request: `getToken({
+   * A fresh token for this tab, as the auth link gets one for each HTTP request. A signed-out
+   * tab (`source.accountId()` is `null`) has none: `null` at once, without asking the provider
+   * (nor waiting for a retry). Otherwise `getToken({
    * skipCache: true })` (see `alwaysSkipCache`) with a timeout, and one retry after a pause if it
    * throws, times out or gives nothing usable (`""`, `"null"`, `"undefined"`). Resolves to
    * `null` when there is no usable token. Callers of one epoch share a fetch in flight; a failed
@@ -111,10 +134,18 @@ function read(source: AuthSource): Snapshot {
   return { accountId: source.accountId(), sessionId: source.sessionId?.() ?? null };
 }
 
+/** The browser's signed-in accounts, `undefined` when the source does not tell (or not yet). */
+function readIds(source: AuthSource): ReadonlySet<string> | undefined {
+  const ids = source.signedInAccountIds?.();
+  return ids === undefined || ids === null ? undefined : new Set(ids);
+}
+
 class TabAuthState implements TabAuth {
   readonly source: AuthSource;
   #epoch = 0;
   #state: Snapshot;
+  /** The browser's signed-in accounts at the last read (`undefined`: unknown). */
+  #ids: ReadonlySet<string> | undefined;
   /** Fires when the current epoch ends. */
   #controller = new AbortController();
   /** The token fetch of the current epoch in flight, shared by its callers. */
@@ -135,6 +166,7 @@ class TabAuthState implements TabAuth {
     this.#onTokenError = options.onTokenError;
     this.#alwaysSkipCache = options.alwaysSkipCache ?? true;
     this.#state = read(source);
+    this.#ids = readIds(source);
     this.#unsubscribe = source.subscribe(() => this.refresh());
   }
 
@@ -146,6 +178,10 @@ class TabAuthState implements TabAuth {
     return this.#state.accountId;
   }
 
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
   subscribe(listener: (change: AuthChange) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -154,20 +190,35 @@ class TabAuthState implements TabAuth {
   refresh(): void {
     const next = read(this.source);
     const previous = this.#state;
+    const knownIds = this.#ids;
+    const ids = readIds(this.source);
+    // Unknown for now (a provider still loading): keep the last known list to compare with later.
+    if (ids !== undefined) this.#ids = ids;
+    // Accounts that were signed in at the last read and no longer are (signed out in any tab).
+    const gone = knownIds === undefined || ids === undefined ? [] : [...knownIds].filter((id) => !ids.has(id));
     // Providers report the same state many times (Clerk calls its listeners on every resource
     // update): only a different account or session is a change.
-    if (next.accountId === previous.accountId && next.sessionId === previous.sessionId) return;
-    this.#state = next;
-    this.#advance();
-    const from = previous.accountId;
-    const to = next.accountId;
-    const type = from === null ? "sign-in" : to === null ? "sign-out" : "switch";
-    let signedOut: string | null = null;
-    if (type === "sign-out") signedOut = from;
-    else if (type === "switch" && from !== to && this.source.signedInAccountIds?.().includes(from as string) === false) {
-      signedOut = from;
+    const changed = next.accountId !== previous.accountId || next.sessionId !== previous.sessionId;
+    let covered: string | null = null;
+    if (changed) {
+      this.#state = next;
+      this.#advance();
+      const from = previous.accountId;
+      const to = next.accountId;
+      const type = from === null ? "sign-in" : to === null ? "sign-out" : "switch";
+      let signedOut: string | null = null;
+      if (type === "sign-out") signedOut = from;
+      else if (type === "switch" && from !== to && ids?.has(from as string) === false) signedOut = from;
+      covered = signedOut;
+      notifyAll(this.#listeners, { type, epoch: this.#epoch, previous: from, current: to, signedOut });
     }
-    notifyAll(this.#listeners, { type, epoch: this.#epoch, previous: from, current: to, signedOut });
+    const current = this.#state.accountId;
+    for (const id of gone) {
+      // This tab's own account (or one the change above already reported) is not "elsewhere":
+      // it goes with this tab's own sign-out or switch, which bumps the epoch.
+      if (id === covered || id === current || id === previous.accountId) continue;
+      notifyAll(this.#listeners, { type: "signed-out-elsewhere", epoch: this.#epoch, previous: current, current, signedOut: id });
+    }
   }
 
   /** Ends the current epoch: whoever waits for its token is dropped at once. */
@@ -183,6 +234,9 @@ class TabAuthState implements TabAuth {
   async token(options: TokenOptions = {}): Promise<string | null> {
     const epoch = options.epoch ?? this.#epoch;
     if (epoch !== this.#epoch) throw authChangeError("", epoch, this.#epoch);
+    // Signed out: there is no token to wait for (the provider would answer null, then the retry
+    // pause would delay every anonymous request).
+    if (this.source.accountId() === null) return null;
     const { signal } = this.#controller;
     let fetch = this.#inflight;
     if (fetch === undefined || options.fresh === true) {

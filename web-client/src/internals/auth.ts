@@ -7,19 +7,73 @@ export class AuthChangeCause {
     readonly from: number,
     /** The epoch when it was dropped. */
     readonly to: number,
+    /**
+     * A mutation dropped after its request may have left: the server may have run it (its
+     * answer was dropped, not its effect).
+     */
+    readonly outcomeUnknown: boolean = false,
   ) {}
 }
 
-/** The error of a call cancelled or dropped because the epoch moved on. */
-export function authChangeError(path: string, from: number, to: number, response?: Response): TabrpcError {
+/**
+ * The error of a call cancelled or dropped because the epoch moved on, or made for an account
+ * that is not the tab's. With `outcomeUnknown` (a mutation whose request may have been sent),
+ * the message says the server may have run it.
+ */
+export function authChangeError(path: string, from: number, to: number, response?: Response, outcomeUnknown = false): TabrpcError {
+  const what = path || "the server";
   return new TabrpcError({
     code: "CLIENT_CLOSED_REQUEST",
-    message: `Dropped: the tab's account changed (sign-in, sign-out or switch) while the call to ${path || "the server"} was in flight`,
+    message: outcomeUnknown
+      ? `Outcome unknown: the tab's account changed (sign-in, sign-out or switch) after the mutation ${what} was sent; the server may have run it, its answer was dropped`
+      : `Dropped: the tab's account changed (sign-in, sign-out or switch) while the call to ${what} was in flight`,
     httpStatus: 0,
     path,
     response,
-    cause: new AuthChangeCause(from, to),
+    cause: new AuthChangeCause(from, to, outcomeUnknown),
   });
+}
+
+/**
+ * The error of a call made for account `viewerId` while the tab is on `current`: it is not sent
+ * (another account's token must never carry it).
+ */
+export function otherAccountError(path: string, viewerId: string | null, current: string | null, epoch: number): TabrpcError {
+  return new TabrpcError({
+    code: "CLIENT_CLOSED_REQUEST",
+    message: `Dropped: the call to ${path || "the server"} is for ${viewerId === null ? "no account (anonymous)" : "another account"}, and the tab is ${current === null ? "signed out" : "signed in to another account"}; it was not sent`,
+    httpStatus: 0,
+    path,
+    cause: new AuthChangeCause(epoch, epoch),
+  });
+}
+
+/**
+ * A signal that fires when any of `signals` does (`AbortSignal.any`, or listeners where it is
+ * missing), and the function that stops following them (a no-op with `AbortSignal.any`, whose
+ * references are weak).
+ */
+export function anySignal(signals: readonly (AbortSignal | undefined)[]): { signal: AbortSignal; stop: () => void } {
+  const given = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  if (given.length === 1 && given[0] !== undefined) return { signal: given[0], stop: () => undefined };
+  if (typeof AbortSignal.any === "function") return { signal: AbortSignal.any(given), stop: () => undefined };
+  const controller = new AbortController();
+  const stop = () => {
+    for (const signal of given) signal.removeEventListener("abort", onAbort);
+  };
+  const onAbort = function (this: AbortSignal) {
+    stop();
+    controller.abort(this.reason);
+  };
+  for (const signal of given) {
+    if (signal.aborted) {
+      controller.abort(signal.reason);
+      stop();
+      break;
+    }
+    signal.addEventListener("abort", onAbort, { once: true });
+  }
+  return { signal: controller.signal, stop };
 }
 
 /** A token worth sending: a non-empty string that is not a serialised placeholder. */

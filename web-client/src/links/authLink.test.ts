@@ -1,13 +1,14 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Procedures } from "../testing/demo-procedures.js";
-import { createTabAuth, isAuthChange, type TabAuthOptions } from "../auth/tabAuth.js";
+import { createTabAuth, isAuthChange, isOutcomeUnknown, type TabAuthOptions } from "../auth/tabAuth.js";
 import { createClient } from "../client.js";
 import { TabrpcError } from "../error.js";
-import { fakeFetch, jsonReply, parseBatchUrl, tick, type RecordedRequest } from "../testing/fake-fetch.js";
+import { fakeFetch, jsonReply, parseBatchUrl, streamReply, tick, type RecordedRequest } from "../testing/fake-fetch.js";
 import { deferred, scriptedSource, type ScriptedSource } from "../testing/scripted-auth.js";
 import type { Link } from "../types.js";
 import { authLink } from "./authLink.js";
 import { httpBatchLink } from "./httpBatchLink.js";
+import { httpBatchStreamLink } from "./httpBatchStreamLink.js";
 import { httpLink } from "./httpLink.js";
 
 const URL_BASE = "http://api.test/trpc";
@@ -95,10 +96,39 @@ describe("authLink: headers per HTTP request", () => {
     expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: undefined, csrf: undefined });
   });
 
-  it("sends no auth header when nobody is signed in", async () => {
+  it("sends the marker when nobody is signed in (no cookie may answer for this tab)", async () => {
     const { fetch, client } = setup(scriptedSource(), ok, { tokenRetryDelayMs: 1 });
     await client.profile.getUser.query();
-    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: undefined, csrf: undefined });
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+  });
+
+  it("fails closed while the provider does not know the signed-in accounts (still loading)", async () => {
+    const source = { ...scriptedSource({ accountId: "user_alice" }), signedInAccounts: () => Number.POSITIVE_INFINITY, signedInAccountIds: () => null };
+    source.answers.push(null, null);
+    const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
+    await client.profile.getUser.query();
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+  });
+
+  it("sends the marker when the one signed-in account is not this tab's", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_bob"] });
+    source.answers.push(null, null);
+    const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
+    await client.profile.getUser.query();
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+  });
+
+  it("does not ask for a token, nor wait for a retry, in a signed-out tab", async () => {
+    vi.useFakeTimers();
+    const source = scriptedSource({ accountId: null, accounts: [] });
+    const { fetch, client } = setup(source);
+    const call = client.profile.getUser.query();
+    // Only the batch's own macrotask: no 500 ms retry pause.
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetch.requests).toHaveLength(1);
+    await call;
+    expect(source.calls).toHaveLength(0);
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
   });
 
   it("sends the marker from a signed-out tab while another tab's account holds the cookie", async () => {
@@ -268,22 +298,33 @@ describe("authLink: 401 invalid_token", () => {
 });
 
 describe("authLink: batches never mix accounts", () => {
-  it("sends calls for different viewerIds in different requests, and same-account calls together", async () => {
+  it("sends the current account's calls together and never sends another account's (nor anonymous) call", async () => {
     const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
     const { fetch, client } = setup(source);
-    await Promise.all([
+    const results = await Promise.allSettled([
       client.profile.getUser.query({ viewerId: "user_alice" }),
       client.profile.getUser.query({ viewerId: "user_bob" }),
       client.onboarding.getProgress.query({ viewerId: "user_alice" }),
       client.profile.getUser.query(undefined, { context: { viewerId: "user_bob" } }),
       client.profile.getUser.query(undefined, { context: { viewerId: null } }),
     ]);
-    const groups = fetch.requests.map((r) => parseBatchUrl(r.url));
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "rejected", "rejected"]);
+    for (const r of results) if (r.status === "rejected") expect(isAuthChange(r.reason)).toBe(true);
+    const groups = fetch.requests.map((r) => [parseBatchUrl(r.url), authHeaders(r).authorization]);
     expect(groups).toEqual([
-      { paths: ["profile.getUser", "onboarding.getProgress"], input: { "0": { viewerId: "user_alice" }, "1": { viewerId: "user_alice" } } },
-      { paths: ["profile.getUser", "profile.getUser"], input: { "0": { viewerId: "user_bob" } } },
-      { paths: ["profile.getUser"], input: undefined },
+      [{ paths: ["profile.getUser", "onboarding.getProgress"], input: { "0": { viewerId: "user_alice" }, "1": { viewerId: "user_alice" } } }, "Bearer token-user_alice"],
     ]);
+  });
+
+  it("drops a call made for an account while the tab is signed out, unsent", async () => {
+    const source = scriptedSource({ accountId: null, accounts: ["user_bob"] });
+    const { fetch, client } = setup(source);
+    const error = await rejection(client.profile.getUser.query(undefined, { context: { viewerId: "user_bob" } }));
+    expect(isAuthChange(error)).toBe(true);
+    expect(isOutcomeUnknown(error)).toBe(false);
+    await client.profile.getUser.query(undefined, { context: { viewerId: null } });
+    expect(fetch.requests).toHaveLength(1);
+    expect(source.calls).toHaveLength(0);
   });
 
   it("counts a call without viewerId as the tab's current account's", async () => {
@@ -336,18 +377,113 @@ describe("authLink: epochs", () => {
     expect(fetch.requests).toHaveLength(0);
   });
 
-  it("drops a response that arrives after an account switch", async () => {
+  it("aborts the request in flight at an account switch, and drops its answer", async () => {
     const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
     const reply = deferred<Response>();
     const { fetch, client } = setup(source, () => reply.promise);
     const call = client.profile.getUser.query();
     await tick();
     expect(fetch.requests).toHaveLength(1);
+    expect(fetch.requests[0]?.signal.aborted).toBe(false);
     source.set({ accountId: "user_bob" });
+    expect(fetch.requests[0]?.signal.aborted).toBe(true);
     reply.resolve(jsonReply([{ result: { data: user } }]));
     const error = await rejection(call);
     expect(isAuthChange(error)).toBe(true);
+    expect(isOutcomeUnknown(error)).toBe(false);
+  });
+
+  it("drops an answer that arrives after a switch even when the transport ignores the signal", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    const reply = deferred<{ data: unknown; response: Response }>();
+    const auth = createTabAuth(source);
+    const client = createClient<Procedures>({ links: [authLink({ auth }), () => reply.promise] });
+    const call = client.profile.getUser.query();
+    await tick();
+    source.set({ accountId: "user_bob" });
+    reply.resolve({ data: user, response: new Response(null, { status: 200 }) });
+    const error = await rejection(call);
+    expect(isAuthChange(error)).toBe(true);
     expect(error.response?.status).toBe(200);
+  });
+
+  it("never sends a token that passed the epoch check when the switch lands before fetch", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    const auth = createTabAuth(source);
+    const fetch = fakeFetch(ok);
+    // Between the auth link and the transport: the switch lands once the auth link's headers
+    // (alice's token, checked against the epoch) are resolved, before the request is sent.
+    const switchAfterHeaders: Link = (op, next) => {
+      const headers = op.transport?.headers;
+      return next({
+        ...op,
+        transport: {
+          ...op.transport,
+          headers: async (request) => {
+            const out = (await headers?.(request)) ?? {};
+            source.set({ accountId: "user_bob" });
+            return out;
+          },
+        },
+      });
+    };
+    for (const transport of [httpBatchLink({ url: URL_BASE, fetch }), httpLink({ url: URL_BASE, fetch })]) {
+      source.set({ accountId: "user_alice" });
+      const client = createClient<Procedures>({ links: [authLink({ auth }), switchAfterHeaders, transport] });
+      const error = await rejection(client.profile.getUser.query());
+      expect(isAuthChange(error)).toBe(true);
+    }
+    expect(fetch.requests).toHaveLength(0);
+  });
+
+  it("ends a streamed output at a sign-out: later items are not delivered and the request is aborted", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const auth = createTabAuth(source);
+    const reply = streamReply();
+    const fetch = fakeFetch(() => reply.response);
+    const client = createClient<Procedures>({ links: [authLink({ auth }), httpBatchStreamLink({ url: URL_BASE, fetch })] });
+    const call = (client.profile.getUser.query as (input?: unknown) => Promise<unknown>)();
+    await tick();
+    reply.line({ "0": [[0], [null, 0, 0]] });
+    reply.line([0, 0, [[{ result: 0 }], ["result", 0, 1]]]);
+    reply.line([1, 0, [[{ data: 0 }], ["data", 1, 2]]]);
+    const stream = (await call) as AsyncIterable<unknown>;
+    const iterator = stream[Symbol.asyncIterator]();
+    reply.line([2, 1, [[1]]]);
+    await expect(iterator.next()).resolves.toEqual({ done: false, value: 1 });
+    source.set({ accountId: null, accounts: [] });
+    expect(fetch.requests[0]?.signal.aborted).toBe(true);
+    reply.line([2, 1, [[2]]]);
+    const error = await rejection(iterator.next());
+    expect(isAuthChange(error)).toBe(true);
+  });
+
+  it("says a mutation dropped after its request left may have run (outcome unknown)", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    const reply = deferred<Response>();
+    const { fetch, client } = setup(source, () => reply.promise);
+    const sent = client.onboarding.saveStep.mutate({ step: "welcome" });
+    await tick();
+    expect(fetch.requests).toHaveLength(1);
+    source.set({ accountId: "user_bob" });
+    const error = await rejection(sent);
+    expect(isAuthChange(error)).toBe(true);
+    expect(isOutcomeUnknown(error)).toBe(true);
+    expect(error.message).toMatch(/^Outcome unknown: .*may have run/);
+  });
+
+  it("does not say outcome unknown for a mutation dropped before its request left", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    source.answers.push(new Promise<string>(() => undefined));
+    const { fetch, client } = setup(source);
+    const pending = client.onboarding.saveStep.mutate({ step: "welcome" });
+    await tick();
+    source.set({ accountId: "user_bob" });
+    const error = await rejection(pending);
+    expect(isAuthChange(error)).toBe(true);
+    expect(isOutcomeUnknown(error)).toBe(false);
+    expect(error.message).toMatch(/^Dropped: /);
+    expect(fetch.requests).toHaveLength(0);
   });
 
   it("drops an error response that arrives after a switch too", async () => {

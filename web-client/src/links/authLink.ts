@@ -1,6 +1,6 @@
 import type { TabAuth } from "../auth/tabAuth.js";
 import { TabrpcError } from "../error.js";
-import { authChangeError } from "../internals/auth.js";
+import { anySignal, authChangeError, otherAccountError } from "../internals/auth.js";
 import { isRecord } from "../internals/envelope.js";
 import type { HTTPHeaders, HTTPRequestInfo, Link, Operation, OperationResult, TransportHints } from "../types.js";
 
@@ -9,8 +9,9 @@ export interface AuthLinkOptions {
   /** The tab's auth state (`createTabAuth`). */
   auth: TabAuth;
   /**
-   * The fail-closed marker header, sent when there is no token while several accounts are
-   * signed in. Defaults to `x-tabrpc-auth-required` (the server's default).
+   * The fail-closed marker header, sent whenever there is no token, unless exactly one account
+   * is signed in and it is this tab's. Defaults to `x-tabrpc-auth-required` (the server's
+   * default).
    */
   markerHeader?: string | undefined;
   /**
@@ -28,14 +29,21 @@ interface CallAuth {
   readonly epoch: number;
   /** A retry after a 401 `invalid_token`: it must not reuse a token fetch already in flight. */
   readonly retry: boolean;
+  /** Set once its request's headers are resolved: the request may leave from then on. */
+  sent: boolean;
 }
 
 /** The call's account: its context's `viewerId`, else its input's, else the tab's current one. */
-function viewerOf(op: Operation, auth: TabAuth): string | null {
+function viewerOf(op: Operation, current: string | null): string | null {
   const fromContext = op.context.viewerId;
   if (typeof fromContext === "string" || fromContext === null) return fromContext;
   if (isRecord(op.input) && typeof op.input.viewerId === "string") return op.input.viewerId;
-  return auth.accountId;
+  return current;
+}
+
+/** Whether `value` is a stream (the output of a streamed procedure). */
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === "function";
 }
 
 function sessionOf(op: Operation): string | null {
@@ -43,6 +51,42 @@ function sessionOf(op: Operation): string | null {
   if (typeof fromContext === "string" || fromContext === null) return fromContext;
   if (isRecord(op.input) && typeof op.input.sessionId === "string") return op.input.sessionId;
   return null;
+}
+
+/**
+ * A streamed output that ends with the auth-change error once the epoch moved on (the stream
+ * link fails it with an abort when the call's signal fires); `stop` runs when it ends.
+ */
+function guardStream(stream: AsyncIterable<unknown>, changed: () => TabrpcError | undefined, stop: () => void): AsyncIterable<unknown> {
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = stream[Symbol.asyncIterator]();
+      return {
+        async next() {
+          const before = changed();
+          if (before !== undefined) {
+            stop();
+            await inner.return?.();
+            throw before;
+          }
+          try {
+            const step = await inner.next();
+            const after = changed();
+            if (after !== undefined) throw after;
+            if (step.done === true) stop();
+            return step;
+          } catch (error) {
+            stop();
+            throw changed() ?? error;
+          }
+        },
+        async return(value?: unknown) {
+          stop();
+          return (await inner.return?.(value)) ?? { done: true, value: undefined };
+        },
+      };
+    },
+  };
 }
 
 /** A 401 whose `WWW-Authenticate` says the token was refused (RFC 6750 `invalid_token`). */
@@ -66,20 +110,29 @@ function isInvalidToken(error: unknown): boolean {
  * (`TabAuth.token`: timeout 5 s, one retry after 500 ms), then sends:
  *
  * - a usable token: `Authorization: Bearer <token>` (never `Bearer null`, `undefined` or empty);
- * - no token while more than one account is signed in in this browser, or while this tab is
- *   signed out and another tab is not: the fail-closed marker (`x-tabrpc-auth-required: 1`), so
- *   the server ignores the shared cookie;
- * - no token, single account (or none at all): no auth header (the cookie still serves
- *   single-account apps);
+ * - no token, unless exactly one account is signed in in this browser and it is this tab's: the
+ *   fail-closed marker (`x-tabrpc-auth-required: 1`), so the server ignores the shared cookie
+ *   (several accounts, a signed-out tab, a provider that has not loaded yet: the server answers
+ *   as anonymous);
+ * - no token, this tab's account the only one signed in: no auth header (the cookie still
+ *   serves single-account apps);
  * - on mutations, also `x-tabrpc-csrf: 1`.
  *
- * Batches never mix accounts: calls with different `viewerId`s, session ids or epochs go in
+ * A call is for one account: its context's `viewerId`, else its input's, else (no `viewerId`)
+ * the tab's current one. A call for an account that is not the tab's current one (another
+ * account, or `null`, anonymous, while the tab is signed in, or an account while it is signed
+ * out) is never sent with this tab's token: it is dropped at once, unsent, with the same error as
+ * an epoch change. Batches never mix accounts: calls with different session ids or epochs go in
  * different HTTP requests (through `Operation.transport.groupKey`, honoured by every HTTP link).
  *
  * Epochs: a call is tagged with the epoch it starts in. If the epoch moves on (sign-in, sign-out,
  * switch) before its token is attached, the call is cancelled; if it moves on before the answer
  * arrives, the answer is dropped. Both reject with `CLIENT_CLOSED_REQUEST` (`isAuthChange(error)`
- * is true), at once, without waiting for a token fetch in flight.
+ * is true), at once, without waiting for a token fetch in flight. The call's signal passed on
+ * also fires with the epoch (`TabAuth.signal`): its HTTP request is aborted (never sent, if the
+ * change lands after the token was attached but before `fetch`), and a streamed output ends with
+ * that error. A mutation dropped once its request may have left fails with "outcome unknown"
+ * (`isOutcomeUnknown`): the server may have run it.
  *
  * A call answered 401 with `WWW-Authenticate: Bearer error="invalid_token"` is retried once with
  * a freshly fetched token.
@@ -96,15 +149,20 @@ export function authLink(options: AuthLinkOptions): Link {
     const out: Record<string, string> = {};
     if (csrf !== undefined && request.operations[0]?.kind === "mutation") out[csrf] = "1";
     const token = await auth.token({ epoch, fresh: calls.some((call) => call?.retry === true) });
+    for (const call of calls) if (call !== undefined) call.sent = true;
     if (token !== null) {
       out.authorization = `Bearer ${token}`;
       return out;
     }
-    const accounts = auth.source.signedInAccounts();
     // Without a token the server would fall back to the shared cookie, which follows the
     // browser's most recently active tab. That is only this tab's account when the browser has
-    // exactly one account and this tab is signed in to it.
-    if (accounts > 1 || (accounts === 1 && auth.source.accountId() === null)) out[marker] = "1";
+    // exactly one account and this tab is signed in to it; in any other case (several, none,
+    // unknown while the provider loads, a signed-out tab) fail closed.
+    const accounts = auth.source.signedInAccounts();
+    const accountId = auth.source.accountId();
+    const ids = auth.source.signedInAccountIds?.();
+    const onlyThisTab = accounts === 1 && accountId !== null && (ids === undefined || ids === null || ids.includes(accountId));
+    if (!onlyThisTab) out[marker] = "1";
     return out;
   }
 
@@ -123,13 +181,26 @@ export function authLink(options: AuthLinkOptions): Link {
 
   return async (op, next) => {
     const epoch = auth.epoch;
-    const group = JSON.stringify([viewerOf(op, auth), sessionOf(op), epoch]);
+    const current = auth.accountId;
+    const viewerId = viewerOf(op, current);
+    // Another account's call (or an anonymous one in a signed-in tab, and the reverse) must not
+    // go out with this tab's token, nor with none (the cookie or the marker would answer for
+    // another account than its key's).
+    if (viewerId !== current) throw otherAccountError(op.path, viewerId, current, epoch);
+    const group = JSON.stringify([viewerId, sessionOf(op), epoch]);
+    // Ends with the epoch: the request is aborted, a stream stops.
+    const { signal, stop } = anySignal([op.signal, auth.signal]);
+    /** A mutation that may have reached the server: its drop says so. */
+    let mayHaveRun = false;
+    const dropped = (response: Response | undefined) =>
+      authChangeError(op.path, epoch, auth.epoch, response, op.kind === "mutation" && mayHaveRun);
     const attempt = async (retry: boolean): Promise<OperationResult> => {
-      const call: CallAuth = { epoch, retry };
+      const call: CallAuth = { epoch, retry, sent: false };
       const previous = op.transport?.groupKey;
       try {
         const result = await next({
           ...op,
+          signal,
           context: { ...op.context, [CALL]: call },
           transport: {
             ...op.transport,
@@ -137,19 +208,32 @@ export function authLink(options: AuthLinkOptions): Link {
             headers: withEarlier(op.transport?.headers),
           },
         });
-        if (auth.epoch !== epoch) throw authChangeError(op.path, epoch, auth.epoch, result.response);
+        if (call.sent) mayHaveRun = true;
+        if (auth.epoch !== epoch) throw dropped(result.response);
         return result;
       } catch (error) {
+        if (call.sent) mayHaveRun = true;
         // Whatever the answer was, it belongs to an account state this tab has left.
-        if (auth.epoch !== epoch) throw authChangeError(op.path, epoch, auth.epoch, error instanceof TabrpcError ? error.response : undefined);
+        if (auth.epoch !== epoch) throw dropped(error instanceof TabrpcError ? error.response : undefined);
         throw error;
       }
     };
+    let result: OperationResult;
     try {
-      return await attempt(false);
+      try {
+        result = await attempt(false);
+      } catch (error) {
+        if (!isInvalidToken(error)) throw error;
+        result = await attempt(true);
+      }
     } catch (error) {
-      if (!isInvalidToken(error)) throw error;
-      return attempt(true);
+      stop();
+      throw error;
     }
+    if (!isAsyncIterable(result.data)) {
+      stop();
+      return result;
+    }
+    return { ...result, data: guardStream(result.data, () => (auth.epoch === epoch ? undefined : dropped(result.response)), stop) };
   };
 }

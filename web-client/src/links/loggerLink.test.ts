@@ -47,4 +47,28 @@ describe("loggerLink", () => {
       log.mockRestore();
     }
   });
+
+  it("never logs a full session id: input and context show an 8-character prefix, the call gets the whole id", async () => {
+    const sessionId = "6f1c2a9e-4b7d-4c1e-9a2f-0d3e5b7c9a11";
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const events: LogEvent[] = [];
+    const seen: unknown[] = [];
+    try {
+      const client = createClient<Procedures>({
+        links: [
+          loggerLink({ enabled: (e) => (events.push(e), true) }),
+          (op) => (seen.push(op.input, op.context.sessionId), Promise.resolve({ data: 1, response: undefined })),
+        ],
+      });
+      await client.helloStr.query({ sessionId, keep: "x" } as never, { context: { sessionId } });
+      const printed = JSON.stringify(log.mock.calls);
+      expect(printed).not.toContain(sessionId);
+      expect(printed).toContain("6f1c2a9e…");
+      expect(JSON.stringify(events.map((e) => [e.op.input, e.op.context]))).not.toContain(sessionId);
+      expect(events[0]?.op.input).toEqual({ sessionId: "6f1c2a9e…", keep: "x" });
+      expect(seen).toEqual([{ sessionId, keep: "x" }, sessionId]);
+    } finally {
+      log.mockRestore();
+    }
+  });
 });

@@ -1,4 +1,25 @@
+import { isRecord } from "../internals/envelope.js";
 import type { Link, Operation, OperationResult } from "../types.js";
+
+/** How many characters of a session id a log shows. */
+const SESSION_PREFIX = 8;
+
+/** `abcdef01…`: enough to tell sessions apart in a log, too little to use one. */
+function shortId(value: string): string {
+  return value.length > SESSION_PREFIX ? `${value.slice(0, SESSION_PREFIX)}…` : value;
+}
+
+/** The operation as logged: `sessionId` (input and context) cut to a short prefix (a session id is a credential). */
+function redacted(op: Operation): Operation {
+  const fromInput = isRecord(op.input) && typeof op.input.sessionId === "string" ? op.input.sessionId : undefined;
+  const fromContext = op.context.sessionId;
+  if (fromInput === undefined && typeof fromContext !== "string") return op;
+  return {
+    ...op,
+    input: fromInput === undefined ? op.input : { ...(op.input as Record<string, unknown>), sessionId: shortId(fromInput) },
+    context: typeof fromContext === "string" ? { ...op.context, sessionId: shortId(fromContext) } : op.context,
+  };
+}
 
 /** What {@link loggerLink} reports: a call going out (`up`), or its outcome (`down`). */
 export type LogEvent =
@@ -18,7 +39,9 @@ export interface LoggerLinkOptions {
   /**
    * Receives each event. Defaults to `console.log` for calls and results, `console.error` for
    * failures, as `>> query #1 post.byId <input>` / `<< query #1 post.byId ok 12ms <data>`.
-   * Inputs and outputs are logged as they are: do not enable it where they hold secrets.
+   * Inputs and outputs are logged as they are, except `sessionId` (in the input and the context
+   * of the events' `op`), cut to its first 8 characters: do not enable it where other fields
+   * hold secrets.
    */
   log?: ((event: LogEvent) => void) | undefined;
 }
@@ -43,13 +66,14 @@ export function loggerLink(options: LoggerLinkOptions = {}): Link {
   };
   return async (op, next) => {
     const start = performance.now();
-    report({ direction: "up", op });
+    const logged = redacted(op);
+    report({ direction: "up", op: logged });
     try {
       const result = await next(op);
-      report({ direction: "down", op, elapsedMs: performance.now() - start, outcome: { ok: true, result } });
+      report({ direction: "down", op: logged, elapsedMs: performance.now() - start, outcome: { ok: true, result } });
       return result;
     } catch (error) {
-      report({ direction: "down", op, elapsedMs: performance.now() - start, outcome: { ok: false, error } });
+      report({ direction: "down", op: logged, elapsedMs: performance.now() - start, outcome: { ok: false, error } });
       throw error;
     }
   };

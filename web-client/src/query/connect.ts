@@ -17,8 +17,9 @@ export interface ConnectQueryClientOptions {
  * Keeps a `QueryClient`'s cache in step with the tab's account (client.md section 5). On every
  * change of account it cancels the previous account's queries in flight (their answers would be
  * dropped anyway; cancelling puts them back as they were and aborts their requests). When an
- * account signs out (`AuthChange.signedOut`), it then removes every cached query of that account,
- * at once: nothing of it stays readable in this tab.
+ * account signs out (`AuthChange.signedOut`: in this tab, or in another tab when the source
+ * lists the signed-in accounts), it then removes every cached query and every mutation of that
+ * account, at once: nothing of it stays readable in this tab.
  *
  * With `session` (client.md section 6), it does the same for session ids: when the id changes,
  * every query of the previous id (`sessionKey(previous)`) is cancelled, then removed.
@@ -35,8 +36,13 @@ export function connectQueryClient(queryClient: QueryClient, auth: TabAuth, opti
   const stopAuth = auth.subscribe((change: AuthChange) => {
     // `cancelQueries` cancels synchronously (the promise only reports the end), so the removal
     // below never waits for a request or a token fetch in flight.
-    void queryClient.cancelQueries({ queryKey: accountKey(change.previous) });
-    if (change.signedOut !== null) queryClient.removeQueries({ queryKey: accountKey(change.signedOut) });
+    if (change.type !== "signed-out-elsewhere") void queryClient.cancelQueries({ queryKey: accountKey(change.previous) });
+    if (change.signedOut === null) return;
+    const key = accountKey(change.signedOut);
+    void queryClient.cancelQueries({ queryKey: key });
+    queryClient.removeQueries({ queryKey: key });
+    const mutations = queryClient.getMutationCache();
+    for (const mutation of mutations.findAll({ mutationKey: key })) mutations.remove(mutation);
   });
   const stopSession = options.session?.subscribe((change: SessionChange) => {
     // Also the `null` keys of queries built before the first id (disabled, never fetched).

@@ -2,7 +2,7 @@ import { CancelledError, MutationObserver, QueryClient, QueryObserver, type Quer
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Procedures as Conformance } from "../../../bindings/conformance.js";
 import { MARKERS, type Procedures } from "../testing/demo-procedures.js";
-import { createTabAuth } from "../auth/tabAuth.js";
+import { createTabAuth, isAuthChange, isOutcomeUnknown } from "../auth/tabAuth.js";
 import { createClient } from "../client.js";
 import { TabrpcError } from "../error.js";
 import { authLink } from "../links/authLink.js";
@@ -166,6 +166,39 @@ describe("createOptionsProxy: the viewer/session mismatch rule", () => {
     expect(state).toMatchObject({ status: "success", fetchStatus: "idle", error: null });
   });
 
+  it("never fetches an anonymous key after sign-in: the user's data never lands under viewerId null", async () => {
+    const { rq, source, fetch, queryClient, auth } = setup({ accountId: null, accounts: [] });
+    connectQueryClient(queryClient, auth);
+    const anonymousKey = rq.profile.getUser.queryKey();
+    await queryClient.fetchQuery(rq.profile.getUser.queryOptions());
+    source.set({ accountId: "user_alice", accounts: ["user_alice"] });
+    // An ordinary refresh of everything under "profile" (inactive entries included).
+    await queryClient.refetchQueries({ queryKey: rq.profile.pathKey() });
+    expect(fetch.requests).toHaveLength(1);
+    source.set({ accountId: null, accounts: [] });
+    expect(queryClient.getQueryData(anonymousKey)).toEqual({ id: "", displayName: "Anonymous", signedIn: false });
+    expect(queryClient.getQueryState(anonymousKey)).toMatchObject({ status: "success", error: null });
+  });
+
+  it("never fetches another account's key of a procedure without the viewer marker", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    const auth = createTabAuth(source);
+    const fetch = fakeFetch((r) => {
+      const caller = r.headers.authorization?.slice("Bearer token-".length);
+      return jsonReply(parseBatchUrl(r.url).paths.map(() => ({ result: { data: { title: `post of ${caller}` } } })));
+    });
+    const client = createClient<Conformance>({ links: [authLink({ auth }), httpBatchLink({ url: URL_BASE, fetch })] });
+    const rq = createOptionsProxy<Conformance>({ client, auth });
+    const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, gcTime: Infinity, staleTime: Infinity } } });
+    const aliceKey = rq.post.byId.queryKey({ id: 1 });
+    await queryClient.fetchQuery(rq.post.byId.queryOptions({ id: 1 }));
+    source.set({ accountId: "user_bob" });
+    await queryClient.refetchQueries({ queryKey: rq.post.pathKey() });
+    expect(fetch.requests.map((r) => r.headers.authorization)).toEqual(["Bearer token-user_alice"]);
+    expect(queryClient.getQueryData(aliceKey)).toEqual({ title: "post of user_alice" });
+    expect(queryClient.getQueryState(aliceKey)).toMatchObject({ status: "success", error: null });
+  });
+
   it("shows any other 403 as an error", async () => {
     const { rq, queryClient } = setup(undefined, (r) => demoServer(r, () => forbidden));
     const { states, stop } = watch(queryClient, rq.profile.getUser.queryOptions());
@@ -220,6 +253,21 @@ describe("connectQueryClient", () => {
     expect(queryClient.getQueryCache().getAll()).toHaveLength(0);
   });
 
+  it("removes the queries and mutations of an account signed out in another tab", async () => {
+    const { rq, source, queryClient, auth } = setup();
+    connectQueryClient(queryClient, auth);
+    await queryClient.fetchQuery(rq.profile.getUser.queryOptions());
+    await new MutationObserver(queryClient, rq.onboarding.saveStep.mutationOptions()).mutate({ step: "welcome" });
+    source.set({ accountId: "user_bob" }); // a switch: alice is still signed in, her data stays
+    await queryClient.fetchQuery(rq.profile.getUser.queryOptions());
+    expect(queryClient.getQueryCache().findAll({ queryKey: accountKey("user_alice") })).toHaveLength(1);
+    expect(queryClient.getMutationCache().findAll({ mutationKey: accountKey("user_alice") })).toHaveLength(1);
+    source.set({ accounts: ["user_bob"] }); // alice signs out in another tab
+    expect(queryClient.getQueryCache().findAll({ queryKey: accountKey("user_alice") })).toHaveLength(0);
+    expect(queryClient.getMutationCache().findAll({ mutationKey: accountKey("user_alice") })).toHaveLength(0);
+    expect(queryClient.getQueryData(rq.profile.getUser.queryKey())?.id).toBe("user_bob");
+  });
+
   it("cancels the previous account's queries on a switch but keeps its cached data", async () => {
     const { rq, source, queryClient, auth } = setup();
     const stop = connectQueryClient(queryClient, auth);
@@ -243,13 +291,14 @@ describe("createOptionsProxy: mutations", () => {
     expect(fetch.requests[0]?.headers["x-tabrpc-csrf"]).toBe("1");
   });
 
-  it("refuses to write to another account: a switch after the options were built is a real error, not retried", async () => {
+  it("never writes to another account: a mutation built before a switch is dropped unsent, not retried", async () => {
     const { rq, source, fetch, queryClient } = setup();
     const options = rq.onboarding.saveStep.mutationOptions();
     source.set({ accountId: "user_bob" });
     const error = await new MutationObserver(queryClient, options).mutate({ step: "profile" }).catch((e: unknown) => e);
-    expect((error as TabrpcError).message).toBe("viewer/session mismatch");
-    expect(fetch.requests).toHaveLength(1);
+    expect(isAuthChange(error)).toBe(true);
+    expect(isOutcomeUnknown(error)).toBe(false);
+    expect(fetch.requests).toHaveLength(0);
   });
 
   it("retries a mutation refused by a lagging token once the state settles (the server never ran it)", async () => {

@@ -9,6 +9,7 @@ import type {
 import type { TabAuth } from "../auth/tabAuth.js";
 import type { AfterSegment, CallInput, CallOptions, CallOutput, Client, FirstSegment, ProcedureDef, ProcedureMap } from "../client.js";
 import { TabrpcError } from "../error.js";
+import { otherAccountError } from "../internals/auth.js";
 import { isRecord } from "../internals/envelope.js";
 import { sessionChangeError } from "../session/change.js";
 import type { SessionStore } from "../session/store.js";
@@ -266,10 +267,12 @@ type AnyCaller = Record<"query" | "mutate", (input: unknown, options: CallOption
  * their input on: `sessionLink` fills in the id current when they are sent, and waits for one.
  *
  * The query function calls with the key's account in the call context (so batches never mix
- * accounts) and applies the mismatch rule: a 403 `viewer/session mismatch` while the tab is on
- * the key's account is retried once the auth state settles; a mismatch for an account the tab
- * has left, and an answer dropped by an epoch change, cancel the fetch silently (the query goes
- * back to its state before the fetch: no error is shown). Any other error is the query's error.
+ * accounts). A key whose account is not the tab's current one (`viewerId: null` while signed
+ * in included) is never fetched: another account's answer must not land under it. It applies
+ * the mismatch rule: a 403 `viewer/session mismatch` while the tab is on the key's account is
+ * retried once the auth state settles; a key of another account, a mismatch for an account the
+ * tab has left, and an answer dropped by an epoch change, cancel the fetch silently (the query
+ * goes back to its state before the fetch: no error is shown). Any other error is the query's error.
  * A unit output is cached as `null`.
  */
 export function createOptionsProxy<TProcs extends ProcedureMap>(options: OptionsProxyOptions<TProcs>): OptionsProxy<TProcs> {
@@ -328,6 +331,12 @@ export function createOptionsProxy<TProcs extends ProcedureMap>(options: Options
         });
       }
       const call = () => {
+        if (auth.accountId !== viewerId) {
+          // A key of another account (or the anonymous key of a tab now signed in, and the
+          // reverse): the answer would be another account's data under this key. Not sent; the
+          // query goes back to its state before the fetch.
+          return Promise.reject(otherAccountError(path, viewerId, auth.accountId, auth.epoch));
+        }
         if (followsStore && session !== undefined && session.id !== sessionId) {
           // Built for a session id the tab has left: its answer would belong to the old id.
           return Promise.reject(sessionChangeError(path, builtEpoch, session.epoch));
@@ -353,7 +362,8 @@ export function createOptionsProxy<TProcs extends ProcedureMap>(options: Options
 
   function mutationOptions(path: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
     // The account the screen shows when it builds the options: if the tab has moved on by the
-    // time the user submits, the server refuses (403) rather than write to the other account.
+    // time the user submits, the auth link drops the call unsent (`isAuthChange`) rather than
+    // write to the other account.
     const built = auth.accountId;
     const mutationFn = (input: unknown) => {
       const viewerId = isRecord(input) && typeof input.viewerId === "string" ? input.viewerId : built;
