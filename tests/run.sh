@@ -101,7 +101,7 @@ if [ -x "$chromium" ] || [ "${CI:-}" = "true" ]; then
     bash -c 'cd crates/tabrpc-demo/web && npm run typecheck && npm run build'
   # The demo binary of the cargo build above (a `cargo build -p tabrpc-demo` could resolve
   # features differently and rebuild).
-  suite "tests/e2e: two tabs, two accounts, one cookie, in Chromium (playwright-core)" \
+  suite "tests/e2e: tabs, accounts, one cookie, per-tab carts, in Chromium (playwright-core)" \
     env TABRPC_DEMO_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/tabrpc-demo" CHROMIUM_PATH="$chromium" \
     bash -c 'cd tests/e2e && npm test'
 else

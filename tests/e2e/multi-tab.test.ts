@@ -26,6 +26,7 @@ interface DemoWindow {
   tabrpcDemo: {
     shown: string[];
     fetches(): number;
+    requests: { paths: string; carried: string; tabAccount: string | null }[];
     client: { profile: { getUser: { query(): Promise<{ id: string; signedIn: boolean }> } } };
   };
 }
@@ -33,6 +34,11 @@ interface DemoWindow {
 /** The profiles a tab has shown, in order. */
 async function shown(page: Page): Promise<string[]> {
   return page.evaluate(() => [...(window as unknown as DemoWindow).tabrpcDemo.shown]);
+}
+
+/** The tab's API requests as the page sent them: procedures, what they carried, the tab's account then. */
+async function sent(page: Page): Promise<{ paths: string; carried: string; tabAccount: string | null }[]> {
+  return page.evaluate(() => [...(window as unknown as DemoWindow).tabrpcDemo.requests]);
 }
 
 /** How many times the tab's profile query has fetched its data. */
@@ -168,6 +174,7 @@ describe("two tabs, two accounts, one shared cookie", () => {
     await expect.poll(() => inFlight, { timeout: 10_000 }).toBeGreaterThan(0);
     const api = recordApi(tab1.page);
     const before = (await shown(tab1.page)).length;
+    const sentBefore = (await sent(tab1.page)).length;
     await tab1.page.getByTestId("sign-out").click();
     await expect.poll(() => text(tab1.page, "tab-account")).toBe("nobody");
     // Let the slow fetch finish and several refetch intervals pass.
@@ -177,8 +184,18 @@ describe("two tabs, two accounts, one shared cookie", () => {
     expect(after).not.toContain("Bob");
     expect(await text(tab1.page, "profile-name")).not.toBe("Alice");
     expect(await text(tab1.page, "tab-account")).toBe("nobody");
-    // Not one request of tab 1 carried a token after the sign-out (no re-authentication).
-    expect(api.filter((r) => r.auth.startsWith("bearer:"))).toEqual([]);
+    // The sign-out first ended the tab's session, with alice's token (the session is hers and
+    // answers only her); that call waited for a token, so the tab's other calls went on as
+    // alice's meanwhile. Once the tab was signed out, not one request carried a token (no
+    // re-authentication).
+    const since = (await sent(tab1.page)).slice(sentBefore);
+    expect(since.filter((r) => r.paths === "session.end")).toEqual([{ paths: "session.end", carried: "bearer:user_alice", tabAccount: "user_alice" }]);
+    const signedOut = since.findIndex((r) => r.tabAccount === null);
+    expect(signedOut).toBeGreaterThan(since.findIndex((r) => r.paths === "session.end"));
+    expect(since.slice(signedOut).filter((r) => r.carried !== "marker" && r.carried !== "none")).toEqual([]);
+    expect(since.slice(0, signedOut).every((r) => r.carried === "bearer:user_alice" && r.tabAccount === "user_alice")).toBe(true);
+    // What the page says it sent is what went over the network.
+    expect(api.map((r) => `${r.paths} ${r.auth}`)).toEqual(since.map((r) => `${r.paths} ${r.carried}`));
     expect(await text(tab2.page, "profile-name")).toBe("Bob");
     await screenshots("c-sign-out-during-token-fetch", { tab1, tab2 });
     expectNoErrors({ tab1, tab2 }, [

@@ -55,7 +55,7 @@ export interface SessionStoreOptions {
   serverRendering?: boolean | undefined;
   /**
    * The copied-tab check of `"session"` mode (see {@link createSessionStore}); `false` turns it
-   * off. Defaults to `{ probeMs: 150, releaseMs: 1000 }`. Ignored in the other modes.
+   * off. Defaults to `{ probeMs: 300, releaseMs: 1000 }` (a busy opener may need a few hundred ms to answer). Ignored in the other modes.
    */
   copyCheck?: CopyCheckOptions | false | undefined;
   /**
@@ -338,7 +338,7 @@ class SessionStoreState implements SessionStore {
  * navigation) leaves a marker for the next page of the same tab, which takes the id at once;
  * without the marker the store asks the other live tabs over a `BroadcastChannel` whether one of
  * them uses the id (see `copyCheck`), and has no id meanwhile (`id === null`: session queries
- * wait; `ready()` resolves when the check ends): 150 ms when no tab answers; when one answers,
+ * wait; `ready()` resolves when the check ends): 300 ms (`probeMs`) when no tab answers; when one answers,
  * until it lets go of the id (the previous page of this tab, still unloading) or for 1 s, after
  * which the tab is a copy and takes a new id. The live original keeps its id. A page that took its
  * id from the marker checks in the background too (a tab duplicated while on another site copied

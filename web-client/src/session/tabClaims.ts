@@ -28,7 +28,7 @@ import { digestOf, generateSessionId } from "./id.js";
 export interface CopyCheckOptions {
   /**
    * How long a tab waits for another tab to say it uses the same id. Messages between tabs take
-   * about a millisecond; a busy machine takes longer. Defaults to 150 ms.
+   * about a millisecond; a busy machine takes longer. Defaults to 300 ms.
    */
   probeMs?: number | undefined;
   /**
@@ -65,7 +65,7 @@ export class TabClaims {
   readonly #listeners = new Set<(message: Message) => void>();
 
   constructor(name: string, options: CopyCheckOptions) {
-    this.#probeMs = options.probeMs ?? 150;
+    this.#probeMs = options.probeMs ?? 300;
     this.#releaseMs = options.releaseMs ?? 1000;
     let channel: BroadcastChannel | null = null;
     try {

@@ -2,6 +2,11 @@
 // a background refetch), what its API requests carried, its anonymous cart and its onboarding
 // progress.
 //
+// The cart belongs to the tab's session id (marked "session": the session link fills it in). At
+// sign-in the anonymous cart moves to a new id linked to the account (`session.rotate`, with the
+// new account's token); at sign-out the session ends (`session.end`, while the token is still
+// there) and the tab takes a new, anonymous id.
+//
 // Query parameters: `mode=cookie` turns the per-tab token off (the naive client, to show the
 // bug); `refetch=<ms>` sets the background refetch interval (default 5000).
 import { MutationObserver, QueryClient, QueryObserver } from "@tanstack/query-core";
@@ -10,12 +15,25 @@ import {
   connectQueryClient,
   createClient,
   createOptionsProxy,
+  createSessionStore,
   createTabAuth,
   devIdpAuthSource,
   httpBatchLink,
+  isAuthChange,
+  isSessionChange,
+  sessionLink,
   TabrpcError,
+  type SessionChange,
 } from "@tabrpc/client";
-import { PROCEDURE_MARKERS, type OnboardingStep, type Procedures, type Progress, type User } from "../../../../bindings/demo.js";
+import {
+  PROCEDURE_MARKERS,
+  type Cart,
+  type OnboardingStep,
+  type Procedures,
+  type Progress,
+  type SessionRotation,
+  type User,
+} from "../../../../bindings/demo.js";
 
 const params = new URLSearchParams(location.search);
 const mode = params.get("mode") === "cookie" ? "cookie" : "token";
@@ -28,6 +46,8 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 };
 
 function showError(error: unknown): void {
+  // A cart answer for a session id the tab has left: dropped on purpose, nothing to show.
+  if (isSessionChange(error)) return;
   const text = error instanceof TabrpcError ? `${error.code}: ${error.message}` : String(error);
   $("last-error").textContent = text;
 }
@@ -43,22 +63,39 @@ function subject(token: string): string {
   }
 }
 
-// What each API request of this tab carried, counted and shown (the screenshots show it).
+/** One API request of this tab: its procedures, what it carried, and the tab's account when it was sent. */
+interface SentRequest {
+  readonly paths: string;
+  /** `bearer:<sub>`, `marker` (the fail-closed header, no token) or `none`. */
+  readonly carried: string;
+  readonly tabAccount: string | null;
+}
+
+// What each API request of this tab carried, counted and shown (the screenshots show it), and
+// listed for the end-to-end tests.
 const carried = { bearer: 0, marker: 0, none: 0 };
+const requests: SentRequest[] = [];
 async function observedFetch(url: string, init: RequestInit): Promise<Response> {
   const headers = new Headers(init.headers);
   const authorization = headers.get("authorization");
   let shownAuth: string;
+  let kind: string;
   if (authorization !== null) {
     carried.bearer += 1;
-    shownAuth = `this tab's token (${subject(authorization.replace(/^Bearer\s+/i, ""))})`;
+    const sub = subject(authorization.replace(/^Bearer\s+/i, ""));
+    kind = `bearer:${sub}`;
+    shownAuth = `this tab's token (${sub})`;
   } else if (headers.get("x-tabrpc-auth-required") === "1") {
     carried.marker += 1;
+    kind = "marker";
     shownAuth = "fail-closed marker, no token";
   } else {
     carried.none += 1;
+    kind = "none";
     shownAuth = "no auth header (the shared cookie decides)";
   }
+  const paths = decodeURIComponent(new URL(url, location.href).pathname.replace(/^\/trpc\//, ""));
+  requests.push({ paths, carried: kind, tabAccount: source.accountId() });
   $("last-request-auth").textContent = shownAuth;
   $("requests-bearer").textContent = String(carried.bearer);
   $("requests-marker").textContent = String(carried.marker);
@@ -74,17 +111,17 @@ async function observedFetch(url: string, init: RequestInit): Promise<Response> 
   }
 }
 
-/**
- * The procedures this app calls: the profile and onboarding (marked "viewer"). The cart (marked
- * "session") joins them with the client's session store.
- */
-type AppProcedures = Pick<Procedures, "profile.getUser" | "onboarding.getProgress" | "onboarding.saveStep">;
-
 const source = devIdpAuthSource({ url: location.origin });
 const auth = createTabAuth(source);
+// This tab's anonymous session id (a UUID v4 in sessionStorage: one per tab; a tab opened with
+// window.open gets its own, a reload keeps it).
+const session = createSessionStore();
 const transport = httpBatchLink({ url: "/trpc", fetch: observedFetch });
-const client = createClient<AppProcedures>({
-  links: mode === "token" ? [authLink({ auth }), transport] : [transport],
+// The session link goes first: it fills in `sessionId`, by which the auth link keeps calls of
+// different sessions in different requests.
+const sessions = sessionLink({ store: session, markers: PROCEDURE_MARKERS });
+const client = createClient<Procedures>({
+  links: mode === "token" ? [sessions, authLink({ auth }), transport] : [sessions, transport],
 });
 // A refused call (4xx: signed out, not allowed) is an answer, not a glitch: shown at once, not
 // retried; anything else is retried twice.
@@ -96,16 +133,8 @@ const queryClient = new QueryClient({
   },
 });
 queryClient.mount();
-connectQueryClient(queryClient, auth);
-const rq = createOptionsProxy<AppProcedures>({
-  client,
-  auth,
-  markers: {
-    "profile.getUser": PROCEDURE_MARKERS["profile.getUser"],
-    "onboarding.getProgress": PROCEDURE_MARKERS["onboarding.getProgress"],
-    "onboarding.saveStep": PROCEDURE_MARKERS["onboarding.saveStep"],
-  },
-});
+connectQueryClient(queryClient, auth, { session });
+const rq = createOptionsProxy<Procedures>({ client, auth, session, markers: PROCEDURE_MARKERS });
 
 $("mode").textContent = mode === "token" ? "per-tab token" : "cookie only (no per-tab token)";
 if (mode === "cookie") document.body.classList.add("mode-cookie");
@@ -147,7 +176,8 @@ const STEPS: readonly OnboardingStep[] = ["welcome", "profile", "preferences", "
 // Not asked for while the tab is signed out: there is no progress to show, only a refusal.
 const progressOptions = () => rq.onboarding.getProgress.queryOptions(undefined, { retry: false, enabled: auth.accountId !== null });
 const progress = new QueryObserver(queryClient, progressOptions() as never);
-progress.subscribe((result) => {
+function renderProgress(): void {
+  const result = progress.getCurrentResult();
   const data = result.data as Progress | undefined;
   $("onboarding").textContent =
     data === undefined
@@ -166,7 +196,9 @@ progress.subscribe((result) => {
     }),
   );
   ($("onboarding-next") as HTMLButtonElement).disabled = data?.next === undefined || data.next === null;
-});
+}
+progress.subscribe(renderProgress);
+renderProgress();
 $("onboarding-next").addEventListener("click", () => {
   const next = (progress.getCurrentResult().data as Progress | undefined)?.next;
   if (next === null || next === undefined) return;
@@ -176,6 +208,199 @@ $("onboarding-next").addEventListener("click", () => {
     .then(() => queryClient.invalidateQueries({ queryKey: rq.onboarding.pathKey() }))
     .catch(showError);
 });
+
+// The session id, as this tab shows it: enough to tell tabs apart, never the whole id (the
+// tests read the whole one from `window.tabrpcDemo.session.id`).
+const shortId = (id: string | null) => (id === null ? "…" : `${id.slice(0, 8)}…`);
+
+/**
+ * The account this tab's session id belongs to (`null`: anonymous). A new id is created on the
+ * server by its first call, linked to the caller's account, so at start-up it is the tab's
+ * account; afterwards only {@link followAccount} and the sign-out change it, together with the id.
+ */
+let sessionOwner: string | null = auth.accountId;
+/** What the tab last did with its session (shown, and read by the tests). */
+let sessionNote = "";
+/** Every change of this tab's session id, in order (read by the end-to-end tests). */
+const sessionChanges: SessionChange[] = [];
+/** The session id the tab had when its script started (`null`: it was checking for a copied tab). */
+const sessionIdAtStart = session.id;
+
+/**
+ * Whether the tab's session id belongs to its account, so the cart may be asked for. Not while
+ * the id is about to change (after a sign-in, before the rotation; after a sign-out or a switch,
+ * before the new id): the call would be refused (403, a session linked to another account) or
+ * go to a session about to end. Cookie mode never follows the account.
+ */
+const sessionFollowsAccount = () => mode === "cookie" || auth.accountId === sessionOwner;
+
+// The cart (a per-tab query: only this tab changes it, so no refetch on focus). In cookie mode
+// one key for every account, as a naive client would have it.
+const cartOptions = () =>
+  mode === "token"
+    ? rq.cart.get.queryOptions(undefined, { enabled: sessionFollowsAccount(), refetchOnWindowFocus: false })
+    : {
+        queryKey: ["cart.get", session.id],
+        queryFn: () => client.cart.get.query(),
+        enabled: session.id !== null,
+        refetchOnWindowFocus: false,
+      };
+const cart = new QueryObserver(queryClient, cartOptions() as never);
+
+function renderCart(): void {
+  const result = cart.getCurrentResult();
+  const data = result.data as Cart | undefined;
+  const usable = session.id !== null && sessionFollowsAccount();
+  $("session-id").textContent = session.id === null ? "checking whether this tab was copied…" : shortId(session.id);
+  $("session-owner").textContent =
+    mode === "cookie" ? "not moved at sign-in (cookie mode)" : sessionOwner === null ? "anonymous" : `linked to ${sessionOwner}`;
+  $("session-note").textContent = sessionNote;
+  $("cart-status").textContent = !usable
+    ? session.id === null
+      ? "waiting for this tab's session id"
+      : "changing this tab's session…"
+    : result.error instanceof TabrpcError
+      ? `error: ${result.error.code}`
+      : data === undefined
+        ? "loading…"
+        : `${data.lines.length === 0 ? "empty" : `${data.lines.length} item(s)`} (server answer for session ${shortId(session.id)})${result.isFetching ? ", refreshing" : ""}`;
+  $("cart-items").replaceChildren(
+    ...(usable ? (data?.lines ?? []) : []).map((line) => {
+      const item = document.createElement("li");
+      item.dataset.testid = "cart-line";
+      item.dataset.item = line.item;
+      item.dataset.quantity = String(line.quantity);
+      const remove = document.createElement("button");
+      remove.textContent = "Remove";
+      remove.dataset.testid = `cart-remove-${line.item}`;
+      remove.addEventListener("click", () => cartChange("remove", line.item));
+      item.append(`${line.item} × ${line.quantity} `, remove);
+      return item;
+    }),
+  );
+  for (const button of document.querySelectorAll<HTMLButtonElement>("[data-cart-control]")) button.disabled = !usable;
+}
+cart.subscribe((result) => {
+  renderCart();
+  // An ended session (expired, revoked, rotated elsewhere) answers 404: the remedy is a new id.
+  if (result.error instanceof TabrpcError && result.error.code === "NOT_FOUND") {
+    const ended = session.id;
+    void inSessionQueue(async () => {
+      if (session.id !== ended) return;
+      await session.refresh();
+      sessionOwner = auth.accountId;
+      sessionNote = "the session had ended: took a new id";
+    });
+  }
+});
+/** Points the cart at the tab's session and account of now (its key holds both). */
+const updateCart = () => {
+  cart.setOptions(cartOptions() as never);
+  renderCart();
+};
+session.subscribe((change) => {
+  sessionChanges.push(change);
+  // A tab that found a live tab using its id took a new one, which its account uses first.
+  if (change.type === "copy") sessionOwner = auth.accountId;
+  updateCart();
+});
+
+function cartChange(kind: "add" | "remove", item: string): void {
+  const options = kind === "add" ? rq.cart.add.mutationOptions() : rq.cart.remove.mutationOptions();
+  // Answered for the session id the call was sent with; an answer for an id the tab has left
+  // is dropped by the session link (and not shown).
+  new MutationObserver(queryClient, options as never)
+    .mutate({ item } as never)
+    .then(async (updated) => {
+      const key = rq.cart.get.queryKey();
+      // A fetch of the cart still in flight may hold an answer from before this change.
+      await queryClient.cancelQueries({ queryKey: key, exact: true });
+      queryClient.setQueryData(key, updated as Cart);
+    })
+    .catch(showError);
+}
+for (const fruit of ["apple", "pear"]) {
+  $(`cart-add-${fruit}`).addEventListener("click", () => cartChange("add", fruit));
+}
+$("cart-add").addEventListener("click", () => {
+  const item = $<HTMLInputElement>("cart-item").value.trim();
+  if (item !== "") cartChange("add", item);
+});
+$("cart-refresh").addEventListener("click", () => void cart.refetch());
+
+// The session follows the account, one change at a time.
+let sessionWork: Promise<void> = Promise.resolve();
+function inSessionQueue(step: () => Promise<void>): Promise<void> {
+  const run = sessionWork
+    .then(step)
+    .catch((error: unknown) => {
+      if (!isAuthChange(error)) showError(error);
+    })
+    .finally(updateCart);
+  sessionWork = run;
+  return run;
+}
+
+/**
+ * Brings the session in line with the tab's account after a sign-in, a switch, or a sign-out
+ * made elsewhere (this tab's own sign-out is {@link signOut}).
+ *
+ * - From anonymous to an account (sign-in): `session.rotate`, sent with the new account's
+ *   token, moves the cart to a new id linked to that account; the old id ends.
+ * - From one account to another, or to none (another tab signed the account out): the id
+ *   belongs to the old account, which this tab can no longer speak for; the tab takes a new id
+ *   (the old session stays the old account's, until it expires).
+ */
+function followAccount(): void {
+  void inSessionQueue(async () => {
+    await session.ready(); // a copied tab is still checking its id
+    const target = auth.accountId;
+    if (target === sessionOwner) return;
+    if (sessionOwner === null && target !== null) {
+      try {
+        let rotation: SessionRotation | undefined;
+        await session.refresh(async (newSessionId) => {
+          rotation = await client.session.rotate.mutate({ newSessionId });
+        });
+        sessionNote = `signed in: ${rotation?.moved ?? 0} cart line(s) moved to a new session${rotation?.linked === true ? ` linked to ${target}` : ""}`;
+      } catch (error) {
+        // The account changed again meanwhile: the step queued by that change takes over.
+        if (isAuthChange(error)) throw error;
+        // Not moved (the old id stays anonymous, with its cart): carry on with a new id.
+        showError(error);
+        await session.refresh();
+        sessionNote = "signed in: the cart could not be moved; new session";
+      }
+    } else {
+      await session.refresh();
+      sessionNote = `${target === null ? "signed out elsewhere" : `switched to ${target}`}: new session`;
+    }
+    sessionOwner = target;
+  });
+}
+
+/**
+ * This tab's sign-out: end the session while the tab's token is still there (a session linked to
+ * an account answers only that account), then sign out, then take a new, anonymous id. A session
+ * that cannot be ended is left to expire (nobody else can use it); the sign-out goes on.
+ */
+function signOut(): void {
+  void inSessionQueue(async () => {
+    if (source.accountId() === null) return;
+    let ended = false;
+    await session.refresh(async () => {
+      try {
+        await client.session.end.mutate();
+        ended = true;
+      } catch (error) {
+        showError(error);
+      }
+      await source.signOut();
+    });
+    sessionOwner = null;
+    sessionNote = ended ? "signed out: session ended, new anonymous session" : "signed out: new anonymous session";
+  });
+}
 
 // Account controls.
 function renderAccount(): void {
@@ -204,16 +429,34 @@ function renderAccount(): void {
       }),
   );
 }
-$("sign-out").addEventListener("click", () => void source.signOut().catch(showError));
+$("sign-out").addEventListener("click", () => (mode === "token" ? signOut() : void source.signOut().catch(showError)));
 auth.subscribe(() => {
   renderAccount();
   // The keys follow the account: point the observers at the new account's entries.
   profile.setOptions(profileOptions() as never);
   progress.setOptions(progressOptions() as never);
+  updateCart();
+  if (mode === "token") followAccount();
 });
 source.subscribe(renderAccount);
 renderAccount();
+renderCart();
 void source.refresh().catch(showError);
 
 // Exposed for the end-to-end tests.
-Object.assign(window, { tabrpcDemo: { auth, source, client, queryClient, shown, fetches: () => fetches, carried } });
+Object.assign(window, {
+  tabrpcDemo: {
+    auth,
+    source,
+    session,
+    client,
+    queryClient,
+    shown,
+    fetches: () => fetches,
+    carried,
+    requests,
+    sessionChanges,
+    sessionIdAtStart,
+    sessionOwner: () => sessionOwner,
+  },
+});
