@@ -6,24 +6,8 @@
 
 mod support;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
-
-async fn progress(demo: &Demo, user: &str) -> Value {
-    demo.query("onboarding.getProgress")
-        .bearer(&token_for(user))
-        .send()
-        .await
-        .data()
-}
-
-async fn save(demo: &Demo, user: &str, step: &str) -> Value {
-    demo.mutation("onboarding.saveStep", json!({ "step": step }))
-        .bearer(&token_for(user))
-        .send()
-        .await
-        .data()
-}
 
 #[tokio::test]
 async fn progress_is_per_verified_user() {

@@ -7,16 +7,8 @@
 
 mod support;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
-
-async fn progress(demo: &Demo, user: &str) -> Value {
-    demo.query("onboarding.getProgress")
-        .bearer(&token_for(user))
-        .send()
-        .await
-        .data()
-}
 
 #[track_caller]
 fn assert_forbidden_mismatch(reply: &Reply) {

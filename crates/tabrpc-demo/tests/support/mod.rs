@@ -65,6 +65,24 @@ pub fn token_for(user: &str) -> String {
         .expect("sign")
 }
 
+/// `onboarding.getProgress` as `user` (a bearer token, no `viewerId`): the answer's data.
+pub async fn progress(demo: &Demo, user: &str) -> Value {
+    demo.query("onboarding.getProgress")
+        .bearer(&token_for(user))
+        .send()
+        .await
+        .data()
+}
+
+/// `onboarding.saveStep` of `step` as `user`: the answer's data.
+pub async fn save(demo: &Demo, user: &str, step: &str) -> Value {
+    demo.mutation("onboarding.saveStep", json!({ "step": step }))
+        .bearer(&token_for(user))
+        .send()
+        .await
+        .data()
+}
+
 /// A valid token for `user` to adjust (and break) before signing.
 pub fn token_builder(user: &str) -> TokenBuilder {
     idp()
