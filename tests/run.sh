@@ -66,7 +66,11 @@ fi
 # --- end of PostgreSQL ---------------------------------------------------------------------------
 
 step "cargo build"
+# A clean CI build gains nothing from incremental state, which would double the disk it needs.
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
+df -h . | tail -n 1 | awk '{print "disk free before the build: " $4}'
 cargo build --workspace --all-targets --locked
+df -h . | tail -n 1 | awk '{print "disk free after the build: " $4}'
 
 suite "cargo test (Rust unit, integration and doc tests; bindings up to date)" \
   cargo test --workspace --locked --no-fail-fast
