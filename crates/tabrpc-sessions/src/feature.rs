@@ -47,12 +47,15 @@ pub enum Merge {
         key: Vec<String>,
     },
     /// Rows whose `key` columns match a row of the new session add their `column` to it (a
-    /// cart's quantities), then are dropped.
+    /// cart's quantities), then are dropped. With `max`, the sum is capped at it (see
+    /// [`Merge::at_most`]).
     Sum {
         /// The columns that, with the session column, make a row unique.
         key: Vec<String>,
         /// The numeric column to add up.
         column: String,
+        /// The largest value a sum may reach, if any.
+        max: Option<i64>,
     },
 }
 
@@ -65,6 +68,27 @@ impl Merge {
         Merge::Sum {
             key: key.into_iter().map(Into::into).collect(),
             column: column.into(),
+            max: None,
+        }
+    }
+
+    /// Caps a [`Merge::Sum`] at `max`, the limit the application enforces on the column (a
+    /// cart line of at most 99), so that a merge cannot store a value no procedure would
+    /// accept. No effect on the other strategies.
+    ///
+    /// ```
+    /// use tabrpc_sessions::Merge;
+    /// let merge = Merge::sum(["item"], "quantity").at_most(99);
+    /// assert!(matches!(merge, Merge::Sum { max: Some(99), .. }));
+    /// ```
+    pub fn at_most(self, max: i64) -> Self {
+        match self {
+            Merge::Sum { key, column, .. } => Merge::Sum {
+                key,
+                column,
+                max: Some(max),
+            },
+            other => other,
         }
     }
 
@@ -138,7 +162,7 @@ impl FeatureTable {
                 )));
             }
             Merge::KeepNew { key } => names.extend(key),
-            Merge::Sum { key, column } => {
+            Merge::Sum { key, column, .. } => {
                 names.extend(key);
                 names.push(column);
             }
@@ -161,7 +185,7 @@ impl FeatureTable {
         match &self.merge {
             Merge::Append => {}
             Merge::KeepNew { key } => columns.extend(key.iter().map(String::as_str)),
-            Merge::Sum { key, column } => {
+            Merge::Sum { key, column, .. } => {
                 columns.extend(key.iter().map(String::as_str));
                 columns.push(column);
             }
@@ -193,12 +217,23 @@ impl FeatureTable {
         match &self.merge {
             Merge::Append => vec![append],
             Merge::KeepNew { key } => vec![drop_duplicates(key), append],
-            Merge::Sum { key, column: c } => {
+            Merge::Sum {
+                key,
+                column: c,
+                max,
+            } => {
                 let old = matches("tabrpc_old", key);
+                let sum = format!(
+                    "{c} + (SELECT tabrpc_old.{c} FROM {t} AS tabrpc_old WHERE tabrpc_old.{s} = $1{old})"
+                );
+                // CASE rather than MIN/LEAST: the one spelling SQLite and Postgres share.
+                let value = match max {
+                    Some(max) => format!("CASE WHEN {sum} > {max} THEN {max} ELSE {sum} END"),
+                    None => sum,
+                };
                 vec![
                     format!(
-                        "UPDATE {t} SET {c} = {c} + \
-                         (SELECT tabrpc_old.{c} FROM {t} AS tabrpc_old WHERE tabrpc_old.{s} = $1{old}) \
+                        "UPDATE {t} SET {c} = {value} \
                          WHERE {s} = $2 AND EXISTS \
                          (SELECT 1 FROM {t} AS tabrpc_old WHERE tabrpc_old.{s} = $1{old})"
                     ),

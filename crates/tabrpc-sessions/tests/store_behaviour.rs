@@ -118,13 +118,19 @@ async fn merge_into_an_existing_session(store: &dyn SessionStore) {
     let (old, new) = (id(), id());
     cart_add(store, &old, "apple", 2).await.unwrap();
     cart_add(store, &old, "kiwi", 1).await.unwrap();
+    cart_add(store, &old, "pear", 60).await.unwrap();
     store.resolve(&new, Some(&carol)).await.unwrap();
     cart_add(store, &new, "apple", 5).await.unwrap();
+    cart_add(store, &new, "pear", 50).await.unwrap();
     let rotation = store.rotate(&old, &new, Some(&carol)).await.unwrap();
-    assert_eq!(rotation.moved, 2);
+    assert_eq!(rotation.moved, 3);
     assert_eq!(
         cart_of(store, &new).await,
-        [("apple".to_owned(), 7), ("kiwi".to_owned(), 1)]
+        [
+            ("apple".to_owned(), 7),
+            ("kiwi".to_owned(), 1),
+            ("pear".to_owned(), 99), // 60 + 50, capped by `at_most(99)`
+        ]
     );
 }
 

@@ -24,7 +24,8 @@ const MAX_ITEM_LEN: usize = 100;
 /// an item present in both sessions.
 pub(crate) fn session_config() -> StoreConfig {
     StoreConfig::default().feature(
-        FeatureTable::new("cart_items", "session_id").merge(Merge::sum(["item"], "quantity")),
+        FeatureTable::new("cart_items", "session_id")
+            .merge(Merge::sum(["item"], "quantity").at_most(MAX_QUANTITY.into())),
     )
 }
 

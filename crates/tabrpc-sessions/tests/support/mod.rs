@@ -27,9 +27,10 @@ pub fn user(name: &str) -> String {
     format!("user_{name}_{}", uuid::Uuid::new_v4().simple())
 }
 
-/// The cart feature: one row per (session, item), quantities added up at rotation.
+/// The cart feature: one row per (session, item), quantities added up at rotation, at most 99.
 pub fn cart() -> FeatureTable {
-    FeatureTable::new("cart_items", "session_id").merge(Merge::sum(["item"], "quantity"))
+    FeatureTable::new("cart_items", "session_id")
+        .merge(Merge::sum(["item"], "quantity").at_most(99))
 }
 
 pub fn config() -> StoreConfig {
