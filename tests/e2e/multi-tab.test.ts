@@ -255,7 +255,9 @@ describe("the demo app's controls", () => {
     const context = await browser.newContext();
     const tab1 = await openTab(context, `${demo.url}/?refetch=${REFETCH_MS}`);
     expect(await text(tab1.page, "tab-account")).toBe("nobody");
+    expect(await tab1.page.getByTestId("sign-out").isVisible()).toBe(false);
     await signIn(tab1, "alice", "Alice");
+    expect(await tab1.page.getByTestId("sign-out").isVisible()).toBe(true);
     await expect.poll(() => text(tab1.page, "onboarding")).toBe("0 of 4 steps done; next: welcome");
     await tab1.page.getByTestId("onboarding-next").click();
     await expect.poll(() => text(tab1.page, "onboarding")).toBe("1 of 4 steps done; next: profile");
@@ -283,6 +285,7 @@ describe("the demo app's controls", () => {
     await expect.poll(() => text(tab1.page, "profile-name")).toBe("Anonymous");
     await expect.poll(() => text(tab1.page, "onboarding")).toBe("sign in to see your progress");
     await expect.poll(() => tab1.page.getByTestId("switch-user_alice").count()).toBe(0);
+    await expect.poll(() => tab1.page.getByTestId("sign-out").isVisible()).toBe(false);
     expect(await text(tab2.page, "profile-name")).toBe("Bob");
     await screenshots("controls-signed-out", { tab1, tab2 });
     expectNoErrors({ tab1, tab2 });

@@ -225,3 +225,55 @@ describe("createTabAuth: signed-out tab", () => {
     expect(source.calls).toHaveLength(0);
   });
 });
+
+describe("createTabAuth: beginSignOut", () => {
+  it("signs the tab out at once, before the provider notifies, and once only", async () => {
+    const { source, auth, changes } = recordChanges(scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] }));
+    const pending = auth.token(); // a fetch of the old epoch
+    auth.beginSignOut();
+    expect(auth.accountId).toBeNull();
+    expect(auth.epoch).toBe(1);
+    await expect(pending).rejects.toSatisfy(isAuthChange);
+    expect(changes).toEqual([{ type: "sign-out", epoch: 1, previous: "user_alice", current: null, signedOut: "user_alice" }]);
+    // No token while the provider still reports alice: the provider is not even asked.
+    const asked = source.calls.length;
+    expect(await auth.token()).toBeNull();
+    expect(source.calls).toHaveLength(asked);
+    // The provider's own sign-out: the account first, the list in a later update. Neither is news.
+    source.set({ accountId: null });
+    source.set({ accounts: ["user_bob"] });
+    expect(changes).toHaveLength(1);
+    expect(auth.epoch).toBe(1);
+    // Signing in again afterwards is an ordinary sign-in.
+    source.set({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    expect(changes.at(-1)).toEqual({ type: "sign-in", epoch: 2, previous: null, current: "user_alice", signedOut: null });
+    expect(await auth.token()).toBe("token-user_alice");
+  });
+
+  it("follows the source again when the provider's sign-out failed (undo)", async () => {
+    const { auth, changes } = recordChanges();
+    const undo = auth.beginSignOut();
+    undo();
+    undo(); // harmless twice
+    expect(auth.accountId).toBe("user_alice");
+    expect(changes.map((c) => c.type)).toEqual(["sign-out", "sign-in"]);
+    expect(auth.epoch).toBe(2);
+    expect(await auth.token()).toBe("token-user_alice");
+  });
+
+  it("ends by itself when the source reports another account, and does nothing when signed out", () => {
+    const { source, auth, changes } = recordChanges(scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] }));
+    const undo = auth.beginSignOut();
+    expect(auth.beginSignOut()).not.toBe(undo); // a second call while one runs: no change
+    source.set({ accountId: "user_bob", accounts: ["user_bob"] });
+    expect(auth.accountId).toBe("user_bob");
+    undo(); // too late: the source moved on
+    expect(auth.accountId).toBe("user_bob");
+    expect(changes.map((c) => c.type)).toEqual(["sign-out", "sign-in"]);
+
+    const signedOut = recordChanges(scriptedSource({ accountId: null, accounts: ["user_bob"] }));
+    signedOut.auth.beginSignOut();
+    expect(signedOut.changes).toEqual([]);
+    expect(signedOut.auth.epoch).toBe(0);
+  });
+});

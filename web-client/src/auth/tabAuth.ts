@@ -119,6 +119,26 @@ export interface TabAuth {
    * by each change). Rejects with `signal.reason` if `signal` fires.
    */
   settled(signal?: AbortSignal): Promise<void>;
+  /**
+   * Starts this tab's sign-out **now**, before the provider's own sign-out (which notifies only
+   * after its network round trip, e.g. Clerk's `signOut()`). From this call on the tab counts as
+   * signed out: the epoch moves on (calls in flight are dropped), no token is fetched or
+   * attached, requests carry the fail-closed marker (the shared cookie may still be the
+   * account's), `accountId` is `null`, and subscribers get a `sign-out` change (so
+   * `connectQueryClient` removes the account's queries at once). Nothing else happens when the
+   * provider's notification follows. No effect on a signed-out tab.
+   *
+   * Ends by itself as soon as the source reports another account or session. If the provider's
+   * sign-out fails, call the returned function: the tab follows the source again (a `sign-in`
+   * change back to the account it still has).
+   *
+   * @example
+   * ```ts
+   * const undo = auth.beginSignOut();
+   * await clerk.signOut().catch((error) => { undo(); throw error; });
+   * ```
+   */
+  beginSignOut(): () => void;
   /** Re-reads the source now, as a change notification would. */
   refresh(): void;
   /** Stops following the source; calls waiting for a token are dropped. */
@@ -148,6 +168,10 @@ class TabAuthState implements TabAuth {
   #ids: ReadonlySet<string> | undefined;
   /** Fires when the current epoch ends. */
   #controller = new AbortController();
+  /** The source's state that `beginSignOut` hides until the source reports another one. */
+  #leaving: Snapshot | undefined;
+  /** The account this tab's last own sign-out (or switch away) reported, until it leaves the list. */
+  #signedOutHere: string | null = null;
   /** The token fetch of the current epoch in flight, shared by its callers. */
   #inflight: Promise<string | null> | undefined;
   readonly #listeners = new Set<(change: AuthChange) => void>();
@@ -187,8 +211,32 @@ class TabAuthState implements TabAuth {
     return () => this.#listeners.delete(listener);
   }
 
-  refresh(): void {
+  beginSignOut(): () => void {
+    const leaving = read(this.source);
+    if (leaving.accountId === null || this.#leaving !== undefined) return () => {};
+    this.#leaving = leaving;
+    this.refresh();
+    return () => {
+      if (this.#leaving !== leaving) return;
+      this.#leaving = undefined;
+      this.refresh();
+    };
+  }
+
+  /** The source's state, as this tab follows it: signed out while `beginSignOut` hides it. */
+  #read(): Snapshot {
     const next = read(this.source);
+    const leaving = this.#leaving;
+    if (leaving === undefined) return next;
+    if (next.accountId === leaving.accountId && next.sessionId === leaving.sessionId) {
+      return { accountId: null, sessionId: null };
+    }
+    this.#leaving = undefined;
+    return next;
+  }
+
+  refresh(): void {
+    const next = this.#read();
     const previous = this.#state;
     const knownIds = this.#ids;
     const ids = readIds(this.source);
@@ -210,12 +258,20 @@ class TabAuthState implements TabAuth {
       if (type === "sign-out") signedOut = from;
       else if (type === "switch" && from !== to && ids?.has(from as string) === false) signedOut = from;
       covered = signedOut;
+      if (signedOut !== null) this.#signedOutHere = signedOut;
+      else if (to === this.#signedOutHere) this.#signedOutHere = null; // back: its next sign-out is news
       notifyAll(this.#listeners, { type, epoch: this.#epoch, previous: from, current: to, signedOut });
     }
     const current = this.#state.accountId;
     for (const id of gone) {
       // This tab's own account (or one the change above already reported) is not "elsewhere":
       // it goes with this tab's own sign-out or switch, which bumps the epoch.
+      // Nor is the account this tab signed out before the provider's list caught up (it may
+      // report the account and the list in separate updates, as after `beginSignOut`).
+      if (id === this.#signedOutHere) {
+        this.#signedOutHere = null;
+        continue;
+      }
       if (id === covered || id === current || id === previous.accountId) continue;
       notifyAll(this.#listeners, { type: "signed-out-elsewhere", epoch: this.#epoch, previous: current, current, signedOut: id });
     }
@@ -236,7 +292,7 @@ class TabAuthState implements TabAuth {
     if (epoch !== this.#epoch) throw authChangeError("", epoch, this.#epoch);
     // Signed out: there is no token to wait for (the provider would answer null, then the retry
     // pause would delay every anonymous request).
-    if (this.source.accountId() === null) return null;
+    if (this.#read().accountId === null) return null;
     const { signal } = this.#controller;
     let fetch = this.#inflight;
     if (fetch === undefined || options.fresh === true) {

@@ -110,6 +110,19 @@ describe("authLink: headers per HTTP request", () => {
     expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
   });
 
+  it("sends the marker and no token once the tab's sign-out began, while the provider still reports the one account", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const { auth, fetch, client } = setup(source);
+    auth.beginSignOut();
+    await client.profile.getUser.query();
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+    expect(source.calls).toHaveLength(0);
+    // A call still keyed to alice is not sent at all.
+    const error = await rejection(client.profile.getUser.query({ viewerId: "user_alice" }));
+    expect(isAuthChange(error)).toBe(true);
+    expect(fetch.requests).toHaveLength(1);
+  });
+
   it("sends the marker when the one signed-in account is not this tab's", async () => {
     const source = scriptedSource({ accountId: "user_alice", accounts: ["user_bob"] });
     source.answers.push(null, null);

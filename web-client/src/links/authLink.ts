@@ -159,7 +159,9 @@ export function authLink(options: AuthLinkOptions): Link {
     // exactly one account and this tab is signed in to it; in any other case (several, none,
     // unknown while the provider loads, a signed-out tab) fail closed.
     const accounts = auth.source.signedInAccounts();
-    const accountId = auth.source.accountId();
+    // `auth.accountId` too: a tab whose sign-out began (`beginSignOut`) is signed out already,
+    // while the provider still reports the account and the cookie may still be its.
+    const accountId = auth.accountId === null ? null : auth.source.accountId();
     const ids = auth.source.signedInAccountIds?.();
     const onlyThisTab = accounts === 1 && accountId !== null && (ids === undefined || ids === null || ids.includes(accountId));
     if (!onlyThisTab) out[marker] = "1";

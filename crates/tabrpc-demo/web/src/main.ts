@@ -395,7 +395,13 @@ function signOut(): void {
       } catch (error) {
         showError(error);
       }
-      await source.signOut();
+      // Signed out here at once (no more token, calls in flight dropped), not only once the
+      // provider's own sign-out has answered.
+      const undo = auth.beginSignOut();
+      await source.signOut().catch((error: unknown) => {
+        undo();
+        throw error;
+      });
     });
     sessionOwner = null;
     sessionNote = ended ? "signed out: session ended, new anonymous session" : "signed out: new anonymous session";
@@ -406,6 +412,8 @@ function signOut(): void {
 function renderAccount(): void {
   const current = source.accountId();
   $("tab-account").textContent = current ?? "nobody";
+  // Nothing to sign out of while this tab has no account.
+  $("sign-out").hidden = current === null;
   const signIn = $("sign-in");
   signIn.replaceChildren(
     ...["alice", "bob", "carol"].map((name) => {
