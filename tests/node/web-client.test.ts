@@ -10,9 +10,8 @@ import {
   type HTTPBatchLinkOptions,
   type Link,
 } from "@tabrpc/client";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startCountingProxy, type CountingProxy } from "./support/counting-proxy.js";
-import { startFixture, type Fixture } from "./support/fixture.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { proxiedFixture, startFixture, type Fixture } from "./support/fixture.js";
 import type { Procedures } from "./support/procedures.js";
 
 async function tabrpcError(promise: Promise<unknown>): Promise<TabrpcError> {
@@ -38,17 +37,7 @@ async function eventually(check: () => boolean, ms = 2000): Promise<void> {
 }
 
 describe("@tabrpc/client against the fixture (default settings)", () => {
-  let fixture: Fixture;
-  let proxy: CountingProxy;
-  beforeAll(async () => {
-    fixture = await startFixture();
-    proxy = await startCountingProxy(fixture.url);
-  });
-  afterAll(async () => {
-    await proxy?.close();
-    await fixture?.close();
-  });
-  beforeEach(() => proxy.reset());
+  const proxy = proxiedFixture();
 
   const batchClient = (options: Partial<HTTPBatchLinkOptions> = {}) =>
     createClient<Procedures>({ links: [httpBatchLink({ url: proxy.url, ...options })] });

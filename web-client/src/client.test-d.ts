@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from "vitest";
-import { createClient, type ProcedureError, type ProcedureInput, type ProcedureOutput } from "./client.js";
+import { createClient, type ProcedureError, type ProcedureInput, type ProcedureOutput, type Unsubscribable } from "./client.js";
 import type { ErrorCodeName } from "./codes.js";
 import type { TabrpcError } from "./error.js";
 import type { Greeting, Post, Procedures } from "../../bindings/conformance.js";
@@ -101,10 +101,37 @@ describe("procedures with typed errors, markers, nesting and subscriptions", () 
     expectTypeOf<ProcedureError<Extra, "cart.add">["payload"]>().toEqualTypeOf<{ reason: "sold_out" } | undefined>();
   });
 
-  it("offers no query or mutate on subscriptions (the subscription link comes later)", () => {
+  it("offers subscribe, not query or mutate, on subscriptions; and subscribe on nothing else", () => {
     // @ts-expect-error feed is a subscription
     extra.feed.query();
     // @ts-expect-error feed is a subscription
     extra.feed.mutate();
+    // @ts-expect-error cart is a query
+    extra.cart.subscribe(null, {});
+    // @ts-expect-error cart.add is a mutation
+    extra.cart.add.subscribe({ sku: "a" }, {});
+  });
+});
+
+describe("subscriptions", () => {
+  it("types the handlers' values and errors from the bindings, and returns an Unsubscribable", () => {
+    const sub = client.sub.subscribe(
+      { n: 2 },
+      {
+        onData: (event) => expectTypeOf(event).toEqualTypeOf<{ i: number }>(),
+        onError: (error) => expectTypeOf(error).toEqualTypeOf<TabrpcError<never>>(),
+      },
+    );
+    expectTypeOf(sub).toEqualTypeOf<Unsubscribable>();
+    client.subFail.subscribe(undefined, { onData: (value) => expectTypeOf(value).toEqualTypeOf<string>() });
+  });
+
+  it("checks the input, and needs the handlers argument", () => {
+    // @ts-expect-error n is a number
+    client.sub.subscribe({ n: "2" }, {});
+    // @ts-expect-error the handlers are not optional
+    client.sub.subscribe(null);
+    // @ts-expect-error onData gets the procedure's output
+    client.sub.subscribe(null, { onData: (event: string) => event });
   });
 });

@@ -1,5 +1,6 @@
-import type { TabrpcError } from "./error.js";
+import { TabrpcError } from "./error.js";
 import { runChain } from "./internals/chain.js";
+import { localError } from "./internals/errors.js";
 import type { Link, Operation, OperationContext } from "./types.js";
 
 /**
@@ -72,12 +73,46 @@ export type CallOutput<TDef extends ProcedureDef> = TDef["stream"] extends true
     ? undefined
     : TDef["output"];
 
-/** The methods of one procedure: `query` or `mutate` by its kind. */
+/**
+ * What a subscription tells its caller. Each handler is optional; none is called after
+ * `unsubscribe()` but `onStopped`.
+ */
+export interface SubscriptionHandlers<TOutput, TError = unknown> {
+  /** The server accepted the subscription (its `connected` event). */
+  onStarted?: (() => void) | undefined;
+  /** One value. */
+  onData?: ((value: TOutput) => void) | undefined;
+  /** The subscription failed (the server's error, or the connection's); it is over. */
+  onError?: ((error: TabrpcError<TError>) => void) | undefined;
+  /** The server ended the subscription normally; it is over. */
+  onComplete?: (() => void) | undefined;
+  /** `unsubscribe()` ended it. */
+  onStopped?: (() => void) | undefined;
+}
+
+/** Options of a `subscribe` call: its handlers, and the per-call options. */
+export interface SubscribeOptions<TOutput, TError = unknown> extends CallOptions, SubscriptionHandlers<TOutput, TError> {}
+
+/** What `subscribe` returns. */
+export interface Unsubscribable {
+  /** Ends the subscription (closes its connection); `onStopped` is called once. */
+  unsubscribe(): void;
+}
+
+/** The arguments of `subscribe`: the input (`undefined` when the procedure needs none), then the handlers. */
+type SubscribeArgs<TDef extends ProcedureDef> = [
+  input: CallArgs<TDef>[0],
+  options: SubscribeOptions<TDef["output"], TDef["error"]>,
+];
+
+/** The methods of one procedure: `query`, `mutate` or `subscribe` by its kind. */
 type ProcedureMethods<TDef extends ProcedureDef> = TDef["kind"] extends "query"
   ? { query: (...args: CallArgs<TDef>) => Promise<CallOutput<TDef>> }
   : TDef["kind"] extends "mutation"
     ? { mutate: (...args: CallArgs<TDef>) => Promise<CallOutput<TDef>> }
-    : unknown;
+    : TDef["kind"] extends "subscription"
+      ? { subscribe: (...args: SubscribeArgs<TDef>) => Unsubscribable }
+      : unknown;
 
 /** @internal The first segment of a dotted path. */
 export type FirstSegment<TPath extends string> = TPath extends `${infer Head}.${string}` ? Head : TPath;
@@ -110,26 +145,75 @@ export interface ClientOptions {
   links: readonly Link[];
 }
 
-type Caller = (path: readonly string[], method: "query" | "mutate", args: readonly unknown[]) => Promise<unknown>;
+type Method = "query" | "mutate" | "subscribe";
+type Caller = (path: readonly string[], method: Method, args: readonly unknown[]) => unknown;
+
+const METHODS: ReadonlySet<string> = new Set<Method>(["query", "mutate", "subscribe"]);
 
 /**
- * A node of the proxy. Only nodes reached by `.query` or `.mutate` are callable, so no node has a
- * callable `then`: `await client` or `await client.post` never treats the client as a promise.
- * Every other string key (`toString`, `constructor`, `then`) is just another path segment.
+ * A node of the proxy. Only nodes reached by `.query`, `.mutate` or `.subscribe` are callable,
+ * so no node has a callable `then`: `await client` or `await client.post` never treats the client
+ * as a promise. Every other string key (`toString`, `constructor`, `then`) is just another path
+ * segment.
  */
 function proxyNode(path: readonly string[], call: Caller): unknown {
   const method = path[path.length - 1];
-  const callable = method === "query" || method === "mutate";
+  const callable = method !== undefined && METHODS.has(method);
   const target = callable ? () => undefined : Object.create(null);
   return new Proxy(target, {
     get: (_target, key) => (typeof key === "string" ? proxyNode([...path, key], call) : undefined),
-    apply: (_target, _this, args: unknown[]) => call(path.slice(0, -1), method as "query" | "mutate", args),
+    apply: (_target, _this, args: unknown[]) => call(path.slice(0, -1), method as Method, args),
   });
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
+}
+
+/** Runs a subscription's operation and feeds its values to the handlers. */
+function subscribe(run: (signal: AbortSignal) => Promise<unknown>, handlers: SubscribeOptions<unknown>, path: string): Unsubscribable {
+  const controller = new AbortController();
+  const outer = handlers.signal;
+  let over = false;
+  const finish = (report?: () => void) => {
+    if (over) return;
+    over = true;
+    outer?.removeEventListener("abort", stop);
+    report?.();
+  };
+  const stop = () => {
+    controller.abort();
+    finish(handlers.onStopped);
+  };
+  if (outer?.aborted === true) {
+    stop();
+    return { unsubscribe: () => undefined };
+  }
+  outer?.addEventListener("abort", stop, { once: true });
+  void (async () => {
+    try {
+      const data = await run(controller.signal);
+      if (over) return;
+      if (!isAsyncIterable(data)) {
+        throw localError("BAD_GATEWAY", `The subscription ${path} did not answer with a stream of values (is it routed to httpSubscriptionLink?)`, path);
+      }
+      handlers.onStarted?.();
+      for await (const value of data) {
+        if (over) return;
+        handlers.onData?.(value);
+      }
+      finish(handlers.onComplete);
+    } catch (error) {
+      finish(() => handlers.onError?.(error instanceof TabrpcError ? error : localError("INTERNAL_SERVER_ERROR", String(error), path, { cause: error })));
+    }
+  })();
+  return { unsubscribe: stop };
 }
 
 /**
  * Creates a typed client: `client.post.byId.query(input, { signal, context })` for queries,
- * `client.echo.mutate(input)` for mutations. Each call becomes one operation sent through
+ * `client.echo.mutate(input)` for mutations, `client.feed.subscribe(input, { onData })` for
+ * subscriptions (which need `httpSubscriptionLink` in the chain). Each call becomes one operation sent through
  * `links`; it resolves to the procedure's output and rejects with a `TabrpcError` (or whatever a
  * custom link rejects with).
  *
@@ -150,16 +234,19 @@ export function createClient<TProcs extends ProcedureMap>(options: ClientOptions
   const end = (op: Operation) =>
     Promise.reject(new Error(`tabrpc: no terminating link handled ${op.kind} ${op.path} (end the chain with an HTTP link)`));
   const call: Caller = (path, method, args) => {
-    const [input, callOptions] = args as [unknown, CallOptions | undefined];
-    const op: Operation = {
+    const [input, callOptions] = args as [unknown, SubscribeOptions<unknown> | undefined];
+    const operation = (signal: AbortSignal | undefined): Operation => ({
       id: ++lastId,
-      kind: method === "query" ? "query" : "mutation",
+      kind: method === "query" ? "query" : method === "mutate" ? "mutation" : "subscription",
       path: path.join("."),
       input,
-      signal: callOptions?.signal,
+      signal,
       context: { ...callOptions?.context },
-    };
-    return runChain(links, op, end).then((result) => result.data);
+    });
+    if (method === "subscribe") {
+      return subscribe((signal) => runChain(links, operation(signal), end).then((result) => result.data), callOptions ?? {}, path.join("."));
+    }
+    return runChain(links, operation(callOptions?.signal), end).then((result) => result.data);
   };
   return proxyNode([], call) as Client<TProcs>;
 }

@@ -17,6 +17,9 @@ export type {
   ProcedureMap,
   ProcedureOutput,
   SessionOptional,
+  SubscribeOptions,
+  SubscriptionHandlers,
+  Unsubscribable,
 } from "./client.js";
 export { ERROR_CODES } from "./codes.js";
 export type { ErrorCodeName } from "./codes.js";
@@ -27,6 +30,8 @@ export type { AuthLinkOptions } from "./links/authLink.js";
 export { httpBatchLink } from "./links/httpBatchLink.js";
 export { httpBatchStreamLink } from "./links/httpBatchStreamLink.js";
 export { httpLink } from "./links/httpLink.js";
+export { httpSubscriptionLink } from "./links/httpSubscriptionLink.js";
+export type { HTTPSubscriptionLinkOptions } from "./links/httpSubscriptionLink.js";
 export { loggerLink } from "./links/loggerLink.js";
 export { sessionLink } from "./links/sessionLink.js";
 export type { SessionLinkOptions } from "./links/sessionLink.js";

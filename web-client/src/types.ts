@@ -16,8 +16,11 @@
  * @module
  */
 
-/** The kind of a call: queries are sent with `GET`, mutations with `POST`. */
-export type OperationKind = "query" | "mutation";
+/**
+ * The kind of a call: queries are sent with `GET`, mutations with `POST`, subscriptions as an
+ * event stream (`httpSubscriptionLink` only).
+ */
+export type OperationKind = "query" | "mutation" | "subscription";
 
 /**
  * Free-form per-call values shared by the links of one call (for example an account id that an
@@ -46,7 +49,7 @@ export interface OperationContext {
 export interface Operation {
   /** Unique per client, increasing; useful to match log lines. */
   readonly id: number;
-  /** `query` (GET) or `mutation` (POST). */
+  /** `query` (GET), `mutation` (POST) or `subscription` (an event stream). */
   readonly kind: OperationKind;
   /** The dotted procedure path, for example `post.byId`. */
   readonly path: string;

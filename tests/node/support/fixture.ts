@@ -1,3 +1,5 @@
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { startCountingProxy, type CountingProxy } from "./counting-proxy.js";
 import { fixtureBinary } from "./paths.js";
 import { spawnServer, type SpawnedServer } from "./server.js";
 
@@ -10,4 +12,37 @@ export type Fixture = SpawnedServer;
  */
 export function startFixture(flags: readonly string[] = []): Promise<Fixture> {
   return spawnServer(fixtureBinary, ["--port", "0", ...flags], /^tabrpc-conformance listening on (http:\/\/\S+)$/);
+}
+
+/**
+ * For the tests of the calling `describe`: starts the fixture (with `flags`) before them, behind a
+ * counting proxy whose record is emptied before each test, and stops both after them. Returns
+ * the proxy (usable inside tests only).
+ */
+export function proxiedFixture(flags: readonly string[] = []): CountingProxy {
+  let fixture: Fixture | undefined;
+  let proxy: CountingProxy | undefined;
+  beforeAll(async () => {
+    fixture = await startFixture(flags);
+    proxy = await startCountingProxy(fixture.url);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await fixture?.close();
+  });
+  beforeEach(() => proxy?.reset());
+  const live = (): CountingProxy => {
+    if (proxy === undefined) throw new Error("the fixture is not started yet: use it inside a test");
+    return proxy;
+  };
+  return {
+    get url() {
+      return live().url;
+    },
+    get requests() {
+      return live().requests;
+    },
+    reset: () => live().reset(),
+    close: () => live().close(),
+  };
 }

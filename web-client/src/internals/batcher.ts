@@ -1,6 +1,6 @@
 import type { TabrpcError } from "../error.js";
 import type { HTTPBatchLinkOptions, Operation, OperationKind, OperationResult } from "../types.js";
-import { abortError, forCall, localError } from "./errors.js";
+import { abortError, forCall, localError, wrongLink } from "./errors.js";
 import { serializeInput, type SerializedCall, UrlSizer } from "./http.js";
 
 /** One call inside a batch request, as the request's sender sees it. */
@@ -92,6 +92,7 @@ class Item implements BatchItem {
  * limits (at link creation).
  */
 export function createBatcher(
+  linkName: string,
   base: string,
   linkOptions: HTTPBatchLinkOptions,
   send: BatchSender,
@@ -161,6 +162,10 @@ export function createBatcher(
 
   return (op) =>
     new Promise<OperationResult>((resolve, reject) => {
+      if (op.kind === "subscription") {
+        reject(wrongLink(op, linkName, "queries and mutations"));
+        return;
+      }
       if (op.signal?.aborted) {
         reject(abortError(op));
         return;

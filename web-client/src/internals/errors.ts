@@ -59,3 +59,15 @@ export function forCall(error: unknown, op: Operation): TabrpcError {
     cause: error,
   });
 }
+
+/**
+ * The error of a call a transport link cannot carry: `link` names the link (`httpBatchLink`),
+ * `carries` what it does carry. Nothing is sent.
+ */
+export function wrongLink(op: Operation, link: string, carries: string): TabrpcError {
+  return localError(
+    "BAD_REQUEST",
+    `${link} carries ${carries} only, not the ${op.kind} ${op.path}: route it to the right link with splitLink`,
+    op.path,
+  );
+}

@@ -32,6 +32,6 @@ export function httpBatchLink(options: HTTPBatchLinkOptions): Link {
     settleBatchReply(request.items, reply, response);
   }
 
-  const load = createBatcher(base, options, send);
+  const load = createBatcher("httpBatchLink", base, options, send);
   return (op) => load(op);
 }

@@ -135,6 +135,6 @@ export function httpBatchStreamLink(options: HTTPBatchLinkOptions): Link {
     }
   }
 
-  const load = createBatcher(base, options, send);
+  const load = createBatcher("httpBatchStreamLink", base, options, send);
   return (op) => load(op);
 }

@@ -1,5 +1,5 @@
 import { resultFromEnvelope } from "../internals/envelope.js";
-import { abortError, forCall } from "../internals/errors.js";
+import { abortError, forCall, wrongLink } from "../internals/errors.js";
 import { checkFetch, readJson, send, serializeInput, trimBase } from "../internals/http.js";
 import type { HTTPLinkOptions, Link, Operation, OperationResult } from "../types.js";
 
@@ -35,6 +35,7 @@ export function httpLink(options: HTTPLinkOptions): Link {
   return (op) =>
     new Promise<OperationResult>((resolve, reject) => {
       const { signal } = op;
+      if (op.kind === "subscription") return reject(wrongLink(op, "httpLink", "queries and mutations"));
       if (signal?.aborted) return reject(abortError(op));
       // Reject on abort right away, even while headers are still being resolved.
       const onAbort = () => reject(abortError(op));

@@ -50,8 +50,19 @@ export function parseBatchUrl(url: string): { paths: string[]; input: Record<str
   return { paths, input: input === null ? undefined : (JSON.parse(input) as Record<string, unknown>) };
 }
 
-/** A streamed (JSONL) reply whose lines the test writes one by one. */
-export function streamReply(): { response: Response; line: (value: unknown) => void; close: () => void; fail: (error: unknown) => void; cancelled: () => boolean } {
+/** A 200 reply whose body the test writes piece by piece. */
+export interface WrittenReply {
+  readonly response: Response;
+  /** Sends `text` as the next piece of the body. */
+  write(text: string): void;
+  close(): void;
+  fail(error: unknown): void;
+  /** Whether the reader cancelled the body (the client let go of it). */
+  cancelled(): boolean;
+}
+
+/** A reply of `contentType` whose body the test writes piece by piece. */
+export function writtenReply(contentType: string): WrittenReply {
   let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   let cancelled = false;
   const body = new ReadableStream<Uint8Array>({
@@ -64,12 +75,18 @@ export function streamReply(): { response: Response; line: (value: unknown) => v
   });
   const encoder = new TextEncoder();
   return {
-    response: new Response(body, { status: 200, headers: { "content-type": "application/json" } }),
-    line: (value) => controller?.enqueue(encoder.encode(`${JSON.stringify(value)}\n`)),
+    response: new Response(body, { status: 200, headers: { "content-type": contentType } }),
+    write: (text) => controller?.enqueue(encoder.encode(text)),
     close: () => controller?.close(),
     fail: (error) => controller?.error(error),
     cancelled: () => cancelled,
   };
+}
+
+/** A streamed (JSONL) reply whose lines the test writes one by one. */
+export function streamReply(): WrittenReply & { line: (value: unknown) => void } {
+  const reply = writtenReply("application/json");
+  return { ...reply, line: (value) => reply.write(`${JSON.stringify(value)}\n`) };
 }
 
 /** Lets pending promise callbacks and timers of the current macrotask run. */
