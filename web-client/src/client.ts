@@ -170,21 +170,38 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
 }
 
+/**
+ * Calls one of the caller's handlers. An exception it throws is the caller's bug, not the
+ * subscription's: it is reported as uncaught (as an event listener's would be) and changes
+ * nothing else.
+ */
+function callHandler<A extends unknown[]>(handler: ((...args: A) => void) | undefined, ...args: A): void {
+  try {
+    handler?.(...args);
+  } catch (error) {
+    const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+    if (report !== undefined) report(error);
+    else
+      queueMicrotask(() => {
+        throw error;
+      });
+  }
+}
+
 /** Runs a subscription's operation and feeds its values to the handlers. */
 function subscribe(run: (signal: AbortSignal) => Promise<unknown>, handlers: SubscribeOptions<unknown>, path: string): Unsubscribable {
   const controller = new AbortController();
   const outer = handlers.signal;
   let over = false;
-  const finish = (report?: () => void) => {
+  /** Ends it once: the one final handler, then the connection closes. */
+  const finish = (report: () => void) => {
     if (over) return;
     over = true;
     outer?.removeEventListener("abort", stop);
-    report?.();
-  };
-  const stop = () => {
     controller.abort();
-    finish(handlers.onStopped);
+    report();
   };
+  const stop = () => finish(() => callHandler(handlers.onStopped));
   if (outer?.aborted === true) {
     stop();
     return { unsubscribe: () => undefined };
@@ -197,14 +214,15 @@ function subscribe(run: (signal: AbortSignal) => Promise<unknown>, handlers: Sub
       if (!isAsyncIterable(data)) {
         throw localError("BAD_GATEWAY", `The subscription ${path} did not answer with a stream of values (is it routed to httpSubscriptionLink?)`, path);
       }
-      handlers.onStarted?.();
+      callHandler(handlers.onStarted);
       for await (const value of data) {
         if (over) return;
-        handlers.onData?.(value);
+        callHandler(handlers.onData, value);
       }
-      finish(handlers.onComplete);
+      finish(() => callHandler(handlers.onComplete));
     } catch (error) {
-      finish(() => handlers.onError?.(error instanceof TabrpcError ? error : localError("INTERNAL_SERVER_ERROR", String(error), path, { cause: error })));
+      const failure = error instanceof TabrpcError ? error : localError("INTERNAL_SERVER_ERROR", `Unexpected client failure: ${String(error)}`, path, { cause: error });
+      finish(() => callHandler(handlers.onError, failure));
     }
   })();
   return { unsubscribe: stop };

@@ -148,3 +148,10 @@ export function notifyAll<T>(listeners: Iterable<(value: T) => void>, value: T):
     }
   }
 }
+
+/** A 401 whose `WWW-Authenticate` says the token was refused (RFC 6750 `invalid_token`). */
+export function isInvalidToken(error: unknown): boolean {
+  if (!(error instanceof TabrpcError) || error.httpStatus !== 401) return false;
+  const challenge = error.response?.headers.get("www-authenticate") ?? "";
+  return /\berror\s*=\s*"?invalid_token"?/i.test(challenge);
+}

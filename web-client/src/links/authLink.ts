@@ -1,6 +1,6 @@
 import type { TabAuth } from "../auth/tabAuth.js";
 import { TabrpcError } from "../error.js";
-import { anySignal, authChangeError, otherAccountError } from "../internals/auth.js";
+import { anySignal, authChangeError, isInvalidToken, otherAccountError } from "../internals/auth.js";
 import { isRecord } from "../internals/envelope.js";
 import type { HTTPHeaders, HTTPRequestInfo, Link, Operation, OperationResult, TransportHints } from "../types.js";
 
@@ -87,13 +87,6 @@ function guardStream(stream: AsyncIterable<unknown>, changed: () => TabrpcError 
       };
     },
   };
-}
-
-/** A 401 whose `WWW-Authenticate` says the token was refused (RFC 6750 `invalid_token`). */
-function isInvalidToken(error: unknown): boolean {
-  if (!(error instanceof TabrpcError) || error.httpStatus !== 401) return false;
-  const challenge = error.response?.headers.get("www-authenticate") ?? "";
-  return /\berror\s*=\s*"?invalid_token"?/i.test(challenge);
 }
 
 /**

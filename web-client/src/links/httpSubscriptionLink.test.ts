@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Procedures } from "../../../bindings/conformance.js";
 import { createClient, type SubscriptionHandlers } from "../client.js";
 import { TabrpcError } from "../error.js";
@@ -26,7 +26,7 @@ function sseReply() {
 type Reply = ReturnType<typeof sseReply>;
 
 /** A client whose subscriptions get the replies the test makes, in order. */
-function setup(options: { reconnectDelayMs?: number; maxReconnects?: number } = {}) {
+function setup(options: { reconnectDelayMs?: number; maxReconnects?: number; reconnectAfterInactivityMs?: number } = {}) {
   const replies: (Reply | Response | Error)[] = [];
   const fetch = fakeFetch(() => {
     const next = replies.shift();
@@ -38,7 +38,7 @@ function setup(options: { reconnectDelayMs?: number; maxReconnects?: number } = 
     links: [
       splitLink({
         condition: (op) => op.kind === "subscription",
-        true: httpSubscriptionLink({ url: URL_BASE, fetch, reconnectDelayMs: options.reconnectDelayMs ?? 1, maxReconnects: options.maxReconnects }),
+        true: httpSubscriptionLink({ url: URL_BASE, fetch, ...options, reconnectDelayMs: options.reconnectDelayMs ?? 1 }),
         false: httpBatchLink({ url: URL_BASE, fetch }),
       }),
     ],
@@ -251,5 +251,144 @@ describe("httpSubscriptionLink", () => {
     expect(rec.error()?.code).toBe("CLIENT_CLOSED_REQUEST");
     expect(rec.values).toEqual([{ i: 0 }, { i: 1 }]);
     await expect.poll(() => second.cancelled()).toBe(true);
+  });
+
+  describe("edge cases", () => {
+    afterEach(() => {
+      vi.useRealTimers();
+      vi.unstubAllGlobals();
+    });
+
+    it("a handler that throws is reported as uncaught and stops nothing", async () => {
+      const reported: unknown[] = [];
+      vi.stubGlobal("reportError", (error: unknown) => reported.push(error));
+      const { client, replies } = setup();
+      const reply = sseReply();
+      replies.push(reply);
+      const values: number[] = [];
+      const errors: unknown[] = [];
+      client.sub.subscribe(null, {
+        onStarted: () => {
+          throw new Error("bug in onStarted");
+        },
+        onData: (event) => {
+          values.push(event.i);
+          if (event.i === 0) throw new Error("bug in onData");
+        },
+        onError: (error) => errors.push(error),
+      });
+      reply.connected();
+      reply.value({ i: 0 }, "0");
+      reply.value({ i: 1 }, "1");
+      await expect.poll(() => values).toEqual([0, 1]);
+      expect(reported.map((e) => (e as Error).message)).toEqual(["bug in onStarted", "bug in onData"]);
+      expect(errors).toEqual([]);
+      expect(reply.cancelled()).toBe(false);
+    });
+
+    it("a stream that returns before connected fails the call instead of hanging", async () => {
+      const { client, replies } = setup();
+      const reply = sseReply();
+      replies.push(reply);
+      const rec = recorder<{ i: number }>();
+      client.sub.subscribe(null, rec.handlers);
+      reply.done();
+      await expect.poll(() => rec.seen).toEqual(["error"]);
+      expect(rec.error()?.code).toBe("BAD_GATEWAY");
+    });
+
+    it("reconnections that close before connected count against maxReconnects", async () => {
+      const { client, replies, fetch } = setup({ maxReconnects: 2 });
+      const first = sseReply();
+      const empty = [sseReply(), sseReply(), sseReply(), sseReply()];
+      replies.push(first, ...empty);
+      const rec = recorder<{ i: number }>();
+      client.sub.subscribe(null, rec.handlers);
+      first.connected();
+      first.close();
+      for (const reply of empty) reply.close();
+      await expect.poll(() => rec.seen).toEqual(["started", "error"]);
+      expect(rec.error()?.code).toBe("SERVICE_UNAVAILABLE");
+      expect(fetch.requests).toHaveLength(4); // the first, then 1 + maxReconnects
+    });
+
+    it("gives each connection its own signal, aborted when it ends", async () => {
+      const { client, replies, fetch } = setup();
+      const [first, second] = [sseReply(), sseReply()];
+      replies.push(first, second);
+      client.sub.subscribe(null, recorder<{ i: number }>().handlers);
+      first.connected();
+      first.close();
+      await expect.poll(() => fetch.requests.length).toBe(2);
+      expect(fetch.requests[0]?.signal).not.toBe(fetch.requests[1]?.signal);
+      expect(fetch.requests[0]?.signal.aborted).toBe(true);
+      expect(fetch.requests[1]?.signal.aborted).toBe(false);
+    });
+
+    it("waits the server's retry: before reconnecting, even when it came before connected", async () => {
+      vi.useFakeTimers();
+      const { client, replies, fetch } = setup({ reconnectDelayMs: 10 });
+      const [first, second] = [sseReply(), sseReply()];
+      replies.push(first, second);
+      client.sub.subscribe(null, recorder<{ i: number }>().handlers);
+      first.write("retry: 10000\n\n");
+      first.connected();
+      first.close();
+      await vi.advanceTimersByTimeAsync(9_000);
+      expect(fetch.requests).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1_001);
+      expect(fetch.requests).toHaveLength(2);
+    });
+
+    it("retries a reconnection refused with 401 invalid_token once, at once", async () => {
+      const { client, replies, fetch } = setup({ reconnectDelayMs: 1 });
+      const [first, third] = [sseReply(), sseReply()];
+      const refused = new Response(JSON.stringify({ error: { message: "bad token", code: -32001, data: { code: "UNAUTHORIZED", httpStatus: 401 } } }), {
+        status: 401,
+        headers: { "content-type": "application/json", "www-authenticate": 'Bearer error="invalid_token"' },
+      });
+      replies.push(first, refused, third);
+      const rec = recorder<{ i: number }>();
+      client.sub.subscribe(null, rec.handlers);
+      first.connected();
+      first.value({ i: 0 }, "0");
+      first.close();
+      await expect.poll(() => fetch.requests.length).toBe(3);
+      third.connected();
+      third.value({ i: 1 }, "1");
+      await expect.poll(() => rec.values.length).toBe(2);
+      expect(rec.seen).not.toContain("error");
+    });
+
+    it("sends no Last-Event-ID after an empty id: field", async () => {
+      const { client, replies, fetch } = setup();
+      const [first, second] = [sseReply(), sseReply()];
+      replies.push(first, second);
+      client.sub.subscribe(null, recorder<{ i: number }>().handlers);
+      first.connected();
+      first.value({ i: 0 }, "0");
+      first.value({ i: 1 }, "");
+      first.close();
+      await expect.poll(() => fetch.requests.length).toBe(2);
+      expect(header(fetch.requests[1], "last-event-id")).toBeUndefined();
+    });
+
+    it("reconnects a silent connection after reconnectAfterInactivityMs, pings keeping it alive", async () => {
+      vi.useFakeTimers();
+      const { client, replies, fetch } = setup({ reconnectAfterInactivityMs: 1000 });
+      const [first, second] = [sseReply(), sseReply()];
+      replies.push(first, second);
+      client.sub.subscribe(null, recorder<{ i: number }>().handlers);
+      first.connected();
+      for (let i = 0; i < 3; i += 1) {
+        await vi.advanceTimersByTimeAsync(800);
+        first.write("event: ping\ndata: \n\n");
+      }
+      expect(fetch.requests).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1100);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(fetch.requests).toHaveLength(2);
+      expect(first.cancelled()).toBe(true);
+    });
   });
 });
