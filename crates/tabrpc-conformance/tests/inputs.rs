@@ -291,6 +291,64 @@ async fn input_type_mismatch_names_the_field() {
 }
 
 #[tokio::test]
+async fn a_batched_input_is_refused_in_the_same_words_as_a_single_one() {
+    // Batched GET inputs are deserialized straight from the query text, single ones from a
+    // parsed value: the caller sees the same message, without a position in the text.
+    let server = start_default().await;
+    for bad in [
+        json!({"id": "x"}),
+        json!({}),
+        json!({"id": 1.5}),
+        json!("x"),
+    ] {
+        let single = get(&server, &format!("/post.byId?{}", input(&bad))).await;
+        let batch = get(
+            &server,
+            &format!(
+                "/post.byId,post.byId?batch=1&{}",
+                input(&json!({"0": bad, "1": {"id": 2}}))
+            ),
+        )
+        .await;
+        assert_eq!(single.status, 400, "{}", single.text());
+        assert_eq!(batch.status, 207, "{}", batch.text());
+        let single: Value = serde_json::from_str(&single.text()).unwrap();
+        let batch: Value = serde_json::from_str(&batch.text()).unwrap();
+        assert_eq!(batch[0], single, "{bad}");
+        assert!(
+            !single["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("line 1"),
+            "{single}"
+        );
+        assert_eq!(
+            batch[1],
+            json!({"result": {"data": {"id": 2, "title": "post 2"}}})
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_number_too_large_for_a_float_fails_only_its_own_call() {
+    let server = start_default().await;
+    // Hand-written: serde_json would not produce `1e400`.
+    let text = r#"{"0":{"id":1e400},"1":{"id":3}}"#;
+    let reply = get(
+        &server,
+        &format!("/post.byId,post.byId?batch=1&input={}", enc(text)),
+    )
+    .await;
+    assert_eq!(reply.status, 207, "{}", reply.text());
+    let items: Value = serde_json::from_str(&reply.text()).unwrap();
+    assert_eq!(items[0]["error"]["data"]["code"], "BAD_REQUEST", "{items}");
+    assert_eq!(
+        items[1],
+        json!({"result": {"data": {"id": 3, "title": "post 3"}}})
+    );
+}
+
+#[tokio::test]
 async fn input_of_the_wrong_type_or_missing_is_bad_request() {
     let server = start_default().await;
     // A required input that is absent.

@@ -15,12 +15,55 @@ use crate::procedure::{ErasedExec, ErasedProcedure, ProcedureKind};
 pub struct Call {
     path: Arc<str>,
     kind: ProcedureKind,
-    input: Value,
+    input: Input,
+}
+
+/// A call's input as the request carried it: a parsed JSON value, or the call's part of a
+/// batch's JSON text (checked to be JSON when the request was read, not built into a value).
+/// Procedures deserialize their input type straight from the text; a [`Value`] is built only if
+/// middleware asks for one ([`Call::input`]).
+#[derive(Debug, Clone)]
+pub(crate) enum Input {
+    Value(Value),
+    Raw {
+        text: Arc<str>,
+        range: std::ops::Range<usize>,
+        /// The value, once middleware asked for it.
+        value: std::sync::OnceLock<Value>,
+    },
+}
+
+impl Input {
+    /// The part `range` of `text`, which must be one JSON value.
+    pub(crate) fn raw(text: Arc<str>, range: std::ops::Range<usize>) -> Self {
+        Input::Raw {
+            text,
+            range,
+            value: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The input as a value; a number JSON allows but no `f64` holds (`1e400`) is a bad request.
+    pub(crate) fn into_value(self) -> Result<Value, Error> {
+        match self {
+            Input::Value(value) => Ok(value),
+            Input::Raw { text, range, value } => match value.into_inner() {
+                Some(value) => Ok(value),
+                None => serde_json::from_str(text.get(range).unwrap_or("null"))
+                    .map_err(|err| Error::bad_request(format!("Invalid input: {err}"))),
+            },
+        }
+    }
 }
 
 impl Call {
     /// A call of the procedure at `path` with this raw input.
     pub fn new(path: Arc<str>, kind: ProcedureKind, input: Value) -> Self {
+        Self::with_input(path, kind, Input::Value(input))
+    }
+
+    /// A call with its input as the request carried it.
+    pub(crate) fn with_input(path: Arc<str>, kind: ProcedureKind, input: Input) -> Self {
         Self { path, kind, input }
     }
 
@@ -39,17 +82,24 @@ impl Call {
         self.kind
     }
 
-    /// The raw input (`null` when none was sent).
+    /// The raw input (`null` when none was sent, or when it holds a number no `f64` can, which
+    /// the procedure then refuses).
     pub fn input(&self) -> &Value {
-        &self.input
+        match &self.input {
+            Input::Value(value) => value,
+            Input::Raw { text, range, value } => value.get_or_init(|| {
+                serde_json::from_str(text.get(range.clone()).unwrap_or("null"))
+                    .unwrap_or(Value::Null)
+            }),
+        }
     }
 
     pub(crate) fn without_input(mut self) -> Self {
-        self.input = Value::Null;
+        self.input = Input::Value(Value::Null);
         self
     }
 
-    pub(crate) fn into_input(self) -> Value {
+    pub(crate) fn into_input(self) -> Input {
         self.input
     }
 }

@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use specta::datatype::DataType;
 
 use crate::error::{Error, ProcedureError};
-use crate::middleware::Call;
+use crate::middleware::{Call, Input};
 
 /// What kind of procedure this is, which decides the HTTP method it answers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -466,16 +466,37 @@ impl<TCtx> IntoProcedure<TCtx> for ErasedProcedure<TCtx> {
 
 /// Deserializes the call's input, naming the field that failed (`at "user.id": …`).
 fn parse_input<TIn: DeserializeOwned>(call: Call) -> Result<TIn, Error> {
-    serde_path_to_error::deserialize(call.into_input()).map_err(|err| {
+    let report = |err: serde_path_to_error::Error<serde_json::Error>| {
         let path = err.path().to_string();
         let inner = err.into_inner();
+        let mut detail = inner.to_string();
+        // The same words as for a value: a position in the request's text tells the caller
+        // nothing the path does not.
+        if inner.line() != 0 {
+            let at = format!(" at line {} column {}", inner.line(), inner.column());
+            if let Some(trimmed) = detail.strip_suffix(&at) {
+                detail = trimmed.to_owned();
+            }
+        }
         let message = if path == "." || path.is_empty() {
-            format!("Invalid input: {inner}")
+            format!("Invalid input: {detail}")
         } else {
-            format!("Invalid input at `{path}`: {inner}")
+            format!("Invalid input at `{path}`: {detail}")
         };
         Error::bad_request(message)
-    })
+    };
+    match call.into_input() {
+        Input::Value(value) => serde_path_to_error::deserialize(value).map_err(report),
+        // From the request's text even when middleware built a value: the text is the input.
+        Input::Raw { text, range, .. } => {
+            let json = text.get(range).unwrap_or("null");
+            serde_json::from_str::<TIn>(json).or_else(|_| {
+                // Again, only to name the field that failed.
+                let mut deserializer = serde_json::Deserializer::from_str(json);
+                serde_path_to_error::deserialize(&mut deserializer).map_err(report)
+            })
+        }
+    }
 }
 
 #[cfg(test)]

@@ -65,8 +65,23 @@ impl<TCtx> Clone for Handler<TCtx> {
     }
 }
 
+/// How one call ended.
+type Outcome = Result<Output, Error>;
+
 /// What a router lookup finds: the procedure's full path and the procedure.
 type Found<'a, TCtx> = (&'a Arc<str>, &'a Arc<ErasedProcedure<TCtx>>);
+
+/// The outcome of a call that was not run: its own failure, or the context's.
+fn not_run<TCtx>(
+    prepared: Prepared<TCtx>,
+    ctx: Option<Result<TCtx, Error>>,
+) -> Result<Output, Error> {
+    match (prepared, ctx) {
+        (Prepared::Failed(err), _) | (Prepared::Run(..), Some(Err(err))) => Err(err),
+        // A call that can run always has a context; nothing else reaches here.
+        (Prepared::Run(..), _) => Err(Error::new(ErrorCode::InternalServerError)),
+    }
+}
 
 /// A call after lookup: ready to run, or already failed.
 enum Prepared<TCtx> {
@@ -213,8 +228,13 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
             .zip(found)
             .enumerate()
             .map(|(index, (path, found))| {
-                let prepared =
-                    self.prepare(&parts.method, is_batch, path, found, inputs.take(index));
+                let prepared = self.prepare(
+                    &parts.method,
+                    is_batch,
+                    path,
+                    found,
+                    inputs.take_input(index),
+                );
                 if let Prepared::Failed(err) = &prepared {
                     merge_headers(&mut extra_headers, err);
                 }
@@ -231,38 +251,94 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         };
         let timeout = self.config.call_timeout;
         let last = prepared.len().saturating_sub(1);
-        let outcomes = prepared
-            .into_iter()
-            .enumerate()
-            .map(move |(index, (path, prepared))| {
-                // The last call takes the context itself: a single call never clones it.
-                let ctx = if index == last {
-                    ctx.take()
-                } else {
-                    ctx.clone()
-                };
-                // Boxed: the call's future is large (context, input, timer, span) and collecting
-                // and joining would otherwise copy it several times per call.
-                let future = Box::pin(async move {
-                    match (prepared, ctx) {
-                        (Prepared::Failed(err), _) => Err(err),
-                        (Prepared::Run(procedure, call), Some(Ok(ctx))) => {
-                            exec::run(procedure, ctx, call, timeout).await
-                        }
-                        (Prepared::Run(..), Some(Err(err))) => Err(err),
-                        (Prepared::Run(..), None) => {
-                            Err(Error::new(ErrorCode::InternalServerError))
-                        }
-                    }
-                });
-                (path, future)
-            });
+        // The last call takes the context itself: a single call never clones it.
+        let mut ctx_for = move |index: usize| {
+            if index == last {
+                ctx.take()
+            } else {
+                ctx.clone()
+            }
+        };
 
         if streaming {
-            return self.jsonl_response(outcomes.collect(), extra_headers);
+            let outcomes = prepared
+                .into_iter()
+                .enumerate()
+                .map(|(index, (path, prepared))| {
+                    let ctx = ctx_for(index);
+                    // Boxed: the call's future is large (context, input, timer, span) and
+                    // collecting would otherwise copy it several times per call.
+                    let future: futures_util::future::BoxFuture<'static, _> =
+                        Box::pin(async move {
+                            match (prepared, ctx) {
+                                (Prepared::Run(procedure, call), Some(Ok(ctx))) => {
+                                    exec::run(procedure, ctx, call, timeout).await
+                                }
+                                (prepared, ctx) => not_run(prepared, ctx),
+                            }
+                        });
+                    (path, future)
+                })
+                .collect();
+            return self.jsonl_response(outcomes, extra_headers);
         }
-        let settled: Vec<(Arc<str>, Result<Output, Error>)> =
-            join_all(outcomes.map(|(path, future)| async move { (path, future.await) })).await;
+
+        // Every call is begun right here, on this task, up to its first wait: most answer at
+        // once. Only the calls still pending then are boxed, timed and joined (they run
+        // concurrently from there).
+        let mut prepared = Some(prepared);
+        let (mut settled, pending) = std::future::poll_fn(|cx| {
+            let prepared = prepared.take().unwrap_or_default();
+            // Per call: its path and, unless still pending, its outcome.
+            let mut settled: Vec<(Arc<str>, Option<Outcome>)> = Vec::with_capacity(prepared.len());
+            let mut pending = Vec::new();
+            for (index, (path, prepared)) in prepared.into_iter().enumerate() {
+                let result = match (prepared, ctx_for(index)) {
+                    (Prepared::Run(procedure, call), Some(Ok(ctx))) => {
+                        match exec::start(&procedure, ctx, call, timeout, cx) {
+                            exec::Started::Done(result) => Some(result),
+                            exec::Started::Pending(future) => {
+                                pending.push((index, future));
+                                None
+                            }
+                        }
+                    }
+                    (prepared, ctx) => Some(not_run(prepared, ctx)),
+                };
+                settled.push((path, result));
+            }
+            std::task::Poll::Ready((settled, pending))
+        })
+        .await;
+        for (index, result) in join_all(
+            pending
+                .into_iter()
+                .map(|(index, future)| async move { (index, future.await) }),
+        )
+        .await
+        {
+            if let Some(slot) = settled.get_mut(index) {
+                slot.1 = Some(result);
+            }
+        }
+        let settled = settled
+            .into_iter()
+            .map(|(path, result)| {
+                let result =
+                    result.unwrap_or_else(|| Err(Error::new(ErrorCode::InternalServerError)));
+                (path, result)
+            })
+            .collect();
+        self.finish_json(is_batch, settled, extra_headers)
+    }
+
+    /// The JSON reply of a (non-streaming) request whose calls all settled.
+    fn finish_json(
+        &self,
+        is_batch: bool,
+        settled: Vec<(Arc<str>, Result<Output, Error>)>,
+        extra_headers: HeaderMap,
+    ) -> Response<ReplyBody> {
         let stream_like = || {
             Error::new(ErrorCode::UnsupportedMediaType).with_message(
                 "Cannot use stream-like response in non-streaming request - use httpBatchStreamLink",
@@ -295,7 +371,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         is_batch: bool,
         path: &str,
         found: Option<Found<'_, TCtx>>,
-        input: Result<serde_json::Value, Error>,
+        input: Result<crate::middleware::Input, Error>,
     ) -> Prepared<TCtx> {
         let Some((full_path, procedure)) = found else {
             return Prepared::Failed(
@@ -329,12 +405,13 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         let input = if procedure.meta.reads_input {
             input
         } else {
-            Ok(serde_json::Value::Null)
+            Ok(crate::middleware::Input::Value(serde_json::Value::Null))
         };
         match input {
-            Ok(input) => {
-                Prepared::Run(procedure.clone(), Call::new(full_path.clone(), kind, input))
-            }
+            Ok(input) => Prepared::Run(
+                procedure.clone(),
+                Call::with_input(full_path.clone(), kind, input),
+            ),
             Err(err) => Prepared::Failed(err),
         }
     }
@@ -351,14 +428,20 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         F: FnOnce(&Parts) -> Fut,
         Fut: Future<Output = Result<TCtx, Error>>,
     {
-        let setup: futures_util::future::BoxFuture<'static, Result<Output, Error>> =
-            match self.prepare(&parts.method, false, &path, Some(found), input) {
-                Prepared::Failed(err) => Box::pin(std::future::ready(Err(err))),
-                Prepared::Run(procedure, call) => match make_ctx(parts).await {
-                    Ok(ctx) => Box::pin(exec::run(procedure, ctx, call, self.config.call_timeout)),
-                    Err(err) => Box::pin(std::future::ready(Err(err))),
-                },
-            };
+        let setup: futures_util::future::BoxFuture<'static, Result<Output, Error>> = match self
+            .prepare(
+                &parts.method,
+                false,
+                &path,
+                Some(found),
+                input.map(crate::middleware::Input::Value),
+            ) {
+            Prepared::Failed(err) => Box::pin(std::future::ready(Err(err))),
+            Prepared::Run(procedure, call) => match make_ctx(parts).await {
+                Ok(ctx) => Box::pin(exec::run(procedure, ctx, call, self.config.call_timeout)),
+                Err(err) => Box::pin(std::future::ready(Err(err))),
+            },
+        };
         let body = sse::events(path, setup, self.config.sse_ping_interval);
         let mut response = Response::new(ReplyBody::Stream(body));
         let headers = response.headers_mut();
