@@ -25,8 +25,10 @@ pub struct Config {
     /// more answers 400 BAD_REQUEST. (The HTTP server has a hard limit of its own above this:
     /// `tabrpc_axum::serve` lets hyper buffer up to 1 MiB of headers so this limit decides.)
     pub max_header_bytes: usize,
-    /// How long one call may run before it answers 408 TIMEOUT. Defaults to 30 s; `None`
-    /// means no limit (risky: a stuck procedure then holds its connection forever).
+    /// How long one call may wait before it answers 408 TIMEOUT, counted from its first wait
+    /// (an `.await` that is not ready): like any async timeout it cannot stop code that never
+    /// yields. Defaults to 30 s; `None` means no limit (risky: a stuck procedure then holds its
+    /// connection forever).
     pub call_timeout: Option<Duration>,
     /// How often a subscription stream sends an `event: ping` keep-alive while it has nothing
     /// else to send. Defaults to `None` (no pings, as tRPC); set it when a proxy closes idle
