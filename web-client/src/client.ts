@@ -1,5 +1,6 @@
 import { TabrpcError } from "./error.js";
 import { runChain } from "./internals/chain.js";
+import { isAsyncIterable } from "./internals/envelope.js";
 import { localError } from "./internals/errors.js";
 import type { Link, Operation, OperationContext } from "./types.js";
 
@@ -164,10 +165,6 @@ function proxyNode(path: readonly string[], call: Caller): unknown {
     get: (_target, key) => (typeof key === "string" ? proxyNode([...path, key], call) : undefined),
     apply: (_target, _this, args: unknown[]) => call(path.slice(0, -1), method as Method, args),
   });
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
 }
 
 /**

@@ -49,11 +49,16 @@ impl Input {
             Input::Value(value) => Ok(value),
             Input::Raw { text, range, value } => match value.into_inner() {
                 Some(value) => Ok(value),
-                None => serde_json::from_str(text.get(range).unwrap_or("null"))
+                None => parse_part(&text, range)
                     .map_err(|err| Error::bad_request(format!("Invalid input: {err}"))),
             },
         }
     }
+}
+
+/// The part `range` of `text` as a value.
+fn parse_part(text: &str, range: std::ops::Range<usize>) -> serde_json::Result<Value> {
+    serde_json::from_str(text.get(range).unwrap_or("null"))
 }
 
 impl Call {
@@ -87,10 +92,9 @@ impl Call {
     pub fn input(&self) -> &Value {
         match &self.input {
             Input::Value(value) => value,
-            Input::Raw { text, range, value } => value.get_or_init(|| {
-                serde_json::from_str(text.get(range.clone()).unwrap_or("null"))
-                    .unwrap_or(Value::Null)
-            }),
+            Input::Raw { text, range, value } => {
+                value.get_or_init(|| parse_part(text, range.clone()).unwrap_or(Value::Null))
+            }
         }
     }
 

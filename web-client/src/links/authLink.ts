@@ -1,7 +1,7 @@
 import type { TabAuth } from "../auth/tabAuth.js";
 import { TabrpcError } from "../error.js";
 import { anySignal, authChangeError, isInvalidToken, otherAccountError } from "../internals/auth.js";
-import { isRecord } from "../internals/envelope.js";
+import { isAsyncIterable, isRecord } from "../internals/envelope.js";
 import type { HTTPHeaders, HTTPRequestInfo, Link, Operation, OperationResult, TransportHints } from "../types.js";
 
 /** Options of {@link authLink}. */
@@ -39,11 +39,6 @@ function viewerOf(op: Operation, current: string | null): string | null {
   if (typeof fromContext === "string" || fromContext === null) return fromContext;
   if (isRecord(op.input) && typeof op.input.viewerId === "string") return op.input.viewerId;
   return current;
-}
-
-/** Whether `value` is a stream (the output of a streamed procedure). */
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === "object" && value !== null && typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === "function";
 }
 
 function sessionOf(op: Operation): string | null {

@@ -24,7 +24,7 @@ pub use sse::close_subscriptions;
 
 use crate::codes::ErrorCode;
 use crate::error::Error;
-use crate::middleware::Call;
+use crate::middleware::{Call, Input};
 use crate::procedure::{ErasedProcedure, Output, ProcedureKind};
 use crate::router::BuiltRouter;
 
@@ -72,10 +72,7 @@ type Outcome = Result<Output, Error>;
 type Found<'a, TCtx> = (&'a Arc<str>, &'a Arc<ErasedProcedure<TCtx>>);
 
 /// The outcome of a call that was not run: its own failure, or the context's.
-fn not_run<TCtx>(
-    prepared: Prepared<TCtx>,
-    ctx: Option<Result<TCtx, Error>>,
-) -> Result<Output, Error> {
+fn not_run<TCtx>(prepared: Prepared<TCtx>, ctx: Option<Result<TCtx, Error>>) -> Outcome {
     match (prepared, ctx) {
         (Prepared::Failed(err), _) | (Prepared::Run(..), Some(Err(err))) => Err(err),
         // A call that can run always has a context; nothing else reaches here.
@@ -284,51 +281,36 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         }
 
         // Every call is begun right here, on this task, up to its first wait: most answer at
-        // once. Only the calls still pending then are boxed, timed and joined (they run
-        // concurrently from there).
+        // once. Only the calls still pending then are boxed and timed; they are joined (and run
+        // concurrently) from there.
         let mut prepared = Some(prepared);
-        let (mut settled, pending) = std::future::poll_fn(|cx| {
-            let prepared = prepared.take().unwrap_or_default();
-            // Per call: its path and, unless still pending, its outcome.
-            let mut settled: Vec<(Arc<str>, Option<Outcome>)> = Vec::with_capacity(prepared.len());
-            let mut pending = Vec::new();
-            for (index, (path, prepared)) in prepared.into_iter().enumerate() {
-                let result = match (prepared, ctx_for(index)) {
-                    (Prepared::Run(procedure, call), Some(Ok(ctx))) => {
-                        match exec::start(&procedure, ctx, call, timeout, cx) {
-                            exec::Started::Done(result) => Some(result),
-                            exec::Started::Pending(future) => {
-                                pending.push((index, future));
-                                None
-                            }
+        let started: Vec<(Arc<str>, exec::Started)> = std::future::poll_fn(|cx| {
+            let started = prepared
+                .take()
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(index, (path, prepared))| {
+                    let started = match (prepared, ctx_for(index)) {
+                        (Prepared::Run(procedure, call), Some(Ok(ctx))) => {
+                            exec::start(&procedure, ctx, call, timeout, cx)
                         }
-                    }
-                    (prepared, ctx) => Some(not_run(prepared, ctx)),
-                };
-                settled.push((path, result));
-            }
-            std::task::Poll::Ready((settled, pending))
+                        (prepared, ctx) => exec::Started::Done(not_run(prepared, ctx)),
+                    };
+                    (path, started)
+                })
+                .collect();
+            std::task::Poll::Ready(started)
         })
         .await;
-        for (index, result) in join_all(
-            pending
-                .into_iter()
-                .map(|(index, future)| async move { (index, future.await) }),
-        )
-        .await
-        {
-            if let Some(slot) = settled.get_mut(index) {
-                slot.1 = Some(result);
-            }
-        }
-        let settled = settled
-            .into_iter()
-            .map(|(path, result)| {
-                let result =
-                    result.unwrap_or_else(|| Err(Error::new(ErrorCode::InternalServerError)));
-                (path, result)
-            })
-            .collect();
+        let settled = join_all(started.into_iter().map(|(path, started)| async move {
+            let outcome = match started {
+                exec::Started::Done(outcome) => outcome,
+                exec::Started::Pending(future) => future.await,
+            };
+            (path, outcome)
+        }))
+        .await;
         self.finish_json(is_batch, settled, extra_headers)
     }
 
@@ -336,7 +318,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
     fn finish_json(
         &self,
         is_batch: bool,
-        settled: Vec<(Arc<str>, Result<Output, Error>)>,
+        settled: Vec<(Arc<str>, Outcome)>,
         extra_headers: HeaderMap,
     ) -> Response<ReplyBody> {
         let stream_like = || {
@@ -371,7 +353,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         is_batch: bool,
         path: &str,
         found: Option<Found<'_, TCtx>>,
-        input: Result<crate::middleware::Input, Error>,
+        input: Result<Input, Error>,
     ) -> Prepared<TCtx> {
         let Some((full_path, procedure)) = found else {
             return Prepared::Failed(
@@ -405,7 +387,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         let input = if procedure.meta.reads_input {
             input
         } else {
-            Ok(crate::middleware::Input::Value(serde_json::Value::Null))
+            Ok(Input::Value(serde_json::Value::Null))
         };
         match input {
             Ok(input) => Prepared::Run(
@@ -434,7 +416,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
                 false,
                 &path,
                 Some(found),
-                input.map(crate::middleware::Input::Value),
+                input.map(Input::Value),
             ) {
             Prepared::Failed(err) => Box::pin(std::future::ready(Err(err))),
             Prepared::Run(procedure, call) => match make_ctx(parts).await {
@@ -460,7 +442,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
     fn json_response(
         &self,
         is_batch: bool,
-        settled: Vec<(Arc<str>, Result<Output, Error>)>,
+        settled: Vec<(Arc<str>, Outcome)>,
         mut headers: HeaderMap,
     ) -> Response<ReplyBody> {
         // Room for the envelopes around the values; errors may still grow it.
