@@ -86,12 +86,7 @@ async fn sign_in_sets_the_client_and_session_cookies() {
     assert!(jar.get("__client").is_some_and(|c| !c.is_empty()));
 
     // The browser's view lists the session as the active one.
-    let view = demo
-        .get("/dev-idp/client")
-        .cookies(&jar)
-        .send()
-        .await
-        .json();
+    let view = client_view(&demo, &jar).await;
     assert_eq!(view["sessions"][0]["userId"], "user_alice", "{view}");
     assert_eq!(view["lastActiveSessionId"], body["sessionId"], "{view}");
 
@@ -125,23 +120,11 @@ async fn the_cookie_follows_the_most_recently_active_tab() {
     );
 
     // Alice's tab gets focus.
-    let reply = demo
-        .idp_post(
-            "/dev-idp/activate",
-            json!({ "sessionId": alice.session_id }),
-        )
-        .cookies(&jar)
-        .send()
-        .await;
+    let reply = activate(&demo, &jar, &alice.session_id).await;
     assert_eq!(reply.status, 200, "{}", reply.describe());
     jar.absorb(&reply);
     assert_eq!(cookie_user(&demo, &jar).await, "user_alice");
-    let view = demo
-        .get("/dev-idp/client")
-        .cookies(&jar)
-        .send()
-        .await
-        .json();
+    let view = client_view(&demo, &jar).await;
     assert_eq!(view["lastActiveSessionId"], alice.session_id.as_str());
     assert_eq!(view["sessions"].as_array().map(Vec::len), Some(2), "{view}");
 
@@ -264,18 +247,9 @@ async fn sign_out_ends_the_session() {
 
     let reply = request_token(&demo, &jar, &bob.session_id).await;
     assert_eq!(reply.status, 401, "{}", reply.describe());
-    let reply = demo
-        .idp_post("/dev-idp/activate", json!({ "sessionId": bob.session_id }))
-        .cookies(&jar)
-        .send()
-        .await;
+    let reply = activate(&demo, &jar, &bob.session_id).await;
     assert_eq!(reply.status, 401, "{}", reply.describe());
-    let view = demo
-        .get("/dev-idp/client")
-        .cookies(&jar)
-        .send()
-        .await
-        .json();
+    let view = client_view(&demo, &jar).await;
     let sessions = view["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 1, "{view}");
     assert_eq!(

@@ -18,14 +18,7 @@ async fn tokens_authorization_and_cookie_values_never_reach_the_log() {
     let alice = sign_in(&demo, &mut jar, "alice").await;
     let bob = sign_in(&demo, &mut jar, "bob").await;
     let alice_tab = get_token(&demo, &jar, &alice.session_id).await;
-    let activated = demo
-        .idp_post(
-            "/dev-idp/activate",
-            json!({ "sessionId": alice.session_id }),
-        )
-        .cookies(&jar)
-        .send()
-        .await;
+    let activated = activate(&demo, &jar, &alice.session_id).await;
     jar.absorb(&activated);
     let activated_token = activated.json()["token"].as_str().unwrap().to_owned();
 

@@ -656,6 +656,20 @@ pub async fn request_token(demo: &Demo, jar: &Jar, session_id: &str) -> Reply {
         .await
 }
 
+/// Gives `session_id`'s tab the focus in the browser of `jar` (the shared cookie follows it):
+/// the reply, unparsed; the jar does not take its cookies.
+pub async fn activate(demo: &Demo, jar: &Jar, session_id: &str) -> Reply {
+    demo.idp_post("/dev-idp/activate", json!({ "sessionId": session_id }))
+        .cookies(jar)
+        .send()
+        .await
+}
+
+/// What the provider tells the browser of `jar` about its sessions (`GET /dev-idp/client`).
+pub async fn client_view(demo: &Demo, jar: &Jar) -> serde_json::Value {
+    demo.get("/dev-idp/client").cookies(jar).send().await.json()
+}
+
 /// A fresh token for `session_id` from the browser of `jar`; panics unless one is issued.
 pub async fn get_token(demo: &Demo, jar: &Jar, session_id: &str) -> Session {
     Session::from_reply(&request_token(demo, jar, session_id).await)
