@@ -27,3 +27,21 @@ export const ERROR_CODES = {
 
 /** The name of one row of {@link ERROR_CODES}, as sent in `error.data.code`. */
 export type ErrorCodeName = keyof typeof ERROR_CODES;
+
+/** Machine-readable reasons sent in `error.data.reason`: match on these, never on messages. */
+export const ERROR_REASONS = {
+  VIEWER_MISMATCH: "viewer_mismatch",
+  SESSION_MISMATCH: "session_mismatch",
+  SESSION_EXPIRED: "session_expired",
+  INVALID_TOKEN: "invalid_token",
+} as const;
+
+/** One value of {@link ERROR_REASONS}. */
+export type ErrorReason = (typeof ERROR_REASONS)[keyof typeof ERROR_REASONS];
+
+/** Header names shared by server and client (lower case). */
+export const HEADERS = {
+  MARKER: "x-tabrpc-auth-required",
+  ACCOUNT: "x-tabrpc-account",
+  CSRF: "x-tabrpc-csrf",
+} as const;

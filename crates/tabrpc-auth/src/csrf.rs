@@ -10,7 +10,7 @@ use http::{HeaderMap, HeaderName, Method, Uri};
 /// The default custom header that proves a same-origin script sent the request: a cross-origin
 /// page can only add it after a CORS preflight the server approved. The tabrpc client sends it
 /// on every request.
-pub const DEFAULT_CSRF_HEADER: &str = "x-tabrpc-csrf";
+pub const DEFAULT_CSRF_HEADER: &str = tabrpc_core::protocol::CSRF_HEADER;
 
 /// Whether a cookie-authenticated request may mutate, with the default custom header
 /// ([`DEFAULT_CSRF_HEADER`]). See [`Resolver::cookie_csrf_ok`](crate::Resolver::cookie_csrf_ok)

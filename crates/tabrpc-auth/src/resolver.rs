@@ -14,7 +14,7 @@ use crate::verifier::{Checked, Verifier};
 
 /// The default fail-closed marker header. A client sends it (`x-tabrpc-auth-required: 1`) when
 /// it could not get a token for this tab while several accounts are signed in.
-pub const DEFAULT_MARKER_HEADER: &str = "x-tabrpc-auth-required";
+pub const DEFAULT_MARKER_HEADER: &str = tabrpc_core::protocol::MARKER_HEADER;
 
 /// The default session cookie name (Clerk's).
 pub const DEFAULT_SESSION_COOKIE: &str = "__session";

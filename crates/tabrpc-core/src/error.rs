@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::codes::ErrorCode;
+use crate::protocol::ErrorReason;
 
 /// An RPC error: a [`ErrorCode`] from the shared table, an optional message, an optional typed
 /// payload (sent as `error.data.payload`), an optional cause (logged, never sent) and optional
@@ -30,6 +31,7 @@ pub struct Error {
     code: ErrorCode,
     message: Option<Cow<'static, str>>,
     payload: Option<Arc<RawValue>>,
+    reason: Option<ErrorReason>,
     cause: Option<Arc<dyn StdError + Send + Sync>>,
     headers: Option<Box<HeaderMap>>,
 }
@@ -41,6 +43,7 @@ impl Error {
             code,
             message: None,
             payload: None,
+            reason: None,
             cause: None,
             headers: None,
         }
@@ -63,6 +66,13 @@ impl Error {
             }
             Err(err) => Error::internal(err),
         }
+    }
+
+    /// Sets the machine-readable reason, sent as `error.data.reason` (clients match on it,
+    /// never on the message).
+    pub fn with_reason(mut self, reason: ErrorReason) -> Self {
+        self.reason = Some(reason);
+        self
     }
 
     /// Attaches the underlying cause. It is logged on the server and never sent to the client.
@@ -110,6 +120,11 @@ impl Error {
         self.payload.as_deref()
     }
 
+    /// The machine-readable reason, if any.
+    pub fn reason(&self) -> Option<ErrorReason> {
+        self.reason
+    }
+
     /// The cause, if any (never sent to the client).
     pub fn cause(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
         self.cause.as_deref()
@@ -125,6 +140,9 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
         d.field("code", &self.code).field("message", &self.message);
+        if let Some(reason) = self.reason {
+            d.field("reason", &reason);
+        }
         if let Some(payload) = &self.payload {
             d.field("payload", &payload.get());
         }

@@ -20,6 +20,7 @@ mod codes;
 mod error;
 mod middleware;
 mod procedure;
+pub mod protocol;
 mod router;
 mod viewer;
 pub mod wire;
@@ -31,5 +32,6 @@ pub use procedure::{
     ErasedProcedure, Event, IntoProcedure, Output, Procedure, ProcedureKind, ProcedureMeta,
     Tracked, TypeInfo,
 };
+pub use protocol::ErrorReason;
 pub use router::{BuiltRouter, Router};
 pub use viewer::{VIEWER_MARKER, VIEWER_MISMATCH, ViewerContext, ViewerInput};

@@ -35,6 +35,7 @@ use specta::datatype::{DataType, Fields, NamedReferenceType, Reference};
 use crate::codes::ErrorCode;
 use crate::error::Error;
 use crate::procedure::{Procedure, TypeInfo};
+use crate::protocol::ErrorReason;
 
 /// The marker [`Procedure::viewer_guard`] puts on a procedure; exported in the bindings so the
 /// client fills in the current account's id and keys caches by it.
@@ -92,7 +93,9 @@ fn check(ctx: &impl ViewerContext, input: &impl ViewerInput) -> Result<(), Error
     if caller == claimed {
         Ok(())
     } else {
-        Err(Error::new(ErrorCode::Forbidden).with_message(VIEWER_MISMATCH))
+        Err(Error::new(ErrorCode::Forbidden)
+            .with_message(VIEWER_MISMATCH)
+            .with_reason(ErrorReason::ViewerMismatch))
     }
 }
 

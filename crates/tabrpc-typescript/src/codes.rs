@@ -3,17 +3,21 @@
 use std::fmt::Write as _;
 
 use tabrpc_core::ErrorCode;
+use tabrpc_core::protocol::{ACCOUNT_HEADER, CSRF_HEADER, ErrorReason, MARKER_HEADER};
 
 use crate::HEADER;
 
 /// Exports the shared table of RPC error codes ([`ErrorCode::ALL`], in table order) as a
 /// TypeScript module: `ERROR_CODES` (name → `{ code, httpStatus }`, `as const`) and
-/// `ErrorCodeName`, the union of the names.
+/// `ErrorCodeName`, the union of the names; then the protocol constants of
+/// [`tabrpc_core::protocol`]: `ERROR_REASONS` (the values of `error.data.reason`) with their
+/// union `ErrorReason`, and `HEADERS` (the header names client and server share).
 ///
 /// ```
 /// let ts = tabrpc_typescript::export_codes();
 /// assert!(ts.contains("  NOT_FOUND: { code: -32004, httpStatus: 404 },\n"));
-/// assert!(ts.ends_with("export type ErrorCodeName = keyof typeof ERROR_CODES;\n"));
+/// assert!(ts.contains("export type ErrorCodeName = keyof typeof ERROR_CODES;\n"));
+/// assert!(ts.contains("  VIEWER_MISMATCH: \"viewer_mismatch\",\n"));
 /// ```
 pub fn export_codes() -> String {
     let mut out = String::new();
@@ -35,7 +39,27 @@ pub fn export_codes() -> String {
     out.push_str(
         "/** The name of one row of {@link ERROR_CODES}, as sent in `error.data.code`. */\n",
     );
-    out.push_str("export type ErrorCodeName = keyof typeof ERROR_CODES;\n");
+    out.push_str("export type ErrorCodeName = keyof typeof ERROR_CODES;\n\n");
+    out.push_str("/** Machine-readable reasons sent in `error.data.reason`: match on these, never on messages. */\n");
+    out.push_str("export const ERROR_REASONS = {\n");
+    for reason in ErrorReason::ALL {
+        let _ = writeln!(out, "  {}: {:?},", reason.constant_name(), reason.as_str());
+    }
+    out.push_str("} as const;\n\n");
+    out.push_str("/** One value of {@link ERROR_REASONS}. */\n");
+    out.push_str(
+        "export type ErrorReason = (typeof ERROR_REASONS)[keyof typeof ERROR_REASONS];\n\n",
+    );
+    out.push_str("/** Header names shared by server and client (lower case). */\n");
+    out.push_str("export const HEADERS = {\n");
+    for (name, value) in [
+        ("MARKER", MARKER_HEADER),
+        ("ACCOUNT", ACCOUNT_HEADER),
+        ("CSRF", CSRF_HEADER),
+    ] {
+        let _ = writeln!(out, "  {name}: {value:?},");
+    }
+    out.push_str("} as const;\n");
     out
 }
 
@@ -76,6 +100,24 @@ export const ERROR_CODES = {
 
 /** The name of one row of {@link ERROR_CODES}, as sent in `error.data.code`. */
 export type ErrorCodeName = keyof typeof ERROR_CODES;
+
+/** Machine-readable reasons sent in `error.data.reason`: match on these, never on messages. */
+export const ERROR_REASONS = {
+  VIEWER_MISMATCH: "viewer_mismatch",
+  SESSION_MISMATCH: "session_mismatch",
+  SESSION_EXPIRED: "session_expired",
+  INVALID_TOKEN: "invalid_token",
+} as const;
+
+/** One value of {@link ERROR_REASONS}. */
+export type ErrorReason = (typeof ERROR_REASONS)[keyof typeof ERROR_REASONS];
+
+/** Header names shared by server and client (lower case). */
+export const HEADERS = {
+  MARKER: "x-tabrpc-auth-required",
+  ACCOUNT: "x-tabrpc-account",
+  CSRF: "x-tabrpc-csrf",
+} as const;
 "#
         );
     }

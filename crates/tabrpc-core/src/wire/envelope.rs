@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::error::Error;
+use crate::protocol::ErrorReason;
 
 /// The error shape, in tRPC's key order: `message`, `code`, `data`.
 #[derive(Serialize)]
@@ -21,6 +22,8 @@ struct ErrorData<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     payload: Option<&'a RawValue>,
 }
 
@@ -35,6 +38,7 @@ impl<'a> ErrorShape<'a> {
                 code: code.name(),
                 http_status: code.http_status(),
                 path,
+                reason: error.reason().map(ErrorReason::as_str),
                 payload: error.payload(),
             },
         }
@@ -112,6 +116,15 @@ mod tests {
         assert_eq!(
             text(|o| write_error(o, &err, None)),
             r#"{"error":{"message":"x","code":-32600,"data":{"code":"BAD_REQUEST","httpStatus":400}}}"#
+        );
+    }
+
+    #[test]
+    fn reason_follows_path() {
+        let err = Error::new(ErrorCode::Forbidden).with_reason(ErrorReason::ViewerMismatch);
+        assert_eq!(
+            text(|o| write_error(o, &err, Some("p"))),
+            r#"{"error":{"message":"FORBIDDEN","code":-32003,"data":{"code":"FORBIDDEN","httpStatus":403,"path":"p","reason":"viewer_mismatch"}}}"#
         );
     }
 
