@@ -34,6 +34,7 @@ export const ERROR_REASONS = {
   SESSION_MISMATCH: "session_mismatch",
   SESSION_EXPIRED: "session_expired",
   INVALID_TOKEN: "invalid_token",
+  CREDENTIALS_REFUSED: "credentials_refused",
 } as const;
 
 /** One value of {@link ERROR_REASONS}. */

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::HeaderValue;
 use http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
-use tabrpc_core::{Error as RpcError, ErrorCode};
+use tabrpc_core::{Error as RpcError, ErrorCode, ErrorReason};
 
 use crate::identity::{AnonymousReason, Authenticated, Identity};
 use crate::resolver::Resolver;
@@ -18,7 +18,9 @@ impl AnonymousReason {
     ///   must not guess;
     /// - anything else: `UNAUTHORIZED` (401) with `WWW-Authenticate: Bearer`, plus
     ///   `error="invalid_token"` for a rejected token or `error="invalid_request"` for
-    ///   ambiguous credentials ([`bearer_error`](Self::bearer_error)).
+    ///   ambiguous credentials ([`bearer_error`](Self::bearer_error)); `error.data.reason` is
+    ///   `invalid_token` for a rejected token, `credentials_refused` for any other credentials
+    ///   or the marker that named nobody, and absent when the request carried none.
     ///
     /// The message does not say which check failed (the log does).
     pub fn to_rpc_error(self, retry_after: Duration) -> RpcError {
@@ -33,9 +35,18 @@ impl AnonymousReason {
             Some(_) => HeaderValue::from_static(r#"Bearer error="invalid_request""#),
             None => HeaderValue::from_static("Bearer"),
         };
-        RpcError::new(ErrorCode::Unauthorized)
+        let error = RpcError::new(ErrorCode::Unauthorized)
             .with_message("authentication required")
-            .with_header(WWW_AUTHENTICATE, challenge)
+            .with_header(WWW_AUTHENTICATE, challenge);
+        // `data.reason` tells "nothing presented" (no reason) from "something presented and
+        // refused": code that binds data to a caller (a session rotation) refuses the latter.
+        match self {
+            AnonymousReason::None => error,
+            reason if reason.bearer_error() == Some("invalid_token") => {
+                error.with_reason(ErrorReason::InvalidToken)
+            }
+            _ => error.with_reason(ErrorReason::CredentialsRefused),
+        }
     }
 }
 

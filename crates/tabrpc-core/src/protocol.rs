@@ -53,6 +53,11 @@ reasons! {
     SessionExpired = ("SESSION_EXPIRED", "session_expired"),
     /// 401: a token was presented and refused (expired, bad signature, …): fetch a fresh one.
     InvalidToken = ("INVALID_TOKEN", "invalid_token"),
+    /// 401: the request carried credentials, or the fail-closed marker, that name no caller
+    /// (several `Authorization` headers, cookies of different accounts, a cookie of another
+    /// account than the tab's, a cookie mutation failing the CSRF rule, the marker itself).
+    /// Anything that would bind data to the caller refuses such a request.
+    CredentialsRefused = ("CREDENTIALS_REFUSED", "credentials_refused"),
 }
 
 impl std::fmt::Display for ErrorReason {
