@@ -1,4 +1,4 @@
-//! The conformance fixture: exactly the procedures of `../shared/spec/wire.md` section 5, so that
+//! The conformance fixture: exactly the procedures of `docs/wire.md` section 5, so that
 //! any client or conformance suite can be replayed against a real tabrpc server.
 
 use std::time::Duration;

@@ -4,7 +4,7 @@ use std::fmt;
 
 macro_rules! codes {
     ($( $(#[$doc:meta])* $variant:ident = ($name:literal, $rpc:literal, $status:literal) ),* $(,)?) => {
-        /// An RPC error code: one row of the shared codes table (`../shared/spec/wire.md`).
+        /// An RPC error code: one row of the shared codes table (`docs/wire.md`).
         ///
         /// Every error a tabrpc server sends carries exactly one of these. The table is exported
         /// to TypeScript by `tabrpc-typescript` so that server and client cannot drift.

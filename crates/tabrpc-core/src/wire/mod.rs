@@ -1,4 +1,4 @@
-//! The HTTP protocol of tRPC v11 (`../shared/spec/wire.md`), on plain `http` types so that any
+//! The HTTP protocol of tRPC v11 (`docs/wire.md`), on plain `http` types so that any
 //! transport can serve it: [`Handler`] turns a request's parts and body into a response.
 
 mod config;
