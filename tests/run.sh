@@ -75,6 +75,14 @@ df -h . | tail -n 1 | awk '{print "disk free after the build: " $4}'
 suite "cargo test (Rust unit, integration and doc tests; bindings up to date)" \
   cargo test --workspace --locked --no-fail-fast
 
+# The gates a change must pass before it lands: formatting, lints (every feature, warnings
+# denied) and the API docs (broken links and doc warnings denied).
+suite "cargo fmt --check" cargo fmt --all -- --check
+suite "cargo clippy --all-targets --all-features -D warnings" \
+  cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+suite "cargo doc --no-deps (warnings denied)" \
+  env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
 if [ -f web-client/package.json ]; then
   suite "web-client: build" bash -c 'cd web-client && npm run build'
   suite "web-client: tsc --strict type check" bash -c 'cd web-client && npm run typecheck'
