@@ -1,8 +1,8 @@
-import type { ErrorCodeName } from "./codes.js";
+import { ERROR_REASONS, type ErrorCodeName, type ErrorReason } from "./codes.js";
 
 /**
  * An error object as the server sends it under `"error"` (wire.md section 2):
- * `{"message":…,"code":<JSON-RPC code>,"data":{"code":"<NAME>","httpStatus":…,"path":…}}`.
+ * `{"message":…,"code":<JSON-RPC code>,"data":{"code":"<NAME>","httpStatus":…,"path":…,"reason":…}}`.
  * Only `message` and `code` are checked when reading a reply; the rest is kept as received.
  */
 export interface ErrorShape {
@@ -12,6 +12,11 @@ export interface ErrorShape {
     readonly code?: string;
     readonly httpStatus?: number;
     readonly path?: string;
+    /**
+     * Why, in machine-readable form, when the server says (one of `ERROR_REASONS`, or a reason
+     * a newer server added). Read it as {@link TabrpcError.reason}.
+     */
+    readonly reason?: string;
     /** A procedure's typed error payload, when it declares one. */
     readonly payload?: unknown;
     readonly [key: string]: unknown;
@@ -65,6 +70,13 @@ export class TabrpcError<TPayload = unknown> extends Error {
   readonly shape: ErrorShape | undefined;
   /** The HTTP response that carried the error (shared by a batch); `undefined` if none. */
   readonly response: Response | undefined;
+  /**
+   * The server's machine-readable reason (`error.data.reason`, e.g. `"viewer_mismatch"` on a
+   * 403 of the viewer guard, `"invalid_token"` on a 401 for a refused token): match on it,
+   * never on `message`. `undefined` when the server sent none, or one this client does not know
+   * (the raw value stays in `shape.data.reason`), and for local failures.
+   */
+  readonly reason: ErrorReason | undefined;
 
   constructor(init: TabrpcErrorInit<TPayload>) {
     super(init.message || init.code, init.cause === undefined ? undefined : { cause: init.cause });
@@ -74,5 +86,13 @@ export class TabrpcError<TPayload = unknown> extends Error {
     this.payload = init.payload;
     this.shape = init.shape;
     this.response = init.response;
+    this.reason = reasonOf(init.shape);
   }
+}
+
+const KNOWN_REASONS: ReadonlySet<string> = new Set(Object.values(ERROR_REASONS));
+
+function reasonOf(shape: ErrorShape | undefined): ErrorReason | undefined {
+  const reason = shape?.data?.reason;
+  return typeof reason === "string" && KNOWN_REASONS.has(reason) ? (reason as ErrorReason) : undefined;
 }

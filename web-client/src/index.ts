@@ -21,8 +21,8 @@ export type {
   SubscriptionHandlers,
   Unsubscribable,
 } from "./client.js";
-export { ERROR_CODES } from "./codes.js";
-export type { ErrorCodeName } from "./codes.js";
+export { ERROR_CODES, ERROR_REASONS, HEADERS } from "./codes.js";
+export type { ErrorCodeName, ErrorReason } from "./codes.js";
 export { TabrpcError } from "./error.js";
 export type { ErrorShape, TabrpcErrorInit } from "./error.js";
 export { authLink } from "./links/authLink.js";
@@ -63,7 +63,7 @@ export type {
   SessionPaths,
   TaggedQueryKey,
 } from "./query/options.js";
-export { isViewerMismatch, VIEWER_MISMATCH } from "./query/viewerCall.js";
+export { isViewerMismatch } from "./query/viewerCall.js";
 export { isSessionChange } from "./session/change.js";
 export { generateSessionId, isSessionId } from "./session/id.js";
 export type { SessionPersistence, SessionStorageOption, StorageWindow } from "./session/storage.js";

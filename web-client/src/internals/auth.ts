@@ -1,3 +1,4 @@
+import { ERROR_REASONS } from "../codes.js";
 import { TabrpcError } from "../error.js";
 
 /** Marks a `TabrpcError` as "dropped because the tab's account changed" (see `isAuthChange` in auth/tabAuth.ts). */
@@ -149,9 +150,14 @@ export function notifyAll<T>(listeners: Iterable<(value: T) => void>, value: T):
   }
 }
 
-/** A 401 whose `WWW-Authenticate` says the token was refused (RFC 6750 `invalid_token`). */
+/**
+ * A 401 that says the token was refused: `error.data.reason` is `invalid_token`, or its
+ * `WWW-Authenticate` says so (RFC 6750; the header alone may be dropped by a proxy, or hidden
+ * from a cross-origin page that the server does not expose it to).
+ */
 export function isInvalidToken(error: unknown): boolean {
   if (!(error instanceof TabrpcError) || error.httpStatus !== 401) return false;
+  if (error.reason === ERROR_REASONS.INVALID_TOKEN) return true;
   const challenge = error.response?.headers.get("www-authenticate") ?? "";
   return /\berror\s*=\s*"?invalid_token"?/i.test(challenge);
 }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Procedures } from "../testing/demo-procedures.js";
 import { createTabAuth, isAuthChange, isOutcomeUnknown, type TabAuthOptions } from "../auth/tabAuth.js";
 import { createClient } from "../client.js";
+import { ERROR_REASONS, HEADERS } from "../codes.js";
 import { TabrpcError } from "../error.js";
 import { fakeFetch, jsonReply, parseBatchUrl, streamReply, tick, type RecordedRequest } from "../testing/fake-fetch.js";
 import { deferred, scriptedSource, type ScriptedSource } from "../testing/scripted-auth.js";
@@ -40,9 +41,10 @@ async function rejection(promise: Promise<unknown>): Promise<TabrpcError> {
   return error as TabrpcError;
 }
 
+/** The auth link's headers, by their wire names (written out: the names are part of the protocol). */
 const authHeaders = (request: RecordedRequest | undefined) => {
-  const { authorization, "x-tabrpc-auth-required": marker, "x-tabrpc-csrf": csrf } = request?.headers ?? {};
-  return { authorization, marker, csrf };
+  const { authorization, "x-tabrpc-auth-required": marker, "x-tabrpc-account": account, "x-tabrpc-csrf": csrf } = request?.headers ?? {};
+  return { authorization, marker, account, csrf };
 };
 
 afterEach(() => {
@@ -75,7 +77,7 @@ describe("authLink: headers per HTTP request", () => {
     source.answers.push(token, token);
     const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
     await client.profile.getUser.query();
-    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", account: "user_alice", csrf: undefined });
     // An empty answer is retried once, like a failure.
     expect(source.calls).toHaveLength(2);
   });
@@ -85,7 +87,7 @@ describe("authLink: headers per HTTP request", () => {
     source.answers.push(null, null);
     const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
     await client.profile.getUser.query();
-    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", account: "user_alice", csrf: undefined });
   });
 
   it("sends no auth header without a token when a single account is signed in (the cookie path)", async () => {
@@ -93,7 +95,7 @@ describe("authLink: headers per HTTP request", () => {
     source.answers.push(null, null);
     const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
     await client.profile.getUser.query();
-    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: undefined, csrf: undefined });
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: undefined, account: "user_alice", csrf: undefined });
   });
 
   it("sends the marker when nobody is signed in (no cookie may answer for this tab)", async () => {
@@ -107,7 +109,7 @@ describe("authLink: headers per HTTP request", () => {
     source.answers.push(null, null);
     const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
     await client.profile.getUser.query();
-    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", account: "user_alice", csrf: undefined });
   });
 
   it("sends the marker and no token once the tab's sign-out began, while the provider still reports the one account", async () => {
@@ -128,7 +130,7 @@ describe("authLink: headers per HTTP request", () => {
     source.answers.push(null, null);
     const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
     await client.profile.getUser.query();
-    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", account: "user_alice", csrf: undefined });
   });
 
   it("does not ask for a token, nor wait for a retry, in a signed-out tab", async () => {
@@ -183,6 +185,67 @@ describe("authLink: headers per HTTP request", () => {
   });
 });
 
+describe("authLink: x-tabrpc-account, whose call it is when no bearer is sent (client.md section 3 rule 6)", () => {
+  it("names the call's account with the marker (several accounts) and on the cookie path (one account), never with a bearer", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    source.answers.push(null, null);
+    const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
+    await client.profile.getUser.query({ viewerId: "user_alice" });
+    source.set({ accounts: ["user_alice"] });
+    source.answers.push(new Error("provider down"), new Error("provider down"));
+    await client.profile.getUser.query();
+    await client.profile.getUser.query();
+    expect(fetch.requests.map(authHeaders)).toEqual([
+      { authorization: undefined, marker: "1", account: "user_alice", csrf: undefined },
+      { authorization: undefined, marker: undefined, account: "user_alice", csrf: undefined },
+      { authorization: "Bearer token-user_alice", marker: undefined, account: undefined, csrf: undefined },
+    ]);
+  });
+
+  it("names the account on a tokenless mutation too, next to the CSRF header", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    source.answers.push(null, null);
+    const progress = { completed: ["welcome"], next: "profile" };
+    const { fetch, client } = setup(source, (r) => jsonReply(parseBatchUrl(r.url).paths.map(() => ({ result: { data: progress } }))), { tokenRetryDelayMs: 1 });
+    await client.onboarding.saveStep.mutate({ step: "welcome" });
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: undefined, account: "user_alice", csrf: "1" });
+  });
+
+  it("never names an account for a tab with no account: signed out, or once its sign-out began", async () => {
+    const signedOut = setup(scriptedSource({ accountId: null, accounts: ["user_bob"] }));
+    await signedOut.client.profile.getUser.query();
+    const leaving = setup(scriptedSource({ accountId: "user_alice" }));
+    leaving.auth.beginSignOut();
+    await leaving.client.profile.getUser.query();
+    expect([...signedOut.fetch.requests, ...leaving.fetch.requests].map(authHeaders)).toEqual([
+      { authorization: undefined, marker: "1", account: undefined, csrf: undefined },
+      { authorization: undefined, marker: "1", account: undefined, csrf: undefined },
+    ]);
+  });
+
+  it("names the account of the request's calls after a switch: the new account's, never the old one's", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    source.answers.push(null, null, null, null);
+    const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
+    await client.profile.getUser.query();
+    source.set({ accountId: "user_bob" });
+    await client.profile.getUser.query({ viewerId: "user_bob" });
+    expect(fetch.requests.map((r) => authHeaders(r).account)).toEqual(["user_alice", "user_bob"]);
+  });
+
+  it("sends the protocol's header names (HEADERS), and the names the options give instead", async () => {
+    const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
+    source.answers.push(null, null);
+    const auth = createTabAuth(source, { tokenRetryDelayMs: 1 });
+    const fetch = fakeFetch((r) => jsonReply(parseBatchUrl(r.url).paths.map(() => ({ result: { data: null } }))));
+    const client = createClient<Procedures>({
+      links: [authLink({ auth, markerHeader: "X-Fail-Closed", csrfHeader: "x-my-csrf" }), httpBatchLink({ url: URL_BASE, fetch })],
+    });
+    await client.onboarding.saveStep.mutate({ step: "welcome" });
+    expect(fetch.requests[0]?.headers).toEqual({ "x-fail-closed": "1", [HEADERS.ACCOUNT]: "user_alice", "x-my-csrf": "1", "content-type": "application/json" });
+  });
+});
+
 describe("authLink: token failures", () => {
   it("retries a throwing getToken once after 500 ms, then goes on without a token", async () => {
     vi.useFakeTimers();
@@ -197,7 +260,7 @@ describe("authLink: token failures", () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(source.calls).toHaveLength(2);
     await call;
-    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", account: "user_alice", csrf: undefined });
   });
 
   it("uses the retry's token when the first getToken throws", async () => {
@@ -226,7 +289,7 @@ describe("authLink: token failures", () => {
     expect(fetch.requests).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(1);
     await call;
-    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
+    expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", account: "user_alice", csrf: undefined });
   });
 
   it("does not remember a failed fetch: the next request asks again", async () => {
@@ -254,14 +317,15 @@ describe("authLink: token failures", () => {
 });
 
 describe("authLink: 401 invalid_token", () => {
-  const unauthorized = (challenge: string) => (request: RecordedRequest) =>
+  /** A 401 for every call of the batch, with this `WWW-Authenticate` challenge (none: `null`) and `data.reason`. */
+  const unauthorized = (challenge: string | null, reason?: string) => (request: RecordedRequest) =>
     new Response(
       JSON.stringify(
         parseBatchUrl(request.url).paths.map(() => ({
-          error: { message: "authentication required", code: -32001, data: { code: "UNAUTHORIZED", httpStatus: 401 } },
+          error: { message: "authentication required", code: -32001, data: { code: "UNAUTHORIZED", httpStatus: 401, ...(reason === undefined ? {} : { reason }) } },
         })),
       ),
-      { status: 401, headers: { "content-type": "application/json", "www-authenticate": challenge } },
+      { status: 401, headers: { "content-type": "application/json", ...(challenge === null ? {} : { "www-authenticate": challenge }) } },
     );
 
   it("fetches a fresh token once and retries the call once", async () => {
@@ -300,6 +364,29 @@ describe("authLink: 401 invalid_token", () => {
     });
     await Promise.all([client.profile.getUser.query(), client.profile.getUser.query({ viewerId: "user_alice" })]);
     expect(fetch.requests).toHaveLength(2);
+  });
+
+  it("recognises invalid_token by data.reason too, when no WWW-Authenticate challenge came through (e.g. a proxy dropped it)", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    source.answers.push("expired", "fresh");
+    let first = true;
+    const { fetch, client } = setup(source, (request) => {
+      if (first) {
+        first = false;
+        return unauthorized(null, ERROR_REASONS.INVALID_TOKEN)(request);
+      }
+      return ok(request);
+    });
+    await expect(client.profile.getUser.query()).resolves.toEqual(user);
+    expect(fetch.requests.map((r) => authHeaders(r).authorization)).toEqual(["Bearer expired", "Bearer fresh"]);
+  });
+
+  it("does not retry a 401 whose reason is another one (credentials_refused: the marker or a refused cookie)", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const { fetch, client } = setup(source, unauthorized("Bearer", ERROR_REASONS.CREDENTIALS_REFUSED));
+    const error = await rejection(client.profile.getUser.query());
+    expect(error.reason).toBe("credentials_refused");
+    expect(fetch.requests).toHaveLength(1);
   });
 
   it("does not retry a 401 without invalid_token (no credentials at all)", async () => {
@@ -506,7 +593,7 @@ describe("authLink: epochs", () => {
     const call = client.profile.getUser.query();
     await tick();
     source.set({ accountId: "user_bob" });
-    reply.resolve(jsonReply([{ error: { message: "viewer/session mismatch", code: -32003, data: { code: "FORBIDDEN", httpStatus: 403 } } }], 403));
+    reply.resolve(jsonReply([{ error: { message: "viewer/session mismatch", code: -32003, data: { code: "FORBIDDEN", httpStatus: 403, reason: "viewer_mismatch" } } }], 403));
     expect(isAuthChange(await rejection(call))).toBe(true);
   });
 

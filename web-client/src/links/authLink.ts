@@ -1,4 +1,5 @@
 import type { TabAuth } from "../auth/tabAuth.js";
+import { HEADERS } from "../codes.js";
 import { TabrpcError } from "../error.js";
 import { anySignal, authChangeError, isInvalidToken, otherAccountError } from "../internals/auth.js";
 import { isAsyncIterable, isRecord } from "../internals/envelope.js";
@@ -10,13 +11,13 @@ export interface AuthLinkOptions {
   auth: TabAuth;
   /**
    * The fail-closed marker header, sent whenever there is no token, unless exactly one account
-   * is signed in and it is this tab's. Defaults to `x-tabrpc-auth-required` (the server's
-   * default).
+   * is signed in and it is this tab's. Defaults to `HEADERS.MARKER`, `x-tabrpc-auth-required`
+   * (the server's default).
    */
   markerHeader?: string | undefined;
   /**
    * The header sent on every mutation so that a cookie-authenticated mutation passes the
-   * server's CSRF rule; `false` sends none. Defaults to `x-tabrpc-csrf`.
+   * server's CSRF rule; `false` sends none. Defaults to `HEADERS.CSRF`, `x-tabrpc-csrf`.
    */
   csrfHeader?: string | false | undefined;
 }
@@ -27,6 +28,8 @@ const CALL = "tabrpcAuth";
 interface CallAuth {
   /** The epoch the call started in. */
   readonly epoch: number;
+  /** The call's account (`null`: anonymous); one for every call of a request (its group key holds it). */
+  readonly account: string | null;
   /** A retry after a 401 `invalid_token`: it must not reuse a token fetch already in flight. */
   readonly retry: boolean;
   /** Set once its request's headers are resolved: the request may leave from then on. */
@@ -104,6 +107,9 @@ function guardStream(stream: AsyncIterable<unknown>, changed: () => TabrpcError 
  *   as anonymous);
  * - no token, this tab's account the only one signed in: no auth header (the cookie still
  *   serves single-account apps);
+ * - whenever no token is sent for a signed-in tab (marker or not): `x-tabrpc-account: <the
+ *   call's account id>`, so that the server refuses a cookie of another account (a provider's
+ *   account list can lag behind another tab's sign-in; the cookie follows the last active tab);
  * - on mutations, also `x-tabrpc-csrf: 1`.
  *
  * A call is for one account: its context's `viewerId`, else its input's, else (no `viewerId`)
@@ -122,18 +128,19 @@ function guardStream(stream: AsyncIterable<unknown>, changed: () => TabrpcError 
  * that error. A mutation dropped once its request may have left fails with "outcome unknown"
  * (`isOutcomeUnknown`): the server may have run it.
  *
- * A call answered 401 with `WWW-Authenticate: Bearer error="invalid_token"` is retried once with
- * a freshly fetched token.
+ * A call answered 401 `invalid_token` (`WWW-Authenticate: Bearer error="invalid_token"`, or
+ * `error.data.reason`) is retried once with a freshly fetched token.
  */
 export function authLink(options: AuthLinkOptions): Link {
   const { auth } = options;
-  const marker = (options.markerHeader ?? "x-tabrpc-auth-required").toLowerCase();
-  const csrf = options.csrfHeader === false ? undefined : (options.csrfHeader ?? "x-tabrpc-csrf").toLowerCase();
+  const marker = (options.markerHeader ?? HEADERS.MARKER).toLowerCase();
+  const csrf = options.csrfHeader === false ? undefined : (options.csrfHeader ?? HEADERS.CSRF).toLowerCase();
 
   /** One function for every call, so a batch resolves its headers once. */
   async function headers(request: HTTPRequestInfo): Promise<HTTPHeaders> {
     const calls = request.operations.map((op) => op.context[CALL] as CallAuth | undefined);
     const epoch = calls[0]?.epoch ?? auth.epoch;
+    const account = calls[0]?.account ?? null;
     const out: Record<string, string> = {};
     if (csrf !== undefined && request.operations[0]?.kind === "mutation") out[csrf] = "1";
     const token = await auth.token({ epoch, fresh: calls.some((call) => call?.retry === true) });
@@ -153,6 +160,11 @@ export function authLink(options: AuthLinkOptions): Link {
     const ids = auth.source.signedInAccountIds?.();
     const onlyThisTab = accounts === 1 && accountId !== null && (ids === undefined || ids === null || ids.includes(accountId));
     if (!onlyThisTab) out[marker] = "1";
+    // Whose call this is, so that the server refuses a cookie of any other account (auth.md
+    // section 1): the provider's list of accounts may lag behind a sign-in in another tab, and
+    // the cookie follows whichever tab was active last. Not a credential; only the tab's own
+    // account, and never from a tab that has none (or is leaving it).
+    if (account !== null && auth.accountId === account) out[HEADERS.ACCOUNT] = account;
     return out;
   }
 
@@ -185,7 +197,7 @@ export function authLink(options: AuthLinkOptions): Link {
     const dropped = (response: Response | undefined) =>
       authChangeError(op.path, epoch, auth.epoch, response, op.kind === "mutation" && mayHaveRun);
     const attempt = async (retry: boolean): Promise<OperationResult> => {
-      const call: CallAuth = { epoch, retry, sent: false };
+      const call: CallAuth = { epoch, account: viewerId, retry, sent: false };
       const previous = op.transport?.groupKey;
       try {
         const result = await next({

@@ -225,6 +225,7 @@ describe("httpBatchLink: replies", () => {
         "payload": {
           "reason": "r",
         },
+        "reason": undefined,
         "response": undefined,
         "shape": {
           "code": -32003,

@@ -71,4 +71,23 @@ describe("loggerLink", () => {
       log.mockRestore();
     }
   });
+
+  it("never logs a full new session id either (session.rotate's newSessionId): input and context show the prefix", async () => {
+    const sessionId = "6f1c2a9e-4b7d-4c1e-9a2f-0d3e5b7c9a11";
+    const newSessionId = "0b8e6d4c-2a1f-4e3d-8c5b-7a9f1e3d5c77";
+    const events: LogEvent[] = [];
+    const seen: unknown[] = [];
+    const client = createClient<Procedures>({
+      links: [
+        loggerLink({ log: (e) => events.push(e) }),
+        (op) => (seen.push(op.input, op.context.newSessionId), Promise.resolve({ data: 1, response: undefined })),
+      ],
+    });
+    await client.helloStr.query({ sessionId, newSessionId } as never, { context: { newSessionId } });
+    expect(events.map((e) => [e.op.input, e.op.context.newSessionId])).toEqual([
+      [{ sessionId: "6f1c2a9e…", newSessionId: "0b8e6d4c…" }, "0b8e6d4c…"],
+      [{ sessionId: "6f1c2a9e…", newSessionId: "0b8e6d4c…" }, "0b8e6d4c…"],
+    ]);
+    expect(seen).toEqual([{ sessionId, newSessionId }, newSessionId]);
+  });
 });

@@ -9,16 +9,27 @@ function shortId(value: string): string {
   return value.length > SESSION_PREFIX ? `${value.slice(0, SESSION_PREFIX)}…` : value;
 }
 
-/** The operation as logged: `sessionId` (input and context) cut to a short prefix (a session id is a credential). */
+/** The fields that hold a session id, a credential: logged cut to a short prefix. */
+const SESSION_FIELDS = ["sessionId", "newSessionId"] as const;
+
+/** `record` with each session id field that is a string cut to its prefix; `record` itself when there is none. */
+function redactFields<T extends Record<string, unknown>>(record: T): T {
+  let out: T = record;
+  for (const field of SESSION_FIELDS) {
+    const value = record[field];
+    if (typeof value === "string") out = { ...out, [field]: shortId(value) };
+  }
+  return out;
+}
+
+/**
+ * The operation as logged: `sessionId` and `newSessionId` (the id `session.rotate` moves to), in
+ * the input and the context, cut to a short prefix (a session id is a credential).
+ */
 function redacted(op: Operation): Operation {
-  const fromInput = isRecord(op.input) && typeof op.input.sessionId === "string" ? op.input.sessionId : undefined;
-  const fromContext = op.context.sessionId;
-  if (fromInput === undefined && typeof fromContext !== "string") return op;
-  return {
-    ...op,
-    input: fromInput === undefined ? op.input : { ...(op.input as Record<string, unknown>), sessionId: shortId(fromInput) },
-    context: typeof fromContext === "string" ? { ...op.context, sessionId: shortId(fromContext) } : op.context,
-  };
+  const input = isRecord(op.input) ? redactFields(op.input) : op.input;
+  const context = redactFields(op.context);
+  return input === op.input && context === op.context ? op : { ...op, input, context };
 }
 
 /** What {@link loggerLink} reports: a call going out (`up`), or its outcome (`down`). */
@@ -39,9 +50,9 @@ export interface LoggerLinkOptions {
   /**
    * Receives each event. Defaults to `console.log` for calls and results, `console.error` for
    * failures, as `>> query #1 post.byId <input>` / `<< query #1 post.byId ok 12ms <data>`.
-   * Inputs and outputs are logged as they are, except `sessionId` (in the input and the context
-   * of the events' `op`), cut to its first 8 characters: do not enable it where other fields
-   * hold secrets.
+   * Inputs and outputs are logged as they are, except `sessionId` and `newSessionId` (in the
+   * input and the context of the events' `op`), cut to their first 8 characters: do not enable
+   * it where other fields hold secrets.
    */
   log?: ((event: LogEvent) => void) | undefined;
 }

@@ -15,7 +15,7 @@ import { createOptionsProxy } from "./options.js";
 
 const URL_BASE = "http://api.test/trpc";
 
-const mismatch = { error: { message: "viewer/session mismatch", code: -32003, data: { code: "FORBIDDEN", httpStatus: 403 } } };
+const mismatch = { error: { message: "viewer/session mismatch", code: -32003, data: { code: "FORBIDDEN", httpStatus: 403, reason: "viewer_mismatch" } } };
 const forbidden = { error: { message: "not yours", code: -32003, data: { code: "FORBIDDEN", httpStatus: 403 } } };
 const unauthorized = { error: { message: "authentication required", code: -32001, data: { code: "UNAUTHORIZED", httpStatus: 401 } } };
 
@@ -151,7 +151,29 @@ describe("createOptionsProxy: the viewer/session mismatch rule", () => {
     source.answers.push("token-user_bob", "token-user_bob");
     const error = await queryClient.fetchQuery(rq.profile.getUser.queryOptions()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TabrpcError);
-    expect((error as TabrpcError).message).toBe("viewer/session mismatch");
+    expect((error as TabrpcError).reason).toBe("viewer_mismatch");
+  });
+
+  it("recognises the mismatch by data.reason, whatever the message says", async () => {
+    const reworded = { error: { ...mismatch.error, message: "the call's viewerId is not the caller" } };
+    const { rq, source, fetch, queryClient } = setup(undefined, (r) => demoServer(r, (_path, caller) => (caller === "user_bob" ? reworded : undefined)));
+    source.answers.push("token-user_bob");
+    const { states, stop } = watch(queryClient, rq.profile.getUser.queryOptions());
+    await vi.waitFor(() => expect(states.at(-1)?.status).toBe("success"));
+    stop();
+    expect(states.some((s) => s.status === "error" || s.error !== null)).toBe(false);
+    expect(fetch.requests).toHaveLength(2);
+  });
+
+  it("regression: a 403 that only reads like the mismatch (no data.reason) is a real error, not retried", async () => {
+    const lookalike = { error: { message: "viewer/session mismatch", code: -32003, data: { code: "FORBIDDEN", httpStatus: 403 } } };
+    const { rq, source, fetch, queryClient } = setup(undefined, (r) => demoServer(r, (_path, caller) => (caller === "user_bob" ? lookalike : undefined)));
+    source.answers.push("token-user_bob");
+    const { states, stop } = watch(queryClient, rq.profile.getUser.queryOptions());
+    await vi.waitFor(() => expect(states.at(-1)?.status).toBe("error"));
+    stop();
+    expect(states.at(-1)?.error?.message).toBe("viewer/session mismatch");
+    expect(fetch.requests).toHaveLength(1);
   });
 
   it("drops a mismatch for an account the tab has left: the query goes back to its state before the fetch", async () => {

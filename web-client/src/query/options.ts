@@ -269,7 +269,7 @@ type AnyCaller = Record<"query" | "mutate", (input: unknown, options: CallOption
  * The query function calls with the key's account in the call context (so batches never mix
  * accounts). A key whose account is not the tab's current one (`viewerId: null` while signed
  * in included) is never fetched: another account's answer must not land under it. It applies
- * the mismatch rule: a 403 `viewer/session mismatch` while the tab is on the key's account is
+ * the mismatch rule: a 403 with reason `viewer_mismatch` while the tab is on the key's account is
  * retried once the auth state settles; a key of another account, a mismatch for an account the
  * tab has left, and an answer dropped by an epoch change, cancel the fetch silently (the query
  * goes back to its state before the fetch: no error is shown). Any other error is the query's error.

@@ -1,17 +1,17 @@
 import { isAuthChange, type TabAuth } from "../auth/tabAuth.js";
+import { ERROR_REASONS } from "../codes.js";
 import { TabrpcError } from "../error.js";
 import { isSessionChange } from "../session/change.js";
 
-/** The server's message when a call's `viewerId` is not the authenticated account (auth.md section 3). */
-export const VIEWER_MISMATCH = "viewer/session mismatch";
-
 /**
- * Whether `error` is the server's 403 `viewer/session mismatch`: the call's `viewerId` (its
- * cache key's account) is not the account its credentials authenticate. The procedure did not
- * run. During an account switch it is expected and transient; any other 403 is a real error.
+ * Whether `error` is the viewer guard's 403 (`error.data.reason` `viewer_mismatch`, auth.md
+ * section 3): the call's `viewerId` (its cache key's account) is not the account its
+ * credentials authenticate. The procedure did not run. During an account switch it is expected
+ * and transient; any other 403 is a real error. Decided by the reason alone, never by the
+ * message, which is prose for people and may change.
  */
 export function isViewerMismatch(error: unknown): error is TabrpcError {
-  return error instanceof TabrpcError && error.code === "FORBIDDEN" && error.message === VIEWER_MISMATCH;
+  return error instanceof TabrpcError && error.code === "FORBIDDEN" && error.reason === ERROR_REASONS.VIEWER_MISMATCH;
 }
 
 /** What became of a call made for one account (see {@link callForViewer}). */
@@ -20,7 +20,7 @@ export type ViewerCallFailure = "drop" | "throw";
 /**
  * Runs `call` for account `viewerId`, applying the mismatch rule of client.md section 5:
  *
- * - a `viewer/session mismatch` while the tab's account **is** `viewerId` (the provider's token
+ * - a viewer mismatch (see {@link isViewerMismatch}) while the tab's account **is** `viewerId` (the provider's token
  *   lagged behind the switch): wait until the auth state settles, then retry once; a second
  *   mismatch is a real error;
  * - a mismatch while the tab is on another account, or a call dropped by an epoch change (of the

@@ -22,7 +22,7 @@ function server(request: RecordedRequest): Response {
     paths.map((path, i) => {
       const viewerId = inputs[String(i)]?.viewerId;
       if (viewerId !== undefined && viewerId !== caller) {
-        return { error: { message: "viewer/session mismatch", code: -32003, data: { code: "FORBIDDEN", httpStatus: 403 } } };
+        return { error: { message: "viewer/session mismatch", code: -32003, data: { code: "FORBIDDEN", httpStatus: 403, reason: "viewer_mismatch" } } };
       }
       if (path === "profile.getUser") return { result: { data: { id: caller ?? "", displayName: caller ?? "Anonymous", signedIn: caller !== null } } };
       return { result: { data: { completed: ["welcome"], next: "profile" } } };

@@ -8,7 +8,9 @@
 // there) and the tab takes a new, anonymous id.
 //
 // Query parameters: `mode=cookie` turns the per-tab token off (the naive client, to show the
-// bug); `refetch=<ms>` sets the background refetch interval (default 5000).
+// bug); `refetch=<ms>` sets the background refetch interval (default 5000); `accountsLag=<ms>`
+// makes the browser's signed-in accounts, as this tab's auth sees them, trail the provider's by
+// that long (see `lagging` below).
 import { MutationObserver, QueryClient, QueryObserver } from "@tanstack/query-core";
 import {
   authLink,
@@ -18,11 +20,14 @@ import {
   createSessionStore,
   createTabAuth,
   devIdpAuthSource,
+  HEADERS,
   httpBatchLink,
   isAuthChange,
   isSessionChange,
   sessionLink,
   TabrpcError,
+  type AuthSource,
+  type DevIdpAuthSource,
   type SessionChange,
 } from "@tabrpc/client";
 import {
@@ -38,6 +43,7 @@ import {
 const params = new URLSearchParams(location.search);
 const mode = params.get("mode") === "cookie" ? "cookie" : "token";
 const refetchMs = Math.max(100, Number(params.get("refetch") ?? "5000") || 5000);
+const accountsLagMs = Math.max(0, Number(params.get("accountsLag") ?? "0") || 0);
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.querySelector<T>(`[data-testid="${id}"]`);
@@ -85,14 +91,15 @@ async function observedFetch(url: string, init: RequestInit): Promise<Response> 
     const sub = subject(authorization.replace(/^Bearer\s+/i, ""));
     kind = `bearer:${sub}`;
     shownAuth = `this tab's token (${sub})`;
-  } else if (headers.get("x-tabrpc-auth-required") === "1") {
+  } else if (headers.get(HEADERS.MARKER) === "1") {
     carried.marker += 1;
     kind = "marker";
     shownAuth = "fail-closed marker, no token";
   } else {
     carried.none += 1;
     kind = "none";
-    shownAuth = "no auth header (the shared cookie decides)";
+    const account = headers.get(HEADERS.ACCOUNT);
+    shownAuth = account === null ? "no auth header (the shared cookie decides)" : `no token: the shared cookie, only if it is ${account}'s`;
   }
   const paths = decodeURIComponent(new URL(url, location.href).pathname.replace(/^\/trpc\//, ""));
   requests.push({ paths, carried: kind, tabAccount: source.accountId() });
@@ -111,8 +118,46 @@ async function observedFetch(url: string, init: RequestInit): Promise<Response> 
   }
 }
 
+/**
+ * `source` as a provider whose list of the browser's signed-in accounts lags (one that learns of
+ * other tabs' sessions only when it next polls its server): another tab's sign-in or sign-out
+ * reaches it `ms` later; this tab's own account is there at once. The dev IdP adapter itself follows the other tabs at once
+ * (BroadcastChannel), so this is how the demo shows a tab that believes its account is the only
+ * one while the shared cookie already holds another tab's account.
+ */
+function lagging(inner: DevIdpAuthSource, ms: number): AuthSource {
+  let known: readonly string[] = inner.signedInAccountIds();
+  const listeners = new Set<() => void>();
+  inner.subscribe(() => {
+    const now = inner.signedInAccountIds();
+    setTimeout(() => {
+      known = now;
+      for (const listener of [...listeners]) listener();
+    }, ms);
+  });
+  const ids = (): readonly string[] => {
+    const own = inner.accountId();
+    return own === null || known.includes(own) ? known : [...known, own];
+  };
+  return {
+    getToken: (options) => inner.getToken(options),
+    accountId: () => inner.accountId(),
+    sessionId: () => inner.sessionId(),
+    signedInAccounts: () => ids().length,
+    signedInAccountIds: ids,
+    subscribe(onChange) {
+      listeners.add(onChange);
+      const stop = inner.subscribe(onChange);
+      return () => {
+        listeners.delete(onChange);
+        stop();
+      };
+    },
+  };
+}
+
 const source = devIdpAuthSource({ url: location.origin });
-const auth = createTabAuth(source);
+const auth = createTabAuth(accountsLagMs > 0 ? lagging(source, accountsLagMs) : source);
 // This tab's anonymous session id (a UUID v4 in sessionStorage: one per tab; a tab opened with
 // window.open gets its own, a reload keeps it).
 const session = createSessionStore();
