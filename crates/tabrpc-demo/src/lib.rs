@@ -98,6 +98,10 @@ impl Auth {
         if let Some(leeway) = settings.leeway {
             builder = builder.leeway(leeway);
         }
+        if settings.clerk {
+            // `sid` required; pending sessions (`sts: "pending"`) refused, as Clerk's SDKs do.
+            builder = builder.clerk(tabrpc::auth::ClerkProfile::default());
+        }
         let verifier = builder.build().await?;
         let mut resolver = Resolver::builder(verifier);
         if let Some(cookie) = &settings.cookie {
