@@ -1,6 +1,6 @@
 //! The demo's settings, from environment variables (each documented in the README).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use tabrpc::auth::KeySource;
@@ -8,8 +8,11 @@ use tabrpc::auth::KeySource;
 /// Settings read from the environment at start-up.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `TABRPC_ADDR`: where to listen. Defaults to `127.0.0.1:3000`.
-    pub addr: SocketAddr,
+    /// `TABRPC_ADDR`: where to listen, `host:port` with an IP address (`127.0.0.1:3000`,
+    /// `[::1]:3000`) or a name (`localhost:3000`, resolved when binding). Defaults to
+    /// `127.0.0.1:3000`. With the development identity provider the address actually bound
+    /// must be a loopback one ([`Settings::check_listener`]).
+    pub addr: String,
     /// `TABRPC_DATABASE_URL`: the SQLite database. Defaults to `sqlite://tabrpc-demo.db`
     /// (a file in the working directory, created if missing).
     pub database_url: String,
@@ -102,7 +105,10 @@ fn seconds(name: &str) -> anyhow::Result<Option<Duration>> {
 /// Who issues the tokens the demo accepts, and how they are checked.
 #[derive(Debug, Clone, Default)]
 pub struct AuthSettings {
-    /// The issuer: the embedded development provider unless `TABRPC_AUTH_ISSUER` is set.
+    /// The issuer: the embedded development provider (`TABRPC_DEV_IDP=1`) or another issuer
+    /// (`TABRPC_AUTH_ISSUER` with a key source). From the environment one of them must be
+    /// chosen: with neither, start-up fails. [`AuthSettings::default`] (for tests and
+    /// embedding) has the development provider.
     pub issuer: Issuer,
     /// `TABRPC_AUTH_AUDIENCE`: comma-separated audiences of which `aud` must name one.
     /// Defaults to none (a token that carries an `aud` is then refused).
@@ -117,14 +123,21 @@ pub struct AuthSettings {
     /// `TABRPC_AUTH_MARKER_HEADER`: the fail-closed marker header. Defaults to
     /// `x-tabrpc-auth-required`.
     pub marker_header: Option<String>,
+    /// `TABRPC_AUTH_CLERK=1`: the verifier's Clerk profile ([`tabrpc::auth::ClerkProfile`]):
+    /// a token without `sid` is refused, and so is a pending session (`sts: "pending"`, signed
+    /// in with tasks left, which Clerk's own SDKs treat as signed out). Defaults to off (`0`):
+    /// `sid` is optional and `sts` is not read, which suits issuers other than Clerk; turn it
+    /// on for a Clerk instance, or a pending session is served as signed in.
+    pub clerk: bool,
 }
 
 /// Who issues the tokens.
 #[derive(Debug, Clone)]
 pub enum Issuer {
-    /// The embedded development identity provider, issuer `http://<addr>`.
-    /// `TABRPC_DEV_IDP_KEY` may name a PEM private key file to keep tokens valid across
-    /// restarts; otherwise a fresh RSA key is generated at every start.
+    /// The embedded development identity provider, issuer `http://<addr>`: `TABRPC_DEV_IDP=1`.
+    /// It signs tokens for anyone who asks, so it is never the default and it only listens
+    /// on a loopback address. `TABRPC_DEV_IDP_KEY` may name a PEM private key file to keep
+    /// tokens valid across restarts; otherwise a fresh RSA key is generated at every start.
     DevIdp {
         /// The PEM private key, if one was given.
         key_pem: Option<Vec<u8>>,
@@ -169,18 +182,47 @@ fn read(name: &str, path: &str) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).map_err(|err| anyhow::anyhow!("{name}={path:?} cannot be read: {err}"))
 }
 
+/// `1` (on), `0` or unset (off) from variable `name`; anything else is an error naming it.
+fn flag(name: &str) -> anyhow::Result<bool> {
+    match var(name).as_deref() {
+        None | Some("0") => Ok(false),
+        Some("1") => Ok(true),
+        Some(other) => Err(anyhow::anyhow!(
+            "{name}={other:?} is neither 1 (on) nor 0 (off)"
+        )),
+    }
+}
+
+/// `TABRPC_ADDR` checked for the `host:port` shape (the host is resolved when binding).
+fn listen_addr() -> anyhow::Result<String> {
+    let Some(value) = var("TABRPC_ADDR") else {
+        return Ok("127.0.0.1:3000".to_owned());
+    };
+    let well_formed = value.parse::<SocketAddr>().is_ok()
+        || value
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !well_formed {
+        anyhow::bail!(
+            "TABRPC_ADDR={value:?} is not an address like 127.0.0.1:3000, [::1]:3000 or \
+             localhost:3000"
+        );
+    }
+    Ok(value)
+}
+
+/// Whether `ip` is a loopback address, an IPv4-mapped IPv6 one (`::ffff:127.0.0.1`)
+/// included. An unspecified address (`0.0.0.0`, `::`) listens on every interface: not
+/// loopback.
+fn is_loopback(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
+
 impl Settings {
     /// Reads the settings; a malformed, missing or contradictory value is an error that names
     /// the variable.
     pub fn from_env() -> anyhow::Result<Self> {
-        let addr = match var("TABRPC_ADDR") {
-            Some(value) => value.parse().map_err(|err| {
-                anyhow::anyhow!(
-                    "TABRPC_ADDR={value:?} is not an address like 127.0.0.1:3000: {err}"
-                )
-            })?,
-            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
-        };
+        let addr = listen_addr()?;
         let database_url =
             var("TABRPC_DATABASE_URL").unwrap_or_else(|| "sqlite://tabrpc-demo.db".to_owned());
         Ok(Self {
@@ -193,15 +235,56 @@ impl Settings {
                 .unwrap_or_else(crate::default_web_dir),
         })
     }
+
+    /// Checks the address the server actually bound (a name like `localhost` resolved, a
+    /// port 0 chosen): the development identity provider signs a token for anyone who asks,
+    /// so it may only listen on a loopback address.
+    ///
+    /// # Errors
+    ///
+    /// With the development identity provider on `bound` not a loopback address, naming
+    /// `TABRPC_DEV_IDP` and `TABRPC_ADDR`.
+    pub fn check_listener(&self, bound: SocketAddr) -> anyhow::Result<()> {
+        if matches!(self.auth.issuer, Issuer::DevIdp { .. }) && !is_loopback(bound.ip()) {
+            anyhow::bail!(
+                "TABRPC_DEV_IDP=1 needs a loopback listen address, but TABRPC_ADDR={:?} listens \
+                 on {bound}: the development identity provider signs tokens for anyone who can \
+                 reach it. Listen on 127.0.0.1, [::1] or localhost, or accept another issuer's \
+                 tokens with TABRPC_AUTH_ISSUER instead",
+                self.addr
+            );
+        }
+        Ok(())
+    }
 }
 
 impl AuthSettings {
-    /// Reads the `TABRPC_AUTH_*` variables (and `TABRPC_DEV_IDP_KEY`).
+    /// Reads the `TABRPC_AUTH_*` variables, `TABRPC_DEV_IDP` and `TABRPC_DEV_IDP_KEY`.
     pub fn from_env() -> anyhow::Result<Self> {
+        // The plain values first, so that a malformed one is named even when the issuer
+        // settings are missing too.
+        let leeway = var("TABRPC_AUTH_LEEWAY_SECS")
+            .map(|v| {
+                v.parse::<u64>().map(Duration::from_secs).map_err(|_| {
+                    anyhow::anyhow!(
+                        "TABRPC_AUTH_LEEWAY_SECS={v:?} is not a whole number of seconds"
+                    )
+                })
+            })
+            .transpose()?;
+        let clerk = flag("TABRPC_AUTH_CLERK")?;
+        let dev_idp = flag("TABRPC_DEV_IDP")?;
         let jwks = var("TABRPC_AUTH_JWKS");
         let pem = var("TABRPC_AUTH_PEM");
         let dev_key = var("TABRPC_DEV_IDP_KEY");
-        let issuer = match (var("TABRPC_AUTH_ISSUER"), jwks, pem) {
+        let issuer = var("TABRPC_AUTH_ISSUER");
+        if dev_idp && issuer.is_some() {
+            anyhow::bail!(
+                "TABRPC_DEV_IDP=1 and TABRPC_AUTH_ISSUER are both set: choose the development \
+                 identity provider or another issuer, not both"
+            );
+        }
+        let issuer = match (issuer, jwks, pem) {
             (Some(_), Some(_), Some(_)) => anyhow::bail!(
                 "TABRPC_AUTH_JWKS and TABRPC_AUTH_PEM are both set: give exactly one key source"
             ),
@@ -229,21 +312,24 @@ impl AuthSettings {
                 issuer,
                 keys: KeySource::PemPublicKey(read("TABRPC_AUTH_PEM", &pem)?),
             },
-            (None, None, None) => Issuer::DevIdp {
+            (None, None, None) if dev_idp => Issuer::DevIdp {
                 key_pem: dev_key
                     .map(|path| read("TABRPC_DEV_IDP_KEY", &path))
                     .transpose()?,
             },
+            (None, None, None) if dev_key.is_some() => anyhow::bail!(
+                "TABRPC_DEV_IDP_KEY is set without TABRPC_DEV_IDP=1: the development identity \
+                 provider is on only when chosen with TABRPC_DEV_IDP=1"
+            ),
+            // Never a silent fallback: a server that cannot authenticate anyone would look
+            // like it works, and the development provider must be chosen explicitly.
+            (None, None, None) => anyhow::bail!(
+                "no issuer is configured: set TABRPC_DEV_IDP=1 for the development identity \
+                 provider (loopback addresses only; `bash crates/tabrpc-demo/run.sh` sets it), \
+                 or TABRPC_AUTH_ISSUER with TABRPC_AUTH_JWKS or TABRPC_AUTH_PEM to accept \
+                 another issuer's tokens"
+            ),
         };
-        let leeway = var("TABRPC_AUTH_LEEWAY_SECS")
-            .map(|v| {
-                v.parse::<u64>().map(Duration::from_secs).map_err(|_| {
-                    anyhow::anyhow!(
-                        "TABRPC_AUTH_LEEWAY_SECS={v:?} is not a whole number of seconds"
-                    )
-                })
-            })
-            .transpose()?;
         Ok(Self {
             issuer,
             audience: list("TABRPC_AUTH_AUDIENCE"),
@@ -251,6 +337,34 @@ impl AuthSettings {
             leeway,
             cookie: var("TABRPC_AUTH_COOKIE"),
             marker_header: var("TABRPC_AUTH_MARKER_HEADER"),
+            clerk,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_read_from_the_bound_address() {
+        for addr in [
+            "127.0.0.1:0",
+            "127.8.9.10:1",
+            "[::1]:0",
+            "[::ffff:127.0.0.1]:3000",
+        ] {
+            let addr: SocketAddr = addr.parse().unwrap_or_else(|e| panic!("{addr}: {e}"));
+            assert!(is_loopback(addr.ip()), "{addr}");
+        }
+        for addr in [
+            "0.0.0.0:3000",
+            "[::]:3000",
+            "192.168.1.2:3000",
+            "[::ffff:10.0.0.1]:1",
+        ] {
+            let addr: SocketAddr = addr.parse().unwrap_or_else(|e| panic!("{addr}: {e}"));
+            assert!(!is_loopback(addr.ip()), "{addr}");
+        }
     }
 }

@@ -16,8 +16,12 @@
 //! | `POST /dev-idp/sign-out` `{sessionId}` | ends the session |
 //!
 //! A browser is told apart by an HttpOnly `__client` cookie, as Clerk's client is.
+//!
+//! Everything lives in memory and is bounded ([`Limits`]): a loop of sign-ins, with or without
+//! a `__client` cookie, cannot grow it. Session and browser ids are never logged in full, only
+//! their [`fingerprint`]s: with a browser's cookie, a session id is enough to get a token.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Json, State};
@@ -25,7 +29,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use tabrpc::auth::dev_idp::DevIdp;
+use tabrpc::auth::dev_idp::{DevIdp, fingerprint};
 
 /// A demo account: `(user id, display name, sign-in name)`.
 pub const ACCOUNTS: [(&str, &str, &str); 3] = [
@@ -45,18 +49,118 @@ pub fn display_name(user_id: &str) -> Option<&'static str> {
 const CLIENT_COOKIE: &str = "__client";
 const SESSION_COOKIE: &str = "__session";
 
+/// How much the provider remembers. Whatever the requests, it holds at most
+/// `clients × sessions_per_client` sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Browsers (`__client` cookies) remembered. Defaults to 1024. When a new browser signs in
+    /// beyond it, the browser used least recently is forgotten with its sessions (its tabs'
+    /// next token requests answer 401, as after a sign-out). At least 1.
+    pub clients: usize,
+    /// Sessions of one browser. Defaults to 16. Signing in beyond it ends that browser's oldest
+    /// session. At least 1.
+    pub sessions_per_client: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            clients: 1024,
+            sessions_per_client: 16,
+        }
+    }
+}
+
+/// How much the provider remembers now (see [`DevProvider::usage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Browsers remembered.
+    pub clients: usize,
+    /// Sessions remembered, all browsers together.
+    pub sessions: usize,
+}
+
 /// The provider: its key and its sessions (in memory: a restart signs everyone out).
 pub struct DevProvider {
     idp: DevIdp,
+    limits: Limits,
     state: Mutex<ProviderState>,
 }
 
 #[derive(Default)]
 struct ProviderState {
-    /// session id → user id and owning browser.
-    sessions: HashMap<String, (String, String)>,
-    /// browser (client) id → its sessions in sign-in order, and the last active one.
-    clients: HashMap<String, (Vec<String>, Option<String>)>,
+    /// Browser (client) id → its sessions.
+    clients: HashMap<String, Client>,
+    /// Counts uses, so the least recently used browser can be told.
+    clock: u64,
+}
+
+struct Client {
+    /// Session id and user id, in sign-in order (at most `sessions_per_client`).
+    sessions: VecDeque<(String, &'static str)>,
+    /// The session the shared `__session` cookie follows.
+    last_active: Option<String>,
+    /// The clock at this browser's last request.
+    used: u64,
+}
+
+impl Client {
+    fn user_of(&self, session_id: &str) -> Option<&'static str> {
+        self.sessions
+            .iter()
+            .find(|(sid, _)| sid == session_id)
+            .map(|(_, user)| *user)
+    }
+}
+
+impl ProviderState {
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    /// Browser `id`, marked as just used.
+    fn touch(&mut self, id: &str) -> Option<&mut Client> {
+        let now = self.tick();
+        let client = self.clients.get_mut(id)?;
+        client.used = now;
+        Some(client)
+    }
+
+    /// Browser `id`, marked as just used; made if unknown, forgetting the least recently used
+    /// browser when `limit` are remembered already.
+    fn touch_or_insert(&mut self, id: &str, limit: usize) -> &mut Client {
+        let now = self.tick();
+        if !self.clients.contains_key(id) {
+            while self.clients.len() >= limit.max(1) {
+                // A scan: at most `limit` entries, and only when a new browser signs in while
+                // the table is full.
+                let Some(oldest) = self
+                    .clients
+                    .iter()
+                    .min_by_key(|(_, client)| client.used)
+                    .map(|(id, _)| id.clone())
+                else {
+                    break;
+                };
+                if let Some(gone) = self.clients.remove(&oldest) {
+                    tracing::debug!(
+                        client = %fingerprint(&oldest),
+                        sessions = gone.sessions.len(),
+                        limit,
+                        "dev identity provider: forgot the least recently used browser"
+                    );
+                }
+            }
+        }
+        let client = self.clients.entry(id.to_owned()).or_insert_with(|| Client {
+            sessions: VecDeque::new(),
+            last_active: None,
+            used: now,
+        });
+        client.used = now;
+        client
+    }
 }
 
 #[derive(Debug)]
@@ -103,11 +207,28 @@ struct SessionView {
 }
 
 impl DevProvider {
-    /// A provider signing with `idp`'s key.
+    /// A provider signing with `idp`'s key, with the default [`Limits`].
     pub fn new(idp: DevIdp) -> Self {
         Self {
             idp,
+            limits: Limits::default(),
             state: Mutex::new(ProviderState::default()),
+        }
+    }
+
+    /// The same provider with these limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// How many browsers and sessions it remembers now (never more than its [`Limits`]).
+    pub fn usage(&self) -> Usage {
+        let state = self.state();
+        Usage {
+            clients: state.clients.len(),
+            sessions: state.clients.values().map(|c| c.sessions.len()).sum(),
         }
     }
 
@@ -125,23 +246,28 @@ impl DevProvider {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, ProviderState> {
-        // A panic while holding the lock cannot leave the maps half-updated (each update is
-        // one insert or remove), so a poisoned lock is still usable.
+        // Every update leaves the maps consistent at each step (an insert, a remove, a push),
+        // so a lock poisoned by a panic is still usable.
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The user of `session_id` if that session belongs to browser `client`.
-    fn owned_session(&self, client: Option<&str>, session_id: &str) -> Result<String, ApiError> {
-        let state = self.state();
-        match (client, state.sessions.get(session_id)) {
-            (Some(client), Some((user, owner))) if owner == client => Ok(user.clone()),
-            _ => Err(ApiError(
+    /// The user of `session_id` if that session belongs to browser `client` (which counts as
+    /// a use of that browser).
+    fn owned_session(
+        &self,
+        client: Option<&str>,
+        session_id: &str,
+    ) -> Result<&'static str, ApiError> {
+        let mut state = self.state();
+        client
+            .and_then(|client| state.touch(client))
+            .and_then(|client| client.user_of(session_id))
+            .ok_or(ApiError(
                 StatusCode::UNAUTHORIZED,
                 "no such session in this browser",
-            )),
-        }
+            ))
     }
 
     fn sign(&self, user: &str, session_id: &str, headers: &HeaderMap) -> Result<String, ApiError> {
@@ -196,27 +322,27 @@ async fn accounts() -> Response {
 }
 
 async fn client(State(p): State<Arc<DevProvider>>, headers: HeaderMap) -> Response {
-    let state = p.state();
-    let (ids, last) = cookie_value(&headers, CLIENT_COOKIE)
-        .and_then(|c| state.clients.get(c))
-        .cloned()
-        .unwrap_or_default();
-    let sessions = ids
-        .into_iter()
-        .filter_map(|sid| {
-            let (user, _) = state.sessions.get(&sid)?;
-            Some(SessionView {
-                display_name: display_name(user).unwrap_or("?"),
-                user_id: user.clone(),
-                session_id: sid,
-            })
-        })
-        .collect();
-    Json(ClientView {
-        sessions,
-        last_active_session_id: last,
-    })
-    .into_response()
+    let mut state = p.state();
+    let view = match cookie_value(&headers, CLIENT_COOKIE).and_then(|c| state.touch(c)) {
+        Some(client) => ClientView {
+            sessions: client
+                .sessions
+                .iter()
+                .map(|(sid, user)| SessionView {
+                    session_id: sid.clone(),
+                    user_id: (*user).to_owned(),
+                    display_name: display_name(user).unwrap_or("?"),
+                })
+                .collect(),
+            last_active_session_id: client.last_active.clone(),
+        },
+        None => ClientView {
+            sessions: Vec::new(),
+            last_active_session_id: None,
+        },
+    };
+    drop(state);
+    Json(view).into_response()
 }
 
 async fn sign_in(
@@ -241,14 +367,30 @@ async fn sign_in(
     let token = p.sign(user, &session_id, &headers)?;
     {
         let mut state = p.state();
-        state
-            .sessions
-            .insert(session_id.clone(), ((*user).to_owned(), client_id.clone()));
-        let entry = state.clients.entry(client_id.clone()).or_default();
-        entry.0.push(session_id.clone());
-        entry.1 = Some(session_id.clone());
+        let limit = p.limits.sessions_per_client.max(1);
+        let client = state.touch_or_insert(&client_id, p.limits.clients);
+        while client.sessions.len() >= limit {
+            let Some((oldest, _)) = client.sessions.pop_front() else {
+                break;
+            };
+            if client.last_active.as_deref() == Some(oldest.as_str()) {
+                client.last_active = None;
+            }
+            tracing::debug!(
+                session = %fingerprint(&oldest),
+                limit,
+                "dev identity provider: ended the browser's oldest session"
+            );
+        }
+        client.sessions.push_back((session_id.clone(), *user));
+        client.last_active = Some(session_id.clone());
     }
-    tracing::info!(user, session = %session_id, "dev identity provider: signed in");
+    tracing::info!(
+        user,
+        session = %fingerprint(&session_id),
+        client = %fingerprint(&client_id),
+        "dev identity provider: signed in"
+    );
     let mut response = Json(SessionToken {
         session_id,
         user_id: (*user).to_owned(),
@@ -275,17 +417,19 @@ fn session_token(
 ) -> Result<Response, ApiError> {
     let client = cookie_value(headers, CLIENT_COOKIE);
     let user = p.owned_session(client, &session_id)?;
-    let token = p.sign(&user, &session_id, headers)?;
+    let token = p.sign(user, &session_id, headers)?;
     if activate
         && let Some(client) = client
         && let Some(entry) = p.state().clients.get_mut(client)
+        // Still this browser's: not signed out or forgotten while the token was signed.
+        && entry.user_of(&session_id).is_some()
     {
-        entry.1 = Some(session_id.clone());
+        entry.last_active = Some(session_id.clone());
     }
     let cookie = activate.then(|| session_cookie(&token));
     let mut response = Json(SessionToken {
         session_id,
-        user_id: user,
+        user_id: user.to_owned(),
         token,
     })
     .into_response();
@@ -320,13 +464,12 @@ async fn sign_out(
     p.owned_session(client, &input.session_id)?;
     let clear_cookie = {
         let mut state = p.state();
-        state.sessions.remove(&input.session_id);
         match client.and_then(|c| state.clients.get_mut(c)) {
-            Some((ids, last)) => {
-                ids.retain(|sid| sid != &input.session_id);
-                let was_active = last.as_deref() == Some(input.session_id.as_str());
+            Some(entry) => {
+                entry.sessions.retain(|(sid, _)| sid != &input.session_id);
+                let was_active = entry.last_active.as_deref() == Some(input.session_id.as_str());
                 if was_active {
-                    *last = None;
+                    entry.last_active = None;
                 }
                 was_active
             }

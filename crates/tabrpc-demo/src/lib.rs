@@ -98,6 +98,10 @@ impl Auth {
         if let Some(leeway) = settings.leeway {
             builder = builder.leeway(leeway);
         }
+        if settings.clerk {
+            // `sid` required; pending sessions (`sts: "pending"`) refused, as Clerk's SDKs do.
+            builder = builder.clerk(tabrpc::auth::ClerkProfile::default());
+        }
         let verifier = builder.build().await?;
         let mut resolver = Resolver::builder(verifier);
         if let Some(cookie) = &settings.cookie {
@@ -129,26 +133,29 @@ pub fn app(
         async move { Ok(ctx) }
     })
     .with_config(config);
-    let mut app = axum::Router::new().merge(endpoint.into_router_at("/trpc"));
+    let mut app = axum::Router::new()
+        .merge(endpoint.into_router_at("/trpc"))
+        .layer(tabrpc::auth::AuthLayer::new(auth.resolver));
+    // The provider's routes after the auth layer, so outside it: they never ask who the
+    // caller is (their browser is their `__client` cookie), and resolving the shared
+    // `__session` cookie on every sign-in or token request would be work for nothing.
     if let Some(provider) = auth.provider {
         app = app.merge(provider.router());
     }
-    Ok(app
-        .layer(tabrpc::auth::AuthLayer::new(auth.resolver))
-        .layer(
-            // The path only: a query's input (`?input=…`) may hold a session id, which is never
-            // logged in full.
-            tower_http::trace::TraceLayer::new_for_http().make_span_with(
-                |request: &http::Request<axum::body::Body>| {
-                    tracing::debug_span!(
-                        "request",
-                        method = %request.method(),
-                        path = request.uri().path(),
-                        version = ?request.version(),
-                    )
-                },
-            ),
-        ))
+    Ok(app.layer(
+        // The path only: a query's input (`?input=…`) may hold a session id, which is never
+        // logged in full.
+        tower_http::trace::TraceLayer::new_for_http().make_span_with(
+            |request: &http::Request<axum::body::Body>| {
+                tracing::debug_span!(
+                    "request",
+                    method = %request.method(),
+                    path = request.uri().path(),
+                    version = ?request.version(),
+                )
+            },
+        ),
+    ))
 }
 
 /// Where the demo web app's built files are by default: `crates/tabrpc-demo/web/dist` in this

@@ -1,5 +1,6 @@
-//! `cargo run -p tabrpc-demo`: serves the demo API and its development identity provider on the
-//! printed address.
+//! `TABRPC_DEV_IDP=1 cargo run -p tabrpc-demo`: serves the demo API and its development identity
+//! provider on the printed address (or, with `TABRPC_AUTH_ISSUER`, accepts another issuer's
+//! tokens instead). `bash crates/tabrpc-demo/run.sh` builds the web app and does this.
 
 use anyhow::Context;
 use tabrpc_demo::{Auth, Db, Settings, app, with_web_app};
@@ -15,13 +16,17 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let settings = Settings::from_env()?;
-    // Errors name the setting; the session database's URL is never printed (it may carry a
-    // password).
-    let db = Db::open_with(&settings.database_url, &settings.sessions).await?;
-    let listener = tokio::net::TcpListener::bind(settings.addr)
+    // Bound before anything else is set up, so that the address checked is the one actually
+    // listened on (a name resolved, port 0 chosen), and a refused address leaves no database
+    // file behind.
+    let listener = tokio::net::TcpListener::bind(settings.addr.as_str())
         .await
         .with_context(|| format!("listening on TABRPC_ADDR={}", settings.addr))?;
     let addr = listener.local_addr()?;
+    settings.check_listener(addr)?;
+    // Errors name the setting; the session database's URL is never printed (it may carry a
+    // password).
+    let db = Db::open_with(&settings.database_url, &settings.sessions).await?;
     let auth = Auth::from_settings(&settings.auth, &format!("http://{addr}"))
         .await
         .context("setting up auth")?;

@@ -1,6 +1,7 @@
 //! The demo binary configured by environment for another issuer (`TABRPC_AUTH_ISSUER` with a
 //! JWKS file, default leeway), answering `profile.getUser` for tokens minted with a key of the
-//! test's own; and start-up refusing missing or contradictory settings by name.
+//! test's own; the Clerk profile (`TABRPC_AUTH_CLERK=1`); and start-up refusing missing or
+//! contradictory settings by name.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -125,7 +126,7 @@ async fn another_issuer_configured_by_environment_is_verified_with_its_jwks_file
 
 #[tokio::test]
 async fn missing_or_contradictory_settings_stop_start_up_naming_the_variable() {
-    let cases: [(&[(&str, &str)], &str); 4] = [
+    let cases: [(&[(&str, &str)], &str); 5] = [
         (&[("TABRPC_AUTH_ISSUER", ISSUER)], "TABRPC_AUTH_ISSUER"),
         (
             &[("TABRPC_AUTH_JWKS", "/nonexistent.json")],
@@ -143,6 +144,7 @@ async fn missing_or_contradictory_settings_stop_start_up_naming_the_variable() {
             &[("TABRPC_AUTH_LEEWAY_SECS", "soon")],
             "TABRPC_AUTH_LEEWAY_SECS",
         ),
+        (&[("TABRPC_AUTH_CLERK", "yes")], "TABRPC_AUTH_CLERK"),
     ];
     for (vars, named) in cases {
         let mut command = demo();
@@ -158,4 +160,62 @@ async fn missing_or_contradictory_settings_stop_start_up_naming_the_variable() {
             "{vars:?}: stderr must name {named}: {stderr}"
         );
     }
+}
+
+/// `onboarding.getProgress` (needs a signed-in caller) with `token`: the status and body.
+async fn progress(base: &str, token: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{base}/trpc/onboarding.getProgress"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    let body = response.json().await.expect("JSON body");
+    (status, body)
+}
+
+#[tokio::test]
+async fn clerk_profile_requires_sid_and_refuses_pending_sessions() {
+    let ours = DevIdp::generate(ISSUER).expect("key");
+    let jwks = temp_path("clerk-jwks.json");
+    std::fs::write(&jwks, ours.jwks().to_string()).expect("write JWKS");
+    // What a Clerk session token carries: `sid`, `sts`, `azp`, `v`.
+    let clerk_like = || {
+        ours.token()
+            .claim("sub", "user_2abc")
+            .claim("sid", "sess_2abc")
+            .claim("sts", "active")
+            .claim("azp", "http://localhost:5173")
+            .claim("v", 2)
+    };
+    let without_sid = clerk_like().without_claim("sid").sign().expect("sign");
+    let pending = clerk_like().claim("sts", "pending").sign().expect("sign");
+    let normal = clerk_like().sign().expect("sign");
+
+    let mut command = demo();
+    command
+        .env("TABRPC_AUTH_ISSUER", ISSUER)
+        .env("TABRPC_AUTH_JWKS", &jwks)
+        .env("TABRPC_AUTH_CLERK", "1");
+    let (clerk, base) = start(command).await;
+    for (case, token) in [("no sid", &without_sid), ("sts pending", &pending)] {
+        let (status, body) = progress(&base, token).await;
+        assert_eq!(status, 401, "{case}: {body}");
+    }
+    let (status, body) = progress(&base, &normal).await;
+    assert_eq!(status, 200, "a Clerk session token: {body}");
+    drop(clerk);
+
+    // Without the profile a token without `sid` is a valid session of an issuer that has none.
+    let mut command = demo();
+    command
+        .env("TABRPC_AUTH_ISSUER", ISSUER)
+        .env("TABRPC_AUTH_JWKS", &jwks);
+    let (_plain, base) = start(command).await;
+    let (status, body) = progress(&base, &without_sid).await;
+    assert_eq!(status, 200, "no Clerk profile, no sid: {body}");
+    let (status, body) = progress(&base, &normal).await;
+    assert_eq!(status, 200, "{body}");
+    let _ = std::fs::remove_file(jwks);
 }

@@ -145,25 +145,14 @@ async fn legacy_session_id_is_ignored_and_warned_about_once() {
         "the warning says why: {}",
         warnings[0]
     );
-    // The ignored value is never logged. (Bob's real session id appears once: the provider
-    // logs its own sign-ins.)
+    // The ignored value is never logged, nor is bob's real session id (the provider logs
+    // only fingerprints of its session ids).
     assert!(
         !log.contains(LEGACY_VALUE),
         "the ignored sessionId value was logged:\n{log}"
     );
-    let naming_bobs_session: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains(&bob.session_id))
-        .collect();
-    assert_eq!(
-        naming_bobs_session.len(),
-        1,
-        "the capture sees the provider's sign-in line, and nothing else names the session:\n{log}"
-    );
     assert!(
-        naming_bobs_session
-            .iter()
-            .all(|l| l.contains("dev identity provider: signed in")),
+        !log.contains(&bob.session_id),
         "bob's session id, sent as the ignored sessionId, was logged:\n{log}"
     );
     let mut secrets = Vec::new();

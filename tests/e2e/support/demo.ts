@@ -11,7 +11,8 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
-/** Starts the demo server on a free port with a fresh in-memory database. */
+/** Starts the demo server on a free port with a fresh in-memory database and its development
+ * identity provider (`TABRPC_DEV_IDP=1`; `env` may override it). */
 export async function startDemo(env: Record<string, string> = {}): Promise<Demo> {
   const child: ChildProcess = spawn(demoBinary(), [], {
     env: {
@@ -19,6 +20,8 @@ export async function startDemo(env: Record<string, string> = {}): Promise<Demo>
       TABRPC_ADDR: "127.0.0.1:0",
       TABRPC_DATABASE_URL: "sqlite::memory:",
       RUST_LOG: process.env.RUST_LOG ?? "info",
+      // The development identity provider is on only when chosen.
+      TABRPC_DEV_IDP: "1",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

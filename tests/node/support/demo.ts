@@ -13,8 +13,9 @@ export function startDemo(): Promise<SpawnedServer> {
     TABRPC_ADDR: "127.0.0.1:0",
     TABRPC_DATABASE_URL: "sqlite::memory:",
     RUST_LOG: process.env.RUST_LOG ?? "warn",
+    // The development provider is on only when chosen, and never with an external issuer.
+    TABRPC_DEV_IDP: "1",
   };
-  // The development provider is on only when no external issuer is configured.
   for (const name of Object.keys(env)) if (name.startsWith("TABRPC_AUTH_")) delete env[name];
   return spawnServer(demoBinary, [], /^tabrpc-demo listening on (http:\/\/[^\s/]+)/, env);
 }

@@ -180,6 +180,19 @@ impl DevIdp {
     }
 }
 
+/// A short fingerprint of a session or browser id, for logs: the first 8 hex characters of its
+/// SHA-256, as the auth log shows a token's (`fp`). Enough to follow one session through the
+/// logs, useless to present: the provider hands out a token to whoever names a session of
+/// their browser, so its ids are never logged in full.
+///
+/// ```
+/// let fp = tabrpc_auth::dev_idp::fingerprint("abc");
+/// assert_eq!(fp, "ba7816bf");
+/// ```
+pub fn fingerprint(id: &str) -> String {
+    crate::verifier::Fingerprint::of_text(id).to_string()
+}
+
 impl std::fmt::Debug for DevIdp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DevIdp")

@@ -290,6 +290,13 @@ impl Fingerprint {
     fn of(digest: &Digest) -> Self {
         Self([digest[0], digest[1], digest[2], digest[3]])
     }
+
+    /// The fingerprint of any secret text (a session or browser id of the development
+    /// provider), the same way as a token's.
+    #[cfg_attr(not(feature = "dev-idp"), allow(dead_code))]
+    pub(crate) fn of_text(text: &str) -> Self {
+        Self::of(&sha256(text))
+    }
 }
 
 impl std::fmt::Display for Fingerprint {
