@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use tabrpc::sessions::{ExpiryTask, PgStore, SessionStore, SqliteStore, spawn_expiry};
+use tabrpc::sessions::{ExpiryTask, PgStore, SessionStore, SqliteStore, StoreConfig, spawn_expiry};
 
 use crate::config::SessionSettings;
 
@@ -49,10 +49,25 @@ impl Db {
     /// When either database cannot be opened or migrated; the message names the setting and
     /// never contains the session database's URL (it may hold a password).
     pub async fn open_with(url: &str, sessions: &SessionSettings) -> anyhow::Result<Self> {
+        Self::open_tuned(url, sessions, |config| config).await
+    }
+
+    /// As [`Db::open_with`], with the session store's configuration (the demo's cart table and
+    /// `sessions`' timings already applied) passed through `tune` last: for tests and
+    /// embedders that need other limits than the defaults.
+    ///
+    /// # Errors
+    ///
+    /// As [`Db::open_with`].
+    pub async fn open_tuned(
+        url: &str,
+        sessions: &SessionSettings,
+        tune: impl FnOnce(StoreConfig) -> StoreConfig,
+    ) -> anyhow::Result<Self> {
         let pool = open_sqlite(url)
             .await
             .with_context(|| format!("opening the database TABRPC_DATABASE_URL={url}"))?;
-        let config = sessions.apply(crate::cart::session_config());
+        let config = tune(sessions.apply(crate::cart::session_config()));
         let store: Arc<dyn SessionStore> = match &sessions.database_url {
             None => Arc::new(SqliteStore::new(pool.clone(), config).await?),
             Some(pg_url) => Arc::new(
@@ -94,10 +109,7 @@ async fn open_sqlite(url: &str) -> anyhow::Result<SqlitePool> {
     Ok(pool)
 }
 
-async fn open_postgres(
-    url: &str,
-    config: tabrpc::sessions::StoreConfig,
-) -> anyhow::Result<PgStore> {
+async fn open_postgres(url: &str, config: StoreConfig) -> anyhow::Result<PgStore> {
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(10)
         .connect(url)

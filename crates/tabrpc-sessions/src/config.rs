@@ -33,6 +33,25 @@ pub struct StoreConfig {
     pub tombstone_retention: Duration,
     /// How often [`spawn_expiry`](crate::spawn_expiry) sweeps. Defaults to 10 minutes.
     pub sweep_interval: Duration,
+    /// The most live anonymous sessions the store keeps. Creating one more ends the least
+    /// recently used anonymous sessions beyond it (reason `expired`, their data deleted; a
+    /// later call with such an id answers 404 `session_expired`), so a client creating
+    /// sessions in a loop cannot grow the database without bound. Sessions linked to an
+    /// account are never ended for this. Risk: such a loop can push other visitors' idle
+    /// anonymous carts out once the cap is reached; a per-address rate limit in front of the
+    /// server (a reverse proxy) keeps that from one client. With several instances on
+    /// Postgres, concurrent creations may pass it by a few until the next creation. At least
+    /// 1 in effect. Defaults to 100 000.
+    pub max_anonymous_sessions: u64,
+    /// The most live sessions linked to one account. A new session (or a newly linked one)
+    /// beyond it ends that account's least recently used session (reason `expired`): a
+    /// signed-in client cannot grow the database without bound either, and a browser rarely
+    /// has this many tabs in use. At least 1 in effect. Defaults to 100.
+    pub max_sessions_per_user: u64,
+    /// The most ended sessions remembered (see [`StoreConfig::tombstone_retention`]). Past
+    /// it the longest-ended are forgotten early: their ids then read as never seen (an empty
+    /// session) instead of 404 `session_expired`. Defaults to 100 000.
+    pub max_ended_sessions: u64,
     /// The tables of session-keyed feature data. Defaults to none.
     pub features: Vec<FeatureTable>,
 }
@@ -44,6 +63,9 @@ impl Default for StoreConfig {
             touch_interval: Duration::from_secs(60),
             tombstone_retention: 30 * DAY,
             sweep_interval: Duration::from_secs(10 * 60),
+            max_anonymous_sessions: 100_000,
+            max_sessions_per_user: 100,
+            max_ended_sessions: 100_000,
             features: Vec::new(),
         }
     }
@@ -71,6 +93,24 @@ impl StoreConfig {
     /// Sets [`StoreConfig::sweep_interval`].
     pub fn sweep_interval(mut self, sweep_interval: Duration) -> Self {
         self.sweep_interval = sweep_interval;
+        self
+    }
+
+    /// Sets [`StoreConfig::max_anonymous_sessions`].
+    pub fn max_anonymous_sessions(mut self, max: u64) -> Self {
+        self.max_anonymous_sessions = max;
+        self
+    }
+
+    /// Sets [`StoreConfig::max_sessions_per_user`].
+    pub fn max_sessions_per_user(mut self, max: u64) -> Self {
+        self.max_sessions_per_user = max;
+        self
+    }
+
+    /// Sets [`StoreConfig::max_ended_sessions`].
+    pub fn max_ended_sessions(mut self, max: u64) -> Self {
+        self.max_ended_sessions = max;
         self
     }
 

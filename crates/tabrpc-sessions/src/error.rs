@@ -3,7 +3,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use tabrpc_core::ErrorCode;
+use tabrpc_core::{ErrorCode, ErrorReason};
 
 use crate::id::INVALID_SESSION_ID;
 
@@ -73,6 +73,10 @@ pub enum ErrorKind {
     WrongOwner,
     /// The session has ended: rotated, ended, revoked or expired (404 NOT_FOUND).
     Ended(EndReason),
+    /// A limit of the store would be passed: a rotation whose merge would leave more rows
+    /// in a feature table than its [`FeatureTable::max_rows`](crate::FeatureTable::max_rows)
+    /// (409 CONFLICT).
+    LimitExceeded,
     /// The store is misconfigured: a feature table with an invalid identifier, or one that
     /// does not exist (500, at start-up).
     Config,
@@ -87,7 +91,19 @@ impl ErrorKind {
             ErrorKind::InvalidId | ErrorKind::InvalidRotation => ErrorCode::BadRequest,
             ErrorKind::WrongOwner => ErrorCode::Forbidden,
             ErrorKind::Ended(_) => ErrorCode::NotFound,
+            ErrorKind::LimitExceeded => ErrorCode::Conflict,
             ErrorKind::Config | ErrorKind::Storage => ErrorCode::InternalServerError,
+        }
+    }
+
+    /// The machine-readable reason this kind answers with in `error.data.reason`, if any:
+    /// `session_mismatch` for [`WrongOwner`](Self::WrongOwner), `session_expired` for
+    /// [`Ended`](Self::Ended).
+    pub const fn reason(self) -> Option<ErrorReason> {
+        match self {
+            ErrorKind::WrongOwner => Some(ErrorReason::SessionMismatch),
+            ErrorKind::Ended(_) => Some(ErrorReason::SessionExpired),
+            _ => None,
         }
     }
 }
@@ -96,22 +112,25 @@ impl ErrorKind {
 ///
 /// Converts into the RPC error [`tabrpc_core::Error`] by its [`ErrorKind`]:
 ///
-/// | kind | code | message |
-/// |---|---|---|
-/// | `InvalidId` | 400 BAD_REQUEST | [`INVALID_SESSION_ID`](crate::INVALID_SESSION_ID) |
-/// | `InvalidRotation` | 400 BAD_REQUEST | what is wrong |
-/// | `WrongOwner` | 403 FORBIDDEN | [`SESSION_WRONG_OWNER`] |
-/// | `Ended(reason)` | 404 NOT_FOUND | `session expired or revoked (reason): start a new session` |
-/// | `Config`, `Storage` | 500 INTERNAL_SERVER_ERROR | generic; the cause goes to the log only |
+/// | kind | code | message | `data.reason` |
+/// |---|---|---|---|
+/// | `InvalidId` | 400 BAD_REQUEST | [`INVALID_SESSION_ID`](crate::INVALID_SESSION_ID) | |
+/// | `InvalidRotation` | 400 BAD_REQUEST | what is wrong | |
+/// | `WrongOwner` | 403 FORBIDDEN | [`SESSION_WRONG_OWNER`] | `session_mismatch` |
+/// | `Ended(reason)` | 404 NOT_FOUND | `session expired or revoked (reason): start a new session` | `session_expired` |
+/// | `LimitExceeded` | 409 CONFLICT | which limit | |
+/// | `Config`, `Storage` | 500 INTERNAL_SERVER_ERROR | generic; the cause goes to the log only | |
 ///
 /// An ended session answers NOT_FOUND rather than UNAUTHORIZED on purpose: a session id is
 /// not a credential, and clients treat 401 as "refresh the sign-in token", which would not
-/// help. The client's remedy is a new session id.
+/// help. The client's remedy is a new session id, and it matches on `data.reason`
+/// (`session_expired`, `session_mismatch`), never on the message.
 ///
 /// ```
 /// use tabrpc_sessions::{EndReason, Error, ErrorKind};
 /// let err = tabrpc_core::Error::from(Error::ended(EndReason::Expired));
 /// assert_eq!(err.code().http_status(), 404);
+/// assert_eq!(err.reason(), Some(tabrpc_core::ErrorReason::SessionExpired));
 /// assert!(err.message().starts_with("session expired or revoked (expired)"));
 /// ```
 #[derive(Debug)]
@@ -166,6 +185,10 @@ impl Error {
         )
     }
 
+    pub(crate) fn limit(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::LimitExceeded, message)
+    }
+
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Config, message)
     }
@@ -203,7 +226,11 @@ impl From<Error> for tabrpc_core::Error {
             // Generic on the wire; the transport logs the cause with the call's path.
             return tabrpc_core::Error::internal(err);
         }
-        tabrpc_core::Error::new(code).with_message(err.message)
+        let rpc = tabrpc_core::Error::new(code).with_message(err.message);
+        match err.kind.reason() {
+            Some(reason) => rpc.with_reason(reason),
+            None => rpc,
+        }
     }
 }
 
@@ -217,8 +244,15 @@ mod tests {
         assert_eq!(rpc(Error::invalid_id()).code(), ErrorCode::BadRequest);
         assert_eq!(rpc(Error::wrong_owner()).code(), ErrorCode::Forbidden);
         assert_eq!(rpc(Error::wrong_owner()).message(), SESSION_WRONG_OWNER);
+        assert_eq!(
+            rpc(Error::wrong_owner()).reason(),
+            Some(ErrorReason::SessionMismatch)
+        );
         let ended = rpc(Error::ended(EndReason::Revoked));
         assert_eq!(ended.code(), ErrorCode::NotFound);
+        assert_eq!(ended.reason(), Some(ErrorReason::SessionExpired));
+        let limit = rpc(Error::limit("too many"));
+        assert_eq!((limit.code(), limit.reason()), (ErrorCode::Conflict, None));
         assert!(ended.message().contains("(revoked)"), "{}", ended.message());
     }
 

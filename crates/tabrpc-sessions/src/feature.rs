@@ -116,6 +116,7 @@ pub struct FeatureTable {
     table: String,
     session_column: String,
     merge: Merge,
+    max_rows: Option<u64>,
 }
 
 impl FeatureTable {
@@ -126,7 +127,30 @@ impl FeatureTable {
             table: table.into(),
             session_column: session_column.into(),
             merge: Merge::Append,
+            max_rows: None,
         }
+    }
+
+    /// The most rows one session may hold in this table (a cart's distinct lines). The
+    /// feature enforces it on its own writes; the store enforces it on rotation: a merge that
+    /// would leave more rows than this (and more than the new session already had) in the new
+    /// session fails with [`ErrorKind::LimitExceeded`](crate::ErrorKind::LimitExceeded) (409
+    /// CONFLICT) and changes nothing, so no data is dropped to fit. Moving into a fresh id,
+    /// as the client does at sign-in, never hits it. Defaults to no limit.
+    ///
+    /// ```
+    /// use tabrpc_sessions::FeatureTable;
+    /// let cart = FeatureTable::new("cart_items", "session_id").max_rows(100);
+    /// assert_eq!(cart.row_limit(), Some(100));
+    /// ```
+    pub fn max_rows(mut self, max: u64) -> Self {
+        self.max_rows = Some(max);
+        self
+    }
+
+    /// The limit set by [`FeatureTable::max_rows`], if any.
+    pub fn row_limit(&self) -> Option<u64> {
+        self.max_rows
     }
 
     /// How a rotation merges rows into a new session that already has some.
@@ -252,6 +276,14 @@ impl FeatureTable {
             Merge::KeepNew { .. } => index == 1,
             Merge::Sum { .. } => index != 1,
         }
+    }
+
+    /// Counts the rows of session `$1`.
+    pub(crate) fn count_sql(&self) -> String {
+        format!(
+            "SELECT count(*) FROM {} WHERE {} = $1",
+            self.table, self.session_column
+        )
     }
 
     /// Deletes the rows whose session id matches `condition` (`= $1`, `IN (SELECT …)`).

@@ -5,7 +5,7 @@
 
 use std::ops::Deref;
 
-use tabrpc_core::{Error as RpcError, ErrorCode, Procedure, ViewerContext};
+use tabrpc_core::{Error as RpcError, Procedure, ProcedureKind, ViewerContext};
 
 use crate::id::SessionId;
 use crate::store::{Session, SessionStore};
@@ -27,15 +27,6 @@ pub trait SessionInput {
 pub trait SessionContext: ViewerContext + Send + 'static {
     /// The session store.
     fn session_store(&self) -> &dyn SessionStore;
-}
-
-/// The verified caller's user id, `None` when anonymous.
-pub(crate) fn caller_of(ctx: &impl ViewerContext) -> Result<Option<String>, RpcError> {
-    match ctx.viewer() {
-        Ok(user_id) => Ok(Some(user_id.to_owned())),
-        Err(err) if err.code() == ErrorCode::Unauthorized => Ok(None),
-        Err(err) => Err(err),
-    }
 }
 
 /// The context a session procedure runs with: the caller's context and the resolved,
@@ -85,13 +76,17 @@ impl<C: SessionContext> SessionContext for SessionCtx<C> {
 
 /// Turns a procedure written against [`SessionCtx`] into a session procedure.
 pub trait SessionProcedure<C, I> {
-    /// Resolves the input's session before the procedure runs: creates it on first use,
+    /// Resolves the input's session before the procedure runs: a mutation creates it on first
+    /// use (a query answers for an id never seen as an empty session, storing nothing), a
+    /// signed-in caller's first use links an anonymous session to them (see the crate docs),
     /// refreshes its last use, and refuses the call with
     ///
     /// - 400 BAD_REQUEST when `sessionId` is not a UUID v4 (from the input's parsing),
-    /// - 403 FORBIDDEN when the session is linked to an account and the verified caller is
-    ///   someone else or anonymous,
-    /// - 404 NOT_FOUND `session expired or revoked (…)` when it has ended,
+    /// - 401 UNAUTHORIZED (the context's own answer) when the session is linked to an
+    ///   account and the request's credentials were presented and refused,
+    /// - 403 FORBIDDEN `session_mismatch` when the session is linked to an account and the
+    ///   verified caller is someone else or anonymous,
+    /// - 404 NOT_FOUND `session_expired` (`session expired or revoked (…)`) when it has ended,
     ///
     /// and the procedure body never runs. Marks the procedure [`SESSION_MARKER`].
     ///
@@ -122,11 +117,12 @@ where
     I: SessionInput + Send + 'static,
 {
     fn with_session(self) -> Procedure<C, I> {
-        self.with(|ctx: C, input: &I| {
+        // Only a mutation creates the session: queries never grow the store.
+        let create = self.meta().kind == ProcedureKind::Mutation;
+        self.with(move |ctx: C, input: &I| {
             let id = input.session_id().clone();
             async move {
-                let caller = caller_of(&ctx)?;
-                let session = ctx.session_store().resolve(&id, caller.as_deref()).await?;
+                let (ctx, session) = crate::caller::resolve_session(ctx, &id, create).await?;
                 Ok(SessionCtx { ctx, session })
             }
         })

@@ -3,8 +3,8 @@
 //! `sessionId` parameter of the procedures that need it.
 //!
 //! - [`SessionId`]: a UUID v4; anything else is a 400. A handle, never an authenticator.
-//! - [`SessionStore`]: find-or-create, rotation at sign-in, end at sign-out, revocation of
-//!   every session of a user, expiry; on SQLite ([`SqliteStore`], the embedded default) or
+//! - [`SessionStore`]: find-or-create (create on first write), rotation at sign-in, end at
+//!   sign-out, revocation of every session of a user, expiry and caps; on SQLite ([`SqliteStore`], the embedded default) or
 //!   Postgres ([`PgStore`], for several server instances).
 //! - [`FeatureTable`]: where features keep their session-keyed rows, so rotation moves them in
 //!   the same transaction and ending a session deletes them.
@@ -12,7 +12,39 @@
 //!   (and ownership checked against the verified caller) in its [`SessionCtx`], and is marked
 //!   `"session"` in the bindings; [`router`] adds `rotate` and `end`.
 //! - [`spawn_expiry`]: the background sweep.
-//! - [`Error`]: the crate's one error type; its [`ErrorKind`] maps to the shared codes table.
+//! - [`Error`]: the crate's one error type; its [`ErrorKind`] maps to the shared codes table,
+//!   and to `data.reason` where the client must react (`session_expired`: make a new id;
+//!   `session_mismatch`: the session belongs to another account).
+//!
+//! ## Binding sessions to a caller fails closed
+//!
+//! - **Rotation** (`session.rotate`) links the new session to the verified caller. A request
+//!   whose credentials were presented and refused (expired or forged token, `Bearer null`,
+//!   the fail-closed marker, ambiguous cookies, a CSRF failure) is answered 401
+//!   `invalid_token` and changes nothing; only a request with no credentials at all rotates
+//!   anonymously.
+//! - **A signed-in caller's first use of an anonymous session links it to them**, atomically
+//!   (a read as much as a write). From then on it answers that account only: anyone else
+//!   holding the id gets 403 `session_mismatch`. Chosen over refusing the signed-in caller
+//!   ("rotate first") because it closes the window with no new error for the client to
+//!   handle: calls made between sign-in and the client's rotation simply work, and the
+//!   rotation (same account) still moves the data to a fresh id.
+//! - A session linked to an account, used with refused credentials, answers that 401 (get a
+//!   fresh token) rather than 403 `session_mismatch` (which would tell the client to give the
+//!   session up).
+//!
+//! ## Bounds
+//!
+//! A session row is created by the first write (a query with an id never seen answers the
+//! empty state and stores nothing). The table is bounded per kind of caller, with documented
+//! defaults in [`StoreConfig`]: live anonymous sessions
+//! ([`max_anonymous_sessions`](StoreConfig::max_anonymous_sessions), 100 000), live sessions
+//! per account ([`max_sessions_per_user`](StoreConfig::max_sessions_per_user), 100), and
+//! remembered ended sessions ([`max_ended_sessions`](StoreConfig::max_ended_sessions),
+//! 100 000). Past a cap, the least recently used sessions end (reason `expired`, data
+//! deleted) and the longest-ended are forgotten, so a client creating sessions in a loop
+//! cannot grow the database without bound. A feature can cap its rows per session
+//! ([`FeatureTable::max_rows`]); a rotation that would pass it is refused and changes nothing.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -57,6 +89,7 @@
 //! # Ok(()) }
 //! ```
 
+mod caller;
 mod config;
 mod error;
 mod expiry;

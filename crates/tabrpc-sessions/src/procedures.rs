@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use specta::Type;
 use tabrpc_core::{Error, Procedure, Router};
 
-use crate::guard::{SESSION_MARKER, SessionContext, SessionInput, caller_of};
+use crate::caller::Caller;
+use crate::guard::{SESSION_MARKER, SessionContext, SessionInput};
 use crate::id::SessionId;
 
 /// Input of `session.rotate`.
@@ -53,7 +54,13 @@ impl SessionInput for SessionEndInput {
 /// - `session.rotate {sessionId, newSessionId}` (mutation): moves the session's data to the
 ///   new id in one transaction and links it to the verified caller, if any
 ///   ([`SessionStore::rotate`](crate::SessionStore::rotate)). The client calls it at sign-in,
-///   in `refresh(beforeUpdate)`, while the old id is still current.
+///   in `refresh(beforeUpdate)`, while the old id is still current. It fails closed: a
+///   request whose credentials were presented and refused (an expired or forged token,
+///   `Bearer null`, the fail-closed marker, ambiguous cookies) answers 401 UNAUTHORIZED with
+///   `WWW-Authenticate: Bearer error="invalid_token"` and `data.reason` `invalid_token`, and
+///   changes nothing; only a request with no credentials at all rotates anonymously. A merge
+///   that would pass a feature's [`max_rows`](crate::FeatureTable::max_rows) answers 409
+///   CONFLICT and changes nothing.
 /// - `session.end {sessionId}` (mutation): ends the session and deletes its data
 ///   ([`SessionStore::end`](crate::SessionStore::end)). The client calls it at sign-out,
 ///   *before* dropping its token: a session linked to an account answers only that account.
@@ -66,11 +73,13 @@ pub fn router<C: SessionContext>() -> Router<C> {
         .procedure(
             "rotate",
             Procedure::mutation(|ctx: C, input: SessionRotateInput| async move {
-                let caller = caller_of(&ctx)?;
+                let caller = Caller::of(&ctx)?;
+                let user = caller.binding()?;
                 let rotation = ctx
                     .session_store()
-                    .rotate(&input.session_id, &input.new_session_id, caller.as_deref())
-                    .await?;
+                    .rotate(&input.session_id, &input.new_session_id, user)
+                    .await
+                    .map_err(|err| caller.answer(err))?;
                 Ok::<_, Error>(SessionRotation {
                     moved: u32::try_from(rotation.moved).unwrap_or(u32::MAX),
                     linked: rotation.session.user_id().is_some(),
@@ -81,10 +90,11 @@ pub fn router<C: SessionContext>() -> Router<C> {
         .procedure(
             "end",
             Procedure::mutation(|ctx: C, input: SessionEndInput| async move {
-                let caller = caller_of(&ctx)?;
+                let caller = Caller::of(&ctx)?;
                 ctx.session_store()
-                    .end(&input.session_id, caller.as_deref())
-                    .await?;
+                    .end(&input.session_id, caller.user())
+                    .await
+                    .map_err(|err| caller.answer(err))?;
                 Ok::<_, Error>(())
             })
             .mark(SESSION_MARKER),

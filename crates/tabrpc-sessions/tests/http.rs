@@ -307,8 +307,13 @@ async fn revoked_and_expired_sessions_answer_not_found_over_http() {
         )
     );
 
+    // A write creates the session (a query would store nothing).
     let (status, _) = server
-        .query("cart.get", json!({"sessionId": expired.as_str()}), None)
+        .mutate(
+            "cart.add",
+            json!({"sessionId": expired.as_str(), "item": "x"}),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;

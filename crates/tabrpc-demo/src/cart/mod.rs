@@ -1,6 +1,7 @@
 //! `cart.*`: an anonymous per-tab cart, kept under the tab's session id (`sessionId`, which
 //! the client injects) in the session store's database. It survives a reload of the tab, is
-//! separate in two tabs, and moves to the account at sign-in (`session.rotate`).
+//! separate in two tabs, and moves to the account at sign-in (`session.rotate`). A cart holds
+//! at most `MAX_LINES` (100) different items: adding another answers 409 CONFLICT.
 
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -19,13 +20,18 @@ use store::{add, read, remove};
 const MAX_QUANTITY: u32 = 99;
 /// The longest item name accepted, in bytes.
 const MAX_ITEM_LEN: usize = 100;
+/// The most different items (lines) one cart holds: one session cannot grow the database
+/// without bound.
+const MAX_LINES: u32 = 100;
 
 /// The cart's table, registered with the session store: a rotation adds up the quantities of
-/// an item present in both sessions.
+/// an item present in both sessions, and refuses (409, changing nothing) a merge that would
+/// leave more than [`MAX_LINES`] lines; into a fresh id, as at sign-in, it always fits.
 pub(crate) fn session_config() -> StoreConfig {
     StoreConfig::default().feature(
         FeatureTable::new("cart_items", "session_id")
-            .merge(Merge::sum(["item"], "quantity").at_most(MAX_QUANTITY.into())),
+            .merge(Merge::sum(["item"], "quantity").at_most(MAX_QUANTITY.into()))
+            .max_rows(MAX_LINES.into()),
     )
 }
 

@@ -40,6 +40,7 @@ pub struct Session {
     user_id: Option<String>,
     created_at: i64,
     last_seen_at: i64,
+    stored: bool,
 }
 
 impl Session {
@@ -61,6 +62,12 @@ impl Session {
     /// When it was last used (to within [`StoreConfig::touch_interval`]).
     pub fn last_seen_at(&self) -> SystemTime {
         from_millis(self.last_seen_at)
+    }
+
+    /// Whether the store holds it: `false` for an id never seen, read by
+    /// [`SessionStore::resolve_read`] (it has no data, and its first write creates it).
+    pub fn is_stored(&self) -> bool {
+        self.stored
     }
 }
 
@@ -138,13 +145,28 @@ pub enum Database {
 pub trait SessionStore: Send + Sync + 'static {
     /// The live session `id` for `caller`: created on first use (linked to `caller` if there
     /// is one), its `last_seen_at` refreshed at most every
-    /// [`StoreConfig::touch_interval`].
+    /// [`StoreConfig::touch_interval`]. A live anonymous session used by a signed-in `caller`
+    /// is linked to that caller, atomically, on this first signed-in use: from then on it
+    /// answers that account only (see [`StoreConfig`] for the caps a creation enforces).
     ///
     /// # Errors
     ///
     /// `Ended` for an ended session, `WrongOwner` for a session linked to another account (or
     /// used anonymously), `Storage` when the database fails.
     fn resolve<'a>(
+        &'a self,
+        id: &'a SessionId,
+        caller: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Session, Error>>;
+
+    /// As [`SessionStore::resolve`], for reading: an id never seen is not created, and the
+    /// answer is the empty session it would be (not [stored](Session::is_stored)), so queries
+    /// never grow the store. A live session is checked, linked and touched as by `resolve`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionStore::resolve`].
+    fn resolve_read<'a>(
         &'a self,
         id: &'a SessionId,
         caller: Option<&'a str>,

@@ -15,12 +15,21 @@ mod imp {
     /// A transaction-scoped advisory lock (the key spells "tabrpcse"): instances starting at
     /// once migrate one after the other.
     const MIGRATION_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(8386092224791933797)");
+    /// Appended to the selection of sessions to evict or forget. Evictions skip rows another transaction holds instead of waiting (or deadlocking) on them.
+    const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
     const BACKEND: &str = "postgres";
-    const MIGRATIONS: &[(i64, &str, &str)] = &[(
-        1,
-        "sessions",
-        include_str!("../../migrations/postgres/0001_sessions.sql"),
-    )];
+    const MIGRATIONS: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "sessions",
+            include_str!("../../migrations/postgres/0001_sessions.sql"),
+        ),
+        (
+            2,
+            "anonymous sessions index",
+            include_str!("../../migrations/postgres/0002_anonymous_index.sql"),
+        ),
+    ];
 
     fn wrap_pool(pool: sqlx::PgPool) -> Database {
         Database::Postgres(pool)

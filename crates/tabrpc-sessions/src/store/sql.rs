@@ -67,7 +67,12 @@ impl Store {
         Ok(self.pool.begin_with(BEGIN).await?)
     }
 
-    async fn resolve_inner(&self, id: &SessionId, caller: Option<&str>) -> Result<Session, Error> {
+    async fn resolve_inner(
+        &self,
+        id: &SessionId,
+        caller: Option<&str>,
+        create: bool,
+    ) -> Result<Session, Error> {
         // A few rounds at most: each retry follows a concurrent change of this very row.
         for _ in 0..3 {
             let now = now_millis();
@@ -76,29 +81,46 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
             match row {
+                None if !create => {
+                    // A read of an id never seen: the empty session it would be, stored only
+                    // by the first write.
+                    return Ok(Session {
+                        id: id.clone(),
+                        user_id: caller.map(str::to_owned),
+                        created_at: now,
+                        last_seen_at: now,
+                        stored: false,
+                    });
+                }
                 None => {
-                    let created = sqlx::query(
-                        "INSERT INTO tabrpc_sessions (id, user_id, created_at, last_seen_at) \
-                         VALUES ($1, $2, $3, $3) ON CONFLICT (id) DO NOTHING",
-                    )
-                    .bind(id.as_str())
-                    .bind(caller)
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected();
-                    if created == 1 {
+                    if self.create(id, caller, now).await? {
                         tracing::debug!(linked = caller.is_some(), "session created");
                         return Ok(Session {
                             id: id.clone(),
                             user_id: caller.map(str::to_owned),
                             created_at: now,
                             last_seen_at: now,
+                            stored: true,
                         });
                     }
                 }
                 Some((_, _, _, Some(_), reason)) => {
                     return Err(Error::ended(EndReason::parse(reason.as_deref().unwrap_or(""))));
+                }
+                Some((None, created_at, _, None, _)) if caller.is_some() => {
+                    // A signed-in caller's first use of an anonymous session makes it theirs,
+                    // so it is no longer readable by whoever else holds the id.
+                    let user = caller.unwrap_or_default();
+                    if self.link(id, user, now).await? {
+                        tracing::debug!("anonymous session linked on first signed-in use");
+                        return Ok(Session {
+                            id: id.clone(),
+                            user_id: Some(user.to_owned()),
+                            created_at,
+                            last_seen_at: now,
+                            stored: true,
+                        });
+                    }
                 }
                 Some((user_id, created_at, last_seen_at, None, _)) => {
                     check_owner(user_id.as_deref(), caller)?;
@@ -107,6 +129,7 @@ impl Store {
                         user_id,
                         created_at,
                         last_seen_at,
+                        stored: true,
                     };
                     if now.saturating_sub(last_seen_at) < millis(self.config.effective_touch_interval()) {
                         return Ok(session);
@@ -132,6 +155,142 @@ impl Store {
         ))
     }
 
+    /// Stores session `id` of `owner` and keeps the store within its bounds, in one
+    /// transaction; `false` when the row exists already (made concurrently).
+    async fn create(&self, id: &SessionId, owner: Option<&str>, now: i64) -> Result<bool, Error> {
+        let mut tx = self.begin().await?;
+        let created = sqlx::query(
+            "INSERT INTO tabrpc_sessions (id, user_id, created_at, last_seen_at) \
+             VALUES ($1, $2, $3, $3) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(owner)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if created == 1 {
+            self.trim(&mut tx, now, owner, [id, id]).await?;
+        }
+        tx.commit().await?;
+        Ok(created == 1)
+    }
+
+    /// Links the live anonymous session `id` to `user`, keeping the user's sessions within
+    /// bounds, in one transaction; `false` when it is no longer live and anonymous.
+    async fn link(&self, id: &SessionId, user: &str, now: i64) -> Result<bool, Error> {
+        let mut tx = self.begin().await?;
+        let linked = sqlx::query(
+            "UPDATE tabrpc_sessions SET user_id = $2, last_seen_at = $3 \
+             WHERE id = $1 AND user_id IS NULL AND ended_at IS NULL",
+        )
+        .bind(id.as_str())
+        .bind(user)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if linked == 1 {
+            self.trim(&mut tx, now, Some(user), [id, id]).await?;
+        }
+        tx.commit().await?;
+        Ok(linked == 1)
+    }
+
+    /// Keeps the store within its bounds after `tx` stored or linked a live session of
+    /// `owner`, or ended one: ends the least recently used live sessions of `owner` (the
+    /// anonymous ones when `None`) beyond their cap, then forgets the longest-ended sessions
+    /// beyond theirs. Never touches `keep` (the sessions `tx` is working on) and, on Postgres,
+    /// skips rows another transaction holds (a feature write, a rotation) rather than wait.
+    async fn trim(
+        &self,
+        tx: &mut Tx,
+        now: i64,
+        owner: Option<&str>,
+        keep: [&SessionId; 2],
+    ) -> Result<(), Error> {
+        let live: i64 = match owner {
+            None => sqlx::query_scalar(
+                "SELECT count(*) FROM tabrpc_sessions WHERE ended_at IS NULL AND user_id IS NULL",
+            )
+            .fetch_one(&mut **tx)
+            .await?,
+            Some(user) => sqlx::query_scalar(
+                "SELECT count(*) FROM tabrpc_sessions WHERE ended_at IS NULL AND user_id = $1",
+            )
+            .bind(user)
+            .fetch_one(&mut **tx)
+            .await?,
+        };
+        let (cap, whose) = match owner {
+            None => (self.config.max_anonymous_sessions, "user_id IS NULL"),
+            Some(_) => (self.config.max_sessions_per_user, "user_id = $5"),
+        };
+        let live = u64::try_from(live).unwrap_or(0);
+        let excess = live.saturating_sub(cap.max(1));
+        if excess > 0 {
+            let evict = format!(
+                "UPDATE tabrpc_sessions SET ended_at = $1, end_reason = $2 \
+                 WHERE ended_at IS NULL AND id IN (SELECT id FROM tabrpc_sessions \
+                 WHERE ended_at IS NULL AND {whose} AND id <> $3 AND id <> $4 \
+                 ORDER BY last_seen_at, id LIMIT {excess}{SKIP_LOCKED})"
+            );
+            let mut evict = sqlx::query(&evict)
+                .bind(now)
+                .bind(EndReason::Expired.as_str())
+                .bind(keep[0].as_str())
+                .bind(keep[1].as_str());
+            if let Some(user) = owner {
+                evict = evict.bind(user);
+            }
+            let evicted = evict.execute(&mut **tx).await?.rows_affected();
+            if evicted > 0 {
+                let sessions =
+                    "IN (SELECT id FROM tabrpc_sessions WHERE ended_at = $1 AND end_reason = $2)";
+                for feature in &self.config.features {
+                    sqlx::query(&feature.delete_sql(sessions))
+                        .bind(now)
+                        .bind(EndReason::Expired.as_str())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                tracing::info!(
+                    evicted,
+                    linked = owner.is_some(),
+                    "least recently used sessions ended: over the store's cap"
+                );
+            }
+        }
+        self.trim_ended(tx, keep).await
+    }
+
+    /// Forgets the longest-ended sessions beyond [`StoreConfig::max_ended_sessions`], never
+    /// `keep`.
+    async fn trim_ended(&self, tx: &mut Tx, keep: [&SessionId; 2]) -> Result<(), Error> {
+        let ended: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM tabrpc_sessions WHERE ended_at IS NOT NULL")
+                .fetch_one(&mut **tx)
+                .await?;
+        let excess = u64::try_from(ended)
+            .unwrap_or(0)
+            .saturating_sub(self.config.max_ended_sessions);
+        if excess > 0 {
+            let forget = format!(
+                "DELETE FROM tabrpc_sessions WHERE id IN (SELECT id FROM tabrpc_sessions \
+                 WHERE ended_at IS NOT NULL AND id <> $1 AND id <> $2 \
+                 ORDER BY ended_at, id LIMIT {excess}{SKIP_LOCKED})"
+            );
+            let forgotten = sqlx::query(&forget)
+                .bind(keep[0].as_str())
+                .bind(keep[1].as_str())
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            tracing::debug!(forgotten, "ended sessions forgotten early: over the store's cap");
+        }
+        Ok(())
+    }
+
     async fn lookup_inner(&self, id: &SessionId) -> Result<Option<SessionState>, Error> {
         let row: Option<Row> = sqlx::query_as(SELECT_SESSION)
             .bind(id.as_str())
@@ -147,6 +306,7 @@ impl Store {
                 user_id,
                 created_at,
                 last_seen_at,
+                stored: true,
             }),
         }))
     }
@@ -201,6 +361,7 @@ impl Store {
         let mut moved = 0;
         if old_live {
             for feature in &self.config.features {
+                let mut moved_here = 0;
                 for (index, statement) in feature.move_sql().iter().enumerate() {
                     let changed = sqlx::query(statement)
                         .bind(old.as_str())
@@ -210,6 +371,21 @@ impl Store {
                         .rows_affected();
                     if feature.counts_as_moved(index) {
                         moved += changed;
+                        moved_here += changed;
+                    }
+                }
+                if let Some(max) = feature.row_limit().filter(|_| moved_here > 0) {
+                    let rows: i64 = sqlx::query_scalar(&feature.count_sql())
+                        .bind(new.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if u64::try_from(rows).unwrap_or(0) > max {
+                        // Dropping the transaction rolls it back: nothing moved, old is live.
+                        return Err(Error::limit(format!(
+                            "the new session would hold {rows} rows of `{}`, more than its \
+                             limit of {max}: nothing was moved",
+                            feature.table()
+                        )));
                     }
                 }
             }
@@ -230,6 +406,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+        self.trim(&mut tx, now, user_id.as_deref(), [old, new]).await?;
         tx.commit().await?;
         tracing::debug!(moved, linked = user_id.is_some(), "session rotated");
         Ok(Rotation {
@@ -238,6 +415,7 @@ impl Store {
                 user_id,
                 created_at: new_row.1,
                 last_seen_at: now,
+                stored: true,
             },
             moved,
         })
@@ -247,7 +425,7 @@ impl Store {
         let now = now_millis();
         let mut tx = self.begin().await?;
         // An unknown id is remembered as ended, so it cannot start a session later.
-        sqlx::query(
+        let remembered = sqlx::query(
             "INSERT INTO tabrpc_sessions (id, user_id, created_at, last_seen_at, ended_at, end_reason) \
              VALUES ($1, NULL, $2, $2, $2, $3) ON CONFLICT (id) DO NOTHING",
         )
@@ -255,11 +433,15 @@ impl Store {
         .bind(now)
         .bind(EndReason::Ended.as_str())
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
         let lock = format!("{SELECT_SESSION}{FOR_UPDATE}");
         let (owner, _, _, ended_at, _): Row =
             sqlx::query_as(&lock).bind(id.as_str()).fetch_one(&mut *tx).await?;
         if ended_at.is_some() {
+            if remembered == 1 {
+                self.trim_ended(&mut tx, [id, id]).await?;
+            }
             tx.commit().await?;
             return Ok(());
         }
@@ -276,6 +458,7 @@ impl Store {
             .bind(EndReason::Ended.as_str())
             .execute(&mut *tx)
             .await?;
+        self.trim_ended(&mut tx, [id, id]).await?;
         tx.commit().await?;
         tracing::debug!("session ended");
         Ok(())
@@ -362,7 +545,15 @@ impl SessionStore for Store {
         id: &'a SessionId,
         caller: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Session, Error>> {
-        Box::pin(self.resolve_inner(id, caller).instrument(span("resolve", id)))
+        Box::pin(self.resolve_inner(id, caller, true).instrument(span("resolve", id)))
+    }
+
+    fn resolve_read<'a>(
+        &'a self,
+        id: &'a SessionId,
+        caller: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Session, Error>> {
+        Box::pin(self.resolve_inner(id, caller, false).instrument(span("resolve_read", id)))
     }
 
     fn lookup<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<Option<SessionState>, Error>> {

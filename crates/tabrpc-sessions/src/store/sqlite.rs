@@ -16,12 +16,21 @@ mod imp {
     /// Row locks do not exist: `BEGIN IMMEDIATE` already excludes every other writer.
     const FOR_UPDATE: &str = "";
     const MIGRATION_LOCK: Option<&str> = None;
+    /// Appended to the selection of sessions to evict or forget. No row locks: `BEGIN IMMEDIATE` already excludes every other writer.
+    const SKIP_LOCKED: &str = "";
     const BACKEND: &str = "sqlite";
-    const MIGRATIONS: &[(i64, &str, &str)] = &[(
-        1,
-        "sessions",
-        include_str!("../../migrations/sqlite/0001_sessions.sql"),
-    )];
+    const MIGRATIONS: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "sessions",
+            include_str!("../../migrations/sqlite/0001_sessions.sql"),
+        ),
+        (
+            2,
+            "anonymous sessions index",
+            include_str!("../../migrations/sqlite/0002_anonymous_index.sql"),
+        ),
+    ];
 
     fn wrap_pool(pool: sqlx::SqlitePool) -> Database {
         Database::Sqlite(pool)
