@@ -46,6 +46,8 @@ pub(crate) struct ClaimRules {
     pub(crate) authorized_parties: Option<Vec<String>>,
     pub(crate) require_sid: bool,
     pub(crate) reject_pending: bool,
+    /// The longest `exp - iat` accepted (then `iat` is required); `None`: no limit.
+    pub(crate) max_lifetime_secs: Option<u64>,
 }
 
 impl ClaimRules {
@@ -94,6 +96,12 @@ impl Claims {
         let iat = optional_numeric(map.remove("iat")).ok_or(bad(Claim::Iat))?;
         if in_future(iat, now, leeway) {
             return Err(AnonymousReason::IssuedInFuture);
+        }
+        if let Some(max) = rules.max_lifetime_secs {
+            let iat = iat.ok_or(bad(Claim::Iat))?;
+            if exp.saturating_sub(iat) > max {
+                return Err(AnonymousReason::LifetimeTooLong);
+            }
         }
         // An issuer is a single string (RFC 7519 §4.1.1), equal to the configured one.
         let iss = match map.remove("iss") {
@@ -203,6 +211,7 @@ mod tests {
             authorized_parties: None,
             require_sid: false,
             reject_pending: false,
+            max_lifetime_secs: None,
         }
     }
 
@@ -336,6 +345,35 @@ mod tests {
         assert!(Claims::from_verified(claims(base()), &configured, NOW).is_err());
         assert!(check(json!("api"), &rules()).is_err());
         assert!(check(json!([]), &rules()).is_ok());
+    }
+
+    #[test]
+    fn a_maximum_lifetime_refuses_longer_tokens_and_requires_iat() {
+        let limited = ClaimRules {
+            max_lifetime_secs: Some(60),
+            ..rules()
+        };
+        let at = |exp: u64, iat: Option<u64>| {
+            let mut map = with("exp", json!(exp));
+            match iat {
+                Some(iat) => map.insert("iat".into(), json!(iat)),
+                None => map.remove("iat"),
+            };
+            Claims::from_verified(map, &limited, NOW)
+        };
+        assert!(at(NOW + 60, Some(NOW)).is_ok());
+        assert_eq!(
+            at(NOW + 61, Some(NOW)).unwrap_err(),
+            AnonymousReason::LifetimeTooLong
+        );
+        assert_eq!(
+            at(NOW + 30, None).unwrap_err(),
+            AnonymousReason::Claims(Claim::Iat)
+        );
+        // Without a maximum, neither matters.
+        let mut map = with("exp", json!(NOW + 86_400 * 365));
+        map.remove("iat");
+        assert!(Claims::from_verified(map, &rules(), NOW).is_ok());
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub fn cookie_csrf_ok(parts: &http::request::Parts) -> bool {
         &parts.headers,
         &parts.uri,
         &HeaderName::from_static(DEFAULT_CSRF_HEADER),
+        None,
     )
 }
 
@@ -31,9 +32,19 @@ pub(crate) fn is_safe(method: &Method) -> bool {
     )
 }
 
-/// Any one of: `Sec-Fetch-Site: same-origin`; an `Origin` whose host and port equal the
-/// request's `Host` (or HTTP/2 authority); the custom header, with any value.
-pub(crate) fn csrf_ok(headers: &HeaderMap, uri: &Uri, custom: &HeaderName) -> bool {
+/// Any one of: `Sec-Fetch-Site: same-origin`; an `Origin` whose scheme is the server's and
+/// whose host and port equal the request's `Host` (or HTTP/2 authority); the custom header,
+/// with any value.
+///
+/// The server's scheme is `public_scheme` when configured, else the request URI's (HTTP/2
+/// requests carry one), else `http`: an `https` page and an `http` page of the same host are
+/// different origins, and a network attacker can serve the latter.
+pub(crate) fn csrf_ok(
+    headers: &HeaderMap,
+    uri: &Uri,
+    custom: &HeaderName,
+    public_scheme: Option<&str>,
+) -> bool {
     if headers.contains_key(custom) {
         return true;
     }
@@ -49,9 +60,13 @@ pub(crate) fn csrf_ok(headers: &HeaderMap, uri: &Uri, custom: &HeaderName) -> bo
         return false;
     };
     // `Origin: null` (sandboxed frames, some redirects) has no authority and never matches.
-    let Some((_, origin_authority)) = origin.split_once("://") else {
+    let Some((origin_scheme, origin_authority)) = origin.split_once("://") else {
         return false;
     };
+    let scheme = public_scheme.or(uri.scheme_str()).unwrap_or("http");
+    if !origin_scheme.eq_ignore_ascii_case(scheme) {
+        return false;
+    }
     let host = headers
         .get(HOST)
         .and_then(|v| v.to_str().ok())
@@ -72,16 +87,25 @@ mod tests {
     }
 
     fn ok(pairs: &[(&'static str, &'static str)]) -> bool {
+        ok_as(None, pairs)
+    }
+
+    fn ok_as(public_scheme: Option<&str>, pairs: &[(&'static str, &'static str)]) -> bool {
         csrf_ok(
             &headers(pairs),
             &Uri::from_static("/rpc/x"),
             &HeaderName::from_static(DEFAULT_CSRF_HEADER),
+            public_scheme,
         )
     }
 
     #[test]
     fn same_origin_passes() {
-        assert!(ok(&[("origin", "https://app.test"), ("host", "app.test")]));
+        assert!(ok_as(
+            Some("https"),
+            &[("origin", "https://app.test"), ("host", "app.test")]
+        ));
+        assert!(ok(&[("origin", "http://app.test"), ("host", "app.test")]));
         assert!(ok(&[
             ("origin", "http://localhost:3000"),
             ("host", "LOCALHOST:3000")
@@ -115,14 +139,27 @@ mod tests {
     }
 
     #[test]
-    fn http2_authority_stands_in_for_host() {
+    fn the_origin_scheme_must_be_the_servers() {
+        let same_host = |origin| [("origin", origin), ("host", "app.test")];
+        // Plain HTTP with nothing configured: the server is `http`.
+        assert!(!ok(&same_host("https://app.test")));
+        assert!(ok(&same_host("HTTP://app.test")));
+        // Behind a TLS-terminating proxy, configured.
+        assert!(ok_as(Some("https"), &same_host("https://app.test")));
+        assert!(!ok_as(Some("https"), &same_host("http://app.test")));
+        assert!(!ok_as(Some("https"), &same_host("wss://app.test")));
+    }
+
+    #[test]
+    fn http2_authority_stands_in_for_host_and_its_scheme_for_the_servers() {
+        let custom = HeaderName::from_static(DEFAULT_CSRF_HEADER);
         let map = headers(&[("origin", "https://app.test")]);
         let uri = Uri::from_static("https://app.test/rpc/x");
-        assert!(csrf_ok(
-            &map,
-            &uri,
-            &HeaderName::from_static(DEFAULT_CSRF_HEADER)
-        ));
+        assert!(csrf_ok(&map, &uri, &custom, None));
+        let cleartext = Uri::from_static("http://app.test/rpc/x");
+        assert!(!csrf_ok(&map, &cleartext, &custom, None));
+        // A configured public scheme wins over the URI's (h2c behind a TLS proxy).
+        assert!(csrf_ok(&map, &cleartext, &custom, Some("https")));
     }
 
     #[test]

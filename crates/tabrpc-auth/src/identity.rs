@@ -165,8 +165,8 @@ impl Claim {
 /// Why a caller is anonymous. Each value has a snake_case name ([`as_str`](Self::as_str)) for
 /// logs and metrics.
 ///
-/// The first five concern the request's credentials as a whole; the rest are verification
-/// failures of a token that was presented.
+/// The first seven concern the request's credentials as a whole; the rest are failures to
+/// verify a token that was presented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnonymousReason {
@@ -186,6 +186,10 @@ pub enum AnonymousReason {
     /// A cookie-authenticated request with an unsafe method failed the CSRF rule
     /// ([`Resolver::cookie_csrf_ok`](crate::Resolver::cookie_csrf_ok)).
     Csrf,
+    /// The request names its account (`x-tabrpc-account`, sent by a signed-in tab without a
+    /// bearer token) and the session cookie's verified `sub` is another one: the shared cookie
+    /// belongs to another tab's account, so it does not answer for this one.
+    AccountMismatch,
     /// `exp` is more than the leeway in the past.
     Expired,
     /// `nbf` is more than the leeway in the future.
@@ -209,6 +213,13 @@ pub enum AnonymousReason {
     Malformed,
     /// The token is larger than the configured cap.
     TooLarge,
+    /// `exp - iat` is longer than the configured maximum token lifetime
+    /// ([`VerifierBuilder::max_token_lifetime`](crate::VerifierBuilder::max_token_lifetime)).
+    LifetimeTooLong,
+    /// The server's clock reads before 1970, so no token's validity can be judged. Answered
+    /// like [`NotReady`](Self::NotReady) (503): the server, not the token, is at fault, and it
+    /// never accepts instead.
+    ClockBeforeEpoch,
     /// No signing keys were ever loaded (a JWKS URL unreachable since boot). Answer 503 with
     /// `Retry-After`, never "accept unverified".
     NotReady,
@@ -229,6 +240,7 @@ impl AnonymousReason {
             AnonymousReason::Placeholder => "placeholder",
             AnonymousReason::FailClosed => "fail_closed",
             AnonymousReason::Csrf => "csrf",
+            AnonymousReason::AccountMismatch => "account_mismatch",
             AnonymousReason::Expired => "expired",
             AnonymousReason::NotYetValid => "not_yet_valid",
             AnonymousReason::IssuedInFuture => "issued_in_future",
@@ -240,6 +252,8 @@ impl AnonymousReason {
             AnonymousReason::Claims(_) => "claims",
             AnonymousReason::Malformed => "malformed",
             AnonymousReason::TooLarge => "too_large",
+            AnonymousReason::LifetimeTooLong => "lifetime_too_long",
+            AnonymousReason::ClockBeforeEpoch => "clock_before_epoch",
             AnonymousReason::NotReady => "not_ready",
             AnonymousReason::WrongCategory => "wrong_category",
             AnonymousReason::PendingSession => "pending_session",
@@ -266,7 +280,9 @@ impl AnonymousReason {
                 | AnonymousReason::BadScheme
                 | AnonymousReason::FailClosed
                 | AnonymousReason::Csrf
+                | AnonymousReason::AccountMismatch
                 | AnonymousReason::NotReady
+                | AnonymousReason::ClockBeforeEpoch
         )
     }
 
@@ -281,10 +297,13 @@ impl AnonymousReason {
         }
     }
 
-    /// Whether the server, not the caller, is at fault: no keys were ever loaded. Answer 503
-    /// with `Retry-After` instead of 401.
+    /// Whether the server, not the caller, is at fault: no keys were ever loaded, or its clock
+    /// reads before 1970. Answer 503 with `Retry-After` instead of 401.
     pub const fn is_not_ready(self) -> bool {
-        matches!(self, AnonymousReason::NotReady)
+        matches!(
+            self,
+            AnonymousReason::NotReady | AnonymousReason::ClockBeforeEpoch
+        )
     }
 }
 
@@ -330,6 +349,16 @@ mod tests {
         assert_eq!(AnonymousReason::FailClosed.bearer_error(), None);
         assert_eq!(AnonymousReason::NotReady.bearer_error(), None);
         assert!(AnonymousReason::NotReady.is_not_ready());
+        assert!(AnonymousReason::ClockBeforeEpoch.is_not_ready());
+        assert_eq!(AnonymousReason::AccountMismatch.bearer_error(), None);
+        assert_eq!(
+            AnonymousReason::AccountMismatch.as_str(),
+            "account_mismatch"
+        );
+        assert_eq!(
+            AnonymousReason::LifetimeTooLong.bearer_error(),
+            Some("invalid_token")
+        );
     }
 
     #[test]

@@ -213,7 +213,10 @@ async fn cookie_mutation_needs_the_csrf_rule() {
     assert_anonymous(&resolver.resolve(&no_signal).await, AnonymousReason::Csrf);
 
     for ok in [
-        vec![("origin", ORIGIN), ("host", "app.tabrpc.test")],
+        vec![
+            ("origin", "http://app.tabrpc.test"),
+            ("host", "app.tabrpc.test"),
+        ],
         vec![("sec-fetch-site", "same-origin")],
         vec![("x-tabrpc-csrf", "1")],
     ] {
@@ -247,4 +250,110 @@ async fn identity_comes_from_the_token_only() {
     let resolver = resolver().await;
     let parts = get(&[("x-user-id", "user_admin"), ("x-viewer-id", "user_admin")]);
     assert_anonymous(&resolver.resolve(&parts).await, AnonymousReason::None);
+}
+
+#[tokio::test]
+async fn the_csrf_origin_rule_compares_the_scheme() {
+    let cookie = session_cookie(&token_for("user_b"));
+    let from = |origin: &'static str| {
+        request(
+            Method::POST,
+            &[
+                ("cookie", cookie.as_str()),
+                ("origin", origin),
+                ("host", "app.tabrpc.test"),
+            ],
+        )
+    };
+    // Plain HTTP (nothing configured, no scheme in the URI): the server is `http`, so an
+    // `https` page of the same host is another origin.
+    let plain = resolver().await;
+    assert_anonymous(&plain.resolve(&from(ORIGIN)).await, AnonymousReason::Csrf);
+    assert_user(
+        &plain.resolve(&from("http://app.tabrpc.test")).await,
+        "user_b",
+        Source::Cookie,
+    );
+    // Behind a TLS-terminating proxy, with the public scheme configured: the reverse.
+    let verifier = verifier_builder().build().await.unwrap();
+    let tls = Resolver::builder(verifier.clone())
+        .public_scheme("HTTPS")
+        .build()
+        .unwrap();
+    assert_user(&tls.resolve(&from(ORIGIN)).await, "user_b", Source::Cookie);
+    assert_anonymous(
+        &tls.resolve(&from("http://app.tabrpc.test")).await,
+        AnonymousReason::Csrf,
+    );
+    let err = Resolver::builder(verifier)
+        .public_scheme("ftp")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), tabrpc_auth::ErrorKind::Config);
+}
+
+#[tokio::test]
+async fn twenty_thousand_session_cookies_are_ambiguous_and_a_few_are_verified() {
+    let resolver = resolver().await;
+    let many: String = (0..20_000)
+        .map(|i| format!("__session=junk{i}; "))
+        .collect();
+    assert_anonymous(
+        &resolver.resolve(&get(&[("cookie", &many)])).await,
+        AnonymousReason::Ambiguous,
+    );
+    // The same valid token repeated is one cookie, verified once.
+    let token = token_for("user_a");
+    let repeated: String = (0..2_000).map(|_| format!("__session={token}; ")).collect();
+    assert_user(
+        &resolver.resolve(&get(&[("cookie", &repeated)])).await,
+        "user_a",
+        Source::Cookie,
+    );
+}
+
+#[tokio::test]
+async fn the_cookie_answers_only_for_the_account_the_tab_names() {
+    let resolver = resolver().await;
+    let bob = session_cookie(&token_for("bob"));
+    let alice = session_cookie(&token_for("alice"));
+    let account = tabrpc_core::protocol::ACCOUNT_HEADER;
+
+    let mismatch = get(&[("cookie", &bob), (account, "alice")]);
+    let identity = resolver.resolve(&mismatch).await;
+    assert_anonymous(&identity, AnonymousReason::AccountMismatch);
+    // Not a bad token: the 401 says other credentials were refused.
+    let err = resolver.require(&identity).unwrap_err();
+    assert_eq!(err.code(), tabrpc_core::ErrorCode::Unauthorized);
+    assert_eq!(
+        err.reason(),
+        Some(tabrpc_core::ErrorReason::CredentialsRefused)
+    );
+
+    let matching = get(&[("cookie", &alice), (account, "alice")]);
+    assert_user(&resolver.resolve(&matching).await, "alice", Source::Cookie);
+    // An empty value, or two values, name no single account: fail closed.
+    for values in [vec![""], vec!["alice", "alice"]] {
+        let mut headers = vec![("cookie", alice.as_str())];
+        headers.extend(values.iter().map(|v| (account, *v)));
+        assert_anonymous(
+            &resolver.resolve(&get(&headers)).await,
+            AnonymousReason::AccountMismatch,
+        );
+    }
+    // The marker still wins; a bearer token alone decides (the account header is not read).
+    let marked = get(&[
+        ("cookie", &alice),
+        (account, "alice"),
+        (tabrpc_auth::DEFAULT_MARKER_HEADER, "1"),
+    ]);
+    assert_anonymous(
+        &resolver.resolve(&marked).await,
+        AnonymousReason::FailClosed,
+    );
+    let with_bearer = get(&[
+        ("authorization", &bearer(&token_for("bob"))),
+        (account, "alice"),
+    ]);
+    assert_user(&resolver.resolve(&with_bearer).await, "bob", Source::Header);
 }

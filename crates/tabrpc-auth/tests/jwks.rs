@@ -254,3 +254,23 @@ async fn config_errors_are_errors() {
     let not_pem = Verifier::builder().issuer(ISSUER).pem_public_key("nope");
     assert_eq!(kind(not_pem.build().await), KeyLoad);
 }
+
+#[tokio::test]
+async fn a_plain_http_jwks_url_is_refused_unless_loopback() {
+    // Over plain http anyone on the path could swap the keys; the error names the scheme.
+    for url in [
+        "http://clerk.example.test/.well-known/jwks.json",
+        "http://10.1.2.3/.well-known/jwks.json",
+    ] {
+        let err = url_verifier(url).build().await.unwrap_err();
+        assert_eq!(err.kind(), tabrpc_auth::ErrorKind::Config, "{url}");
+        assert!(err.message().contains("\"http\""), "{url}: {err}");
+    }
+    // Loopback over http is the development identity provider's case: allowed.
+    let server = JwksServer::start(jwks_of(&[idp()])).await;
+    let localhost = server.url().replace("127.0.0.1", "localhost");
+    for url in [server.url(), localhost] {
+        let verifier = url_verifier(&url).build().await.unwrap();
+        assert!(verifier.is_ready(), "{url}");
+    }
+}

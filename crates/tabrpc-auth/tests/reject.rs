@@ -365,3 +365,45 @@ async fn claims_that_are_not_an_object() {
     let identity = resolve_bearer(&resolver().await, &token).await;
     assert!(!identity.is_authenticated());
 }
+
+#[tokio::test]
+async fn a_token_living_longer_than_the_maximum_lifetime() {
+    let resolver =
+        resolver_with(verifier_builder().max_token_lifetime(std::time::Duration::from_secs(120)))
+            .await;
+    let long = idp()
+        .token()
+        .claim("sub", "user_a")
+        .issued_in(0)
+        .expires_in(3600)
+        .sign()
+        .unwrap();
+    assert_anonymous(
+        &resolve_bearer(&resolver, &long).await,
+        AnonymousReason::LifetimeTooLong,
+    );
+    // With a maximum set, `iat` is required.
+    let no_iat = idp()
+        .token()
+        .claim("sub", "user_a")
+        .without_claim("iat")
+        .expires_in(60)
+        .sign()
+        .unwrap();
+    assert_anonymous(
+        &resolve_bearer(&resolver, &no_iat).await,
+        AnonymousReason::Claims(tabrpc_auth::Claim::Iat),
+    );
+    let short = idp()
+        .token()
+        .claim("sub", "user_a")
+        .issued_in(0)
+        .expires_in(60)
+        .sign()
+        .unwrap();
+    assert_user(
+        &resolve_bearer(&resolver, &short).await,
+        "user_a",
+        tabrpc_auth::Source::Header,
+    );
+}

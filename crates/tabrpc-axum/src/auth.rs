@@ -24,23 +24,63 @@ use std::sync::{Arc, Once};
 use std::task::{Context, Poll};
 
 use axum::extract::FromRequestParts;
+use axum::response::Response;
 use futures_util::future::BoxFuture;
 use http::Request;
 use http::request::Parts;
 use tabrpc_auth::{AnonymousReason, Caller, Identity, Resolver};
+use tabrpc_core::wire::{self, Config};
 use tower::{Layer, Service};
+
+use crate::endpoint::into_axum;
 
 /// A tower layer that resolves the caller of every request with a [`Resolver`] and stores it
 /// as a [`Caller`] in the request's extensions, before the inner service runs.
+///
+/// Before any credential is read it enforces the request limits of a wire [`Config`]
+/// ([`Config::max_header_bytes`] and [`Config::max_url_bytes`]) on every route it covers, so
+/// that a request too large for the endpoint cannot make the resolver work first (a `Cookie`
+/// header of tens of thousands of session cookies). A request over a limit is answered 400
+/// BAD_REQUEST with the endpoint's JSON error envelope, naming the limit, and the inner
+/// service never sees it. The limits default to [`Config::default`]'s; give the layer the
+/// endpoint's [`Config`] ([`AuthLayer::limits`]) when the endpoint's differ.
 #[derive(Clone)]
 pub struct AuthLayer {
     resolver: Arc<Resolver>,
+    limits: Arc<Config>,
 }
 
 impl AuthLayer {
-    /// A layer resolving callers with `resolver`.
+    /// A layer resolving callers with `resolver`, with the default limits of
+    /// [`Config::default`].
     pub fn new(resolver: Arc<Resolver>) -> Self {
-        Self { resolver }
+        Self {
+            resolver,
+            limits: Arc::new(Config::default()),
+        }
+    }
+
+    /// Takes the request limits ([`Config::max_header_bytes`], [`Config::max_url_bytes`]) from
+    /// `config`, usually the endpoint's. Its other settings are not used here.
+    pub fn limits(mut self, config: &Config) -> Self {
+        self.limits = Arc::new(config.clone());
+        self
+    }
+
+    /// Sets the most bytes of request headers (names and values, 4 bytes of framing each)
+    /// accepted. Defaults to `Config::default().max_header_bytes` (64 KiB); more answers 400
+    /// BAD_REQUEST before any credential is read.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        Arc::make_mut(&mut self.limits).max_header_bytes = bytes;
+        self
+    }
+
+    /// Sets the longest request URL (path and query) accepted. Defaults to
+    /// `Config::default().max_url_bytes` (16 KiB); longer answers 400 BAD_REQUEST before any
+    /// credential is read.
+    pub fn max_url_bytes(mut self, bytes: usize) -> Self {
+        Arc::make_mut(&mut self.limits).max_url_bytes = bytes;
+        self
     }
 }
 
@@ -51,6 +91,7 @@ impl<S> Layer<S> for AuthLayer {
         AuthService {
             inner,
             resolver: self.resolver.clone(),
+            limits: self.limits.clone(),
         }
     }
 }
@@ -60,17 +101,18 @@ impl<S> Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     resolver: Arc<Resolver>,
+    limits: Arc<Config>,
 }
 
 impl<S, B> Service<Request<B>> for AuthService<S>
 where
-    S: Service<Request<B>> + Clone + Send + 'static,
+    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {
-    type Response = S::Response;
+    type Response = Response;
     type Error = S::Error;
-    type Future = BoxFuture<'static, Result<S::Response, S::Error>>;
+    type Future = BoxFuture<'static, Result<Response, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -81,8 +123,13 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let resolver = self.resolver.clone();
+        let limits = self.limits.clone();
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
+            // Limits first: the resolver's work grows with the headers it is given.
+            if let Err(err) = wire::check_request_limits(&limits, &parts) {
+                return Ok(into_axum(wire::error_response(&err)));
+            }
             let caller = resolver.caller(&parts).await;
             parts.extensions.insert(caller);
             inner.call(Request::from_parts(parts, body)).await

@@ -162,7 +162,7 @@ impl<TCtx: Clone + Send + Sync + 'static> tower::Service<Request> for Endpoint<T
     }
 }
 
-fn into_axum(response: http::Response<ReplyBody>) -> Response {
+pub(crate) fn into_axum(response: http::Response<ReplyBody>) -> Response {
     response.map(|body| match body {
         ReplyBody::Full(bytes) => Body::from(bytes),
         ReplyBody::Stream(lines) => Body::from_stream(lines.map(Ok::<_, Infallible>)),

@@ -30,6 +30,35 @@ impl Default for JwksOptions {
     }
 }
 
+/// A JWKS URL must be `https`: over plain `http` anyone on the path can swap the keys and sign
+/// tokens for any user. Plain `http` is allowed for a loopback host only (127.0.0.0/8, `::1`,
+/// `localhost`), where the path is this machine (a development identity provider).
+fn check_scheme(url: &reqwest::Url) -> Result<(), Error> {
+    // The URL parser has already normalised IP addresses (`127.1` is `127.0.0.1`); IPv6 ones
+    // come bracketed.
+    let loopback = match url.host_str() {
+        Some(host) if host.eq_ignore_ascii_case("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(Error::config(
+            "the JWKS URL's scheme is \"http\": it must be https (plain http only for a \
+             loopback host: 127.0.0.0/8, ::1, localhost)",
+        )),
+        scheme => Err(Error::config(format!(
+            "the JWKS URL's scheme is {scheme:?}: it must be https (plain http only for a \
+             loopback host: 127.0.0.0/8, ::1, localhost)"
+        ))),
+    }
+}
+
 /// The outcome of looking a `kid` up.
 pub(crate) enum Lookup {
     Found(Arc<VerifyingKey>),
@@ -62,9 +91,7 @@ impl JwksCache {
     ) -> Result<Self, Error> {
         let url = reqwest::Url::parse(url)
             .map_err(|e| Error::config("the JWKS URL does not parse").with_source(e))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::config("the JWKS URL must be http:// or https://"));
-        }
+        check_scheme(&url)?;
         let client = reqwest::Client::builder()
             .timeout(options.fetch_timeout)
             // The configured URL is the trust anchor; a redirect could move it anywhere.
@@ -212,5 +239,39 @@ impl JwksCache {
             }
         })
         .abort_handle()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn scheme_ok(url: &str) -> Result<(), String> {
+        check_scheme(&reqwest::Url::parse(url).unwrap()).map_err(|e| e.message().to_owned())
+    }
+
+    #[test]
+    fn a_jwks_url_must_be_https_unless_loopback() {
+        for ok in [
+            "https://clerk.example.com/.well-known/jwks.json",
+            "http://127.0.0.1:3000/.well-known/jwks.json",
+            "http://127.1.2.3/jwks",
+            "http://[::1]:8080/jwks",
+            "http://localhost:3000/jwks",
+            "http://LOCALHOST/jwks",
+        ] {
+            assert_eq!(scheme_ok(ok), Ok(()), "{ok}");
+        }
+        for (bad, scheme) in [
+            ("http://clerk.example.com/jwks", "\"http\""),
+            ("http://10.0.0.1/jwks", "\"http\""),
+            ("http://localhost.evil.test/jwks", "\"http\""),
+            ("ftp://localhost/jwks", "\"ftp\""),
+            ("file:///etc/jwks.json", "\"file\""),
+        ] {
+            let message = scheme_ok(bad).unwrap_err();
+            assert!(message.contains(scheme), "{bad}: {message}");
+        }
     }
 }

@@ -30,7 +30,9 @@ pub enum KeySource {
     /// Tokens must carry a `kid`.
     JwksJson(String),
     /// A JWKS URL (`https://…/.well-known/jwks.json`), fetched at build time, refreshed
-    /// periodically and on an unknown `kid` (rate-limited). Tokens must carry a `kid`.
+    /// periodically and on an unknown `kid` (rate-limited). Tokens must carry a `kid`. Must be
+    /// `https`; plain `http` only for a loopback host (127.0.0.0/8, `::1`, `localhost`), else
+    /// building the verifier fails with a configuration error naming the scheme.
     JwksUrl(String),
 }
 

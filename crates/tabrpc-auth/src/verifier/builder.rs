@@ -59,6 +59,7 @@ pub struct VerifierBuilder {
     max_token_bytes: usize,
     jwks: JwksOptions,
     cache_capacity: usize,
+    max_token_lifetime: Option<Duration>,
 }
 
 impl Default for VerifierBuilder {
@@ -74,6 +75,7 @@ impl Default for VerifierBuilder {
             max_token_bytes: 8 * 1024,
             jwks: JwksOptions::default(),
             cache_capacity: 10_000,
+            max_token_lifetime: None,
         }
     }
 }
@@ -155,6 +157,17 @@ impl VerifierBuilder {
         self
     }
 
+    /// The longest lifetime (`exp - iat`) a token may declare; a longer-lived token is refused
+    /// as [`LifetimeTooLong`](crate::AnonymousReason::LifetimeTooLong), and `iat` becomes
+    /// required (a token without it is refused as `claims (iat)`). Defaults to none: any
+    /// lifetime the issuer chose. Setting it (Clerk session tokens live 60 s) keeps a
+    /// long-lived token minted for something else, or by a misconfigured issuer, from working
+    /// as a session.
+    pub fn max_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_token_lifetime = Some(lifetime);
+        self
+    }
+
     /// The largest token accepted, in bytes, checked before any parsing. Defaults to 8 KiB.
     pub fn max_token_bytes(mut self, max: usize) -> Self {
         self.max_token_bytes = max;
@@ -209,7 +222,8 @@ impl VerifierBuilder {
     /// # Errors
     ///
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) for a missing issuer or key source, an
-    /// empty algorithm list or a bad URL; [`ErrorKind::KeyLoad`](crate::ErrorKind::KeyLoad)
+    /// empty algorithm list, or a JWKS URL that does not parse or is not `https` (plain
+    /// `http` is allowed for a loopback host only); [`ErrorKind::KeyLoad`](crate::ErrorKind::KeyLoad)
     /// for unreadable or unusable keys; [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the
     /// crypto backend fails its self-check.
     pub async fn build(self) -> Result<Verifier, Error> {
@@ -262,6 +276,7 @@ impl VerifierBuilder {
             reject_pending: self
                 .clerk
                 .is_some_and(|profile| profile.pending == PendingPolicy::Reject),
+            max_lifetime_secs: self.max_token_lifetime.map(|lifetime| lifetime.as_secs()),
         };
         Ok(Verifier {
             inner: Arc::new(Inner {
@@ -270,6 +285,7 @@ impl VerifierBuilder {
                 max_token_bytes: self.max_token_bytes,
                 keys,
                 cache: TokenCache::new(self.cache_capacity),
+                clock: std::time::SystemTime::now,
             }),
         })
     }

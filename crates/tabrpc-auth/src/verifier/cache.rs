@@ -121,6 +121,7 @@ mod tests {
             authorized_parties: None,
             require_sid: false,
             reject_pending: false,
+            max_lifetime_secs: None,
         }
     }
 

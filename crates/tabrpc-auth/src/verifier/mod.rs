@@ -38,6 +38,8 @@ pub(crate) struct Inner {
     keys: Keys,
     /// Verified tokens; `None` when the capacity is 0.
     cache: Option<TokenCache>,
+    /// The wall clock (`SystemTime::now`; tests set another).
+    clock: fn() -> SystemTime,
 }
 
 pub(crate) enum Keys {
@@ -138,7 +140,13 @@ impl Verifier {
         // Read before any key lookup: an entry is labelled with a generation no newer than the
         // keys that verified it, so a rotation during this check can only cause a later miss.
         let generation = self.key_generation();
-        let now = unix_now();
+        let now = match unix_secs((self.inner.clock)()) {
+            Ok(now) => now,
+            Err(reason) => {
+                checked.result = Err(reason);
+                return checked;
+            }
+        };
         if let Some(entry) = cache.get(&digest, generation, now, &self.inner.rules) {
             checked.kid.clone_from(&entry.kid);
             checked.skew_secs = entry.claims.iat.map(|iat| skew(now, iat));
@@ -208,7 +216,7 @@ impl Verifier {
         }
         let claims = claims_object(&payload_bytes)?;
 
-        let now = unix_now();
+        let now = unix_secs((inner.clock)())?;
         checked.skew_secs = claims
             .get("iat")
             .and_then(Value::as_i64)
@@ -312,16 +320,60 @@ fn skew(now: u64, iat: u64) -> i64 {
         .saturating_sub(i64::try_from(iat).unwrap_or(i64::MAX))
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+/// Seconds since the Unix epoch. A clock before 1970 fails closed: read as 0 it would make
+/// every `exp` lie in the future.
+fn unix_secs(now: SystemTime) -> Result<u64, AnonymousReason> {
+    now.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
-        .unwrap_or(0)
+        .map_err(|_| AnonymousReason::ClockBeforeEpoch)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clock_before_1970_is_a_reason_not_zero() {
+        let before = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(unix_secs(before), Err(AnonymousReason::ClockBeforeEpoch));
+        assert_eq!(unix_secs(UNIX_EPOCH + Duration::from_secs(7)), Ok(7));
+    }
+
+    #[cfg(feature = "dev-idp")]
+    #[tokio::test]
+    async fn a_clock_before_1970_fails_closed_even_for_a_cached_token() {
+        let idp = crate::dev_idp::DevIdp::generate("https://idp.test").unwrap();
+        // No `nbf` or `iat`: with the clock read as 0 only `exp` would be checked, and pass.
+        let token = idp
+            .token()
+            .claim("sub", "user_a")
+            .without_claim("nbf")
+            .without_claim("iat")
+            .sign()
+            .unwrap();
+        let verifier = idp.verifier_builder().build().await.unwrap();
+        assert!(verifier.verify(&token).await.is_ok());
+        let broken = Verifier {
+            inner: Arc::new(Inner {
+                algorithms: verifier.inner.algorithms.clone(),
+                rules: verifier.inner.rules.clone(),
+                max_token_bytes: verifier.inner.max_token_bytes,
+                keys: match &verifier.inner.keys {
+                    Keys::Static(set) => Keys::Static(set.clone()),
+                    Keys::Remote { .. } => unreachable!("the dev idp's keys are inline"),
+                },
+                cache: TokenCache::new(10),
+                clock: || UNIX_EPOCH - Duration::from_secs(86_400),
+            }),
+        };
+        for _ in 0..2 {
+            assert_eq!(
+                broken.verify(&token).await.unwrap_err(),
+                AnonymousReason::ClockBeforeEpoch
+            );
+        }
+    }
 
     #[test]
     fn fingerprint_is_8_hex_chars() {

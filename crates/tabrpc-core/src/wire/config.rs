@@ -23,7 +23,9 @@ pub struct Config {
     pub max_url_bytes: usize,
     /// The most bytes of request headers (names and values) accepted. Defaults to 64 KiB;
     /// more answers 400 BAD_REQUEST. (The HTTP server has a hard limit of its own above this:
-    /// `tabrpc_axum::serve` lets hyper buffer up to 1 MiB of headers so this limit decides.)
+    /// `tabrpc_axum::serve` lets hyper buffer up to 1 MiB of request head by default, so
+    /// this limit decides.) `tabrpc_axum`'s `AuthLayer` checks it too, before reading any
+    /// credential.
     pub max_header_bytes: usize,
     /// How long one call may wait before it answers 408 TIMEOUT, counted from its first wait
     /// (an `.await` that is not ready): like any async timeout it cannot stop code that never

@@ -151,23 +151,8 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
                 .body(ReplyBody::Full(Bytes::new()))
                 .unwrap_or_else(|_| Response::new(ReplyBody::Full(Bytes::new())));
         }
-        let url_len = uri_len(&parts.uri);
-        if url_len > self.config.max_url_bytes {
-            return self.error_response(&Error::bad_request(format!(
-                "The URL is {url_len} bytes long; the server's limit is {} (send a smaller batch)",
-                self.config.max_url_bytes
-            )));
-        }
-        let header_bytes: usize = parts
-            .headers
-            .iter()
-            .map(|(name, value)| name.as_str().len() + value.len() + 4)
-            .sum();
-        if header_bytes > self.config.max_header_bytes {
-            return self.error_response(&Error::bad_request(format!(
-                "The request headers are {header_bytes} bytes; the server's limit is {}",
-                self.config.max_header_bytes
-            )));
+        if let Err(err) = check_request_limits(&self.config, parts) {
+            return self.error_response(&err);
         }
         let parsed = match request::parse(
             &self.config,
@@ -536,14 +521,58 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
     /// A request-level error as tRPC sends it: a single envelope without `data.path`, with the
     /// status of its code. Transports use it for refusals of their own (a body over the limit).
     pub fn error_response(&self, err: &Error) -> Response<ReplyBody> {
-        let span = tracing::Span::current();
-        exec::log_error(&span, "", err);
-        let mut body = Vec::with_capacity(160);
-        envelope::write_error(&mut body, err, None);
-        let mut headers = HeaderMap::new();
-        merge_headers(&mut headers, err);
-        json_reply(err.code().http_status(), headers, Bytes::from(body))
+        error_response(err)
     }
+}
+
+/// A request-level error as tRPC sends it (a single envelope without `data.path`, with the
+/// status of its code and `content-type: application/json`), for refusals made outside a
+/// [`Handler`]: a layer in front of the endpoint answers in the same shape as the endpoint.
+///
+/// ```
+/// use tabrpc_core::Error;
+/// let response = tabrpc_core::wire::error_response(&Error::bad_request("too big"));
+/// assert_eq!(response.status(), 400);
+/// assert_eq!(response.headers()["content-type"], "application/json");
+/// ```
+pub fn error_response(err: &Error) -> Response<ReplyBody> {
+    let span = tracing::Span::current();
+    exec::log_error(&span, "", err);
+    let mut body = Vec::with_capacity(160);
+    envelope::write_error(&mut body, err, None);
+    let mut headers = HeaderMap::new();
+    merge_headers(&mut headers, err);
+    json_reply(err.code().http_status(), headers, Bytes::from(body))
+}
+
+/// Checks the request's head against [`Config::max_url_bytes`] and
+/// [`Config::max_header_bytes`] (each header counts its name, its value and 4 bytes of
+/// framing). Cheap: it reads lengths only, never a value, so a layer can run it before any
+/// credential is read.
+///
+/// # Errors
+///
+/// A 400 BAD_REQUEST whose message names the limit, to answer with [`error_response`].
+pub fn check_request_limits(config: &Config, parts: &Parts) -> Result<(), Error> {
+    let url_len = uri_len(&parts.uri);
+    if url_len > config.max_url_bytes {
+        return Err(Error::bad_request(format!(
+            "The URL is {url_len} bytes long; the server's limit is {} (send a smaller batch)",
+            config.max_url_bytes
+        )));
+    }
+    let header_bytes: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if header_bytes > config.max_header_bytes {
+        return Err(Error::bad_request(format!(
+            "The request headers are {header_bytes} bytes; the server's limit is {}",
+            config.max_header_bytes
+        )));
+    }
+    Ok(())
 }
 
 /// tRPC: on reconnect the browser sends `Last-Event-ID`, which reaches the procedure as the

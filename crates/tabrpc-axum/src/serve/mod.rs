@@ -1,0 +1,219 @@
+//! Serving with connection limits ([`ServeConfig`]) and graceful shutdown.
+
+mod activity;
+mod config;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use activity::{Activity, Tracked};
+pub use config::ServeConfig;
+
+/// hyper refuses a smaller HTTP/1 read buffer (it panics).
+const MIN_HEAD_BYTES: usize = 8 * 1024;
+
+/// Serves `app` on `listener` (HTTP/1.1 and HTTP/2) with the default [`ServeConfig`] until
+/// SIGINT or SIGTERM; then stops accepting connections and lets in-flight requests finish
+/// before returning.
+pub async fn serve(listener: TcpListener, app: axum::Router) -> std::io::Result<()> {
+    serve_with(listener, app, ServeConfig::default(), shutdown_signal()).await
+}
+
+/// Like [`serve`], but stops when `signal` resolves instead of on SIGINT/SIGTERM (tests, or an
+/// application with its own shutdown logic). In-flight requests still finish.
+pub async fn serve_until(
+    listener: TcpListener,
+    app: axum::Router,
+    signal: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_with(listener, app, ServeConfig::default(), signal).await
+}
+
+/// Serves `app` on `listener` (HTTP/1.1 and HTTP/2) with `config`'s connection limits until
+/// `signal` resolves; then stops accepting connections, ends open subscriptions, lets
+/// in-flight requests finish and closes idle connections before returning.
+///
+/// At [`ServeConfig::max_connections`] it stops accepting until a connection closes. A failed
+/// `accept` (out of file descriptors, a reset during the handshake) is logged and retried after
+/// 50 ms; it never stops the server.
+///
+/// ```no_run
+/// # async fn run(app: axum::Router) -> std::io::Result<()> {
+/// use std::time::Duration;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// let config = tabrpc_axum::ServeConfig::default().idle_timeout(Some(Duration::from_secs(30)));
+/// tabrpc_axum::serve_with(listener, app, config, tabrpc_axum::shutdown_signal()).await
+/// # }
+/// ```
+pub async fn serve_with(
+    listener: TcpListener,
+    app: axum::Router,
+    config: ServeConfig,
+    signal: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let builder = builder(&config);
+    // As `axum::serve` does: turn every handler into a route once, not on every request (a
+    // `Router<()>` that is called directly boxes, clones and layers each handler per request).
+    let app = app.with_state(());
+    let slots = Arc::new(Semaphore::new(
+        config.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
+    // Every connection's task holds a receiver: `closed()` tells when the last one ended.
+    let (shutdown, watching) = watch::channel(());
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        // At the cap, wait for a slot before accepting: the kernel's backlog holds the rest.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break, // never closed
+            },
+            () = signal.as_mut() => break,
+        };
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(err) => {
+                    // Per-connection failures (EMFILE, a reset during accept) must not stop
+                    // the server; back off briefly as axum::serve does.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = signal.as_mut() => break,
+        };
+        let activity = Activity::new();
+        let service = TowerToHyperService::new(app.clone());
+        let service = Tracked {
+            inner: service,
+            activity: activity.clone(),
+        };
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let shutdown = watching.clone();
+        let idle_timeout = config.idle_timeout;
+        tokio::spawn(async move {
+            drive(connection, &activity, idle_timeout, shutdown).await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    drop(watching);
+    // Open subscriptions would keep their connections, and this shutdown, waiting forever.
+    tabrpc_core::wire::close_subscriptions();
+    // Wakes every connection's task, which shuts its connection down gracefully.
+    shutdown.send_replace(());
+    shutdown.closed().await;
+    Ok(())
+}
+
+/// One served connection.
+type Connection = auto::UpgradeableConnection<
+    'static,
+    TokioIo<tokio::net::TcpStream>,
+    Tracked<TowerToHyperService<axum::Router>>,
+    TokioExecutor,
+>;
+
+/// hyper's connection builder for `config`.
+fn builder(config: &ServeConfig) -> auto::Builder<TokioExecutor> {
+    let head_bytes = config.max_head_bytes.max(MIN_HEAD_BYTES);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .keep_alive(config.http1_keep_alive)
+        .max_buf_size(head_bytes);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(config.http2_keep_alive_interval)
+        .keep_alive_timeout(config.http2_keep_alive_timeout)
+        .max_concurrent_streams(config.http2_max_concurrent_streams)
+        .max_header_list_size(u32::try_from(head_bytes).unwrap_or(u32::MAX));
+    builder
+}
+
+/// Runs one connection to its end: shuts it down gracefully when the server stops, or once it
+/// has had no request in flight for `idle_timeout`.
+async fn drive(
+    connection: Connection,
+    activity: &Activity,
+    idle_timeout: Option<Duration>,
+    mut shutdown: watch::Receiver<()>,
+) {
+    let mut connection = std::pin::pin!(connection);
+    let mut closing = false;
+    loop {
+        let idle_at = match idle_timeout {
+            Some(timeout) if !closing => activity.idle_deadline(timeout),
+            _ => None,
+        };
+        tokio::select! {
+            ended = connection.as_mut() => {
+                if let Err(err) = ended {
+                    tracing::debug!(%err, "connection ended with an error");
+                }
+                return;
+            }
+            _ = shutdown.changed(), if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = activity.ended.notified(), if !closing => {}
+            () = tokio::time::sleep_until(idle_at.unwrap_or_else(tokio::time::Instant::now)),
+                if idle_at.is_some() =>
+            {
+                // A request may have begun since the deadline was computed.
+                let still_idle = idle_timeout
+                    .and_then(|timeout| activity.idle_deadline(timeout))
+                    .is_some_and(|at| at <= tokio::time::Instant::now());
+                if still_idle {
+                    tracing::debug!("closing an idle connection");
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM. If a signal handler cannot be installed
+/// that signal is ignored (logged), never a panic.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
