@@ -222,6 +222,16 @@ pub struct Args {
     /// Per-call timeout in milliseconds (default: the server's default).
     #[arg(long)]
     pub call_timeout_ms: Option<u64>,
+    /// How long a client has to send a request's head, in milliseconds (default: the server's).
+    #[arg(long)]
+    pub header_read_timeout_ms: Option<u64>,
+    /// How long a connection may stay open with no request in flight, in milliseconds
+    /// (default: the server's).
+    #[arg(long)]
+    pub idle_timeout_ms: Option<u64>,
+    /// The most connections served at once (default: the server's).
+    #[arg(long)]
+    pub max_connections: Option<usize>,
 }
 
 impl Args {
@@ -235,6 +245,21 @@ impl Args {
         }
         if let Some(ms) = self.call_timeout_ms {
             config = config.call_timeout(Some(Duration::from_millis(ms)));
+        }
+        config
+    }
+
+    /// The connection settings these flags ask for.
+    pub fn serve_config(&self) -> tabrpc::axum::ServeConfig {
+        let mut config = tabrpc::axum::ServeConfig::default();
+        if let Some(ms) = self.header_read_timeout_ms {
+            config = config.header_read_timeout(Some(Duration::from_millis(ms)));
+        }
+        if let Some(ms) = self.idle_timeout_ms {
+            config = config.idle_timeout(Some(Duration::from_millis(ms)));
+        }
+        if let Some(max) = self.max_connections {
+            config = config.max_connections(max);
         }
         config
     }

@@ -1,4 +1,5 @@
-//! `tabrpc-conformance --port <PORT> [--no-batching] [--max-batch-size <N>] [--method-override]`
+//! `tabrpc-conformance --port <PORT> [--no-batching] [--max-batch-size <N>] [--method-override]
+//! [--call-timeout-ms <MS>] [--header-read-timeout-ms <MS>] [--idle-timeout-ms <MS>] [--max-connections <N>]`
 
 use clap::Parser;
 use tabrpc_conformance::{Args, app};
@@ -37,7 +38,13 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     }
-    match tabrpc::axum::serve(listener, app).await {
+    let serve = tabrpc::axum::serve_with(
+        listener,
+        app,
+        args.serve_config(),
+        tabrpc::axum::shutdown_signal(),
+    );
+    match serve.await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("tabrpc-conformance: {err}");

@@ -23,6 +23,57 @@ pub struct Settings {
     /// `TABRPC_WEB_DIR`: the built demo web app. Defaults to `crates/tabrpc-demo/web/dist` in
     /// this repository.
     pub web_dir: std::path::PathBuf,
+    /// Connection limits.
+    pub serve: ServeSettings,
+}
+
+/// Connection limits of the server ([`tabrpc::axum::ServeConfig`]); unset values keep its
+/// defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ServeSettings {
+    /// `TABRPC_HEADER_READ_TIMEOUT_SECS`: how long a client has to send a request's head.
+    /// Defaults to 30 s.
+    pub header_read_timeout: Option<Duration>,
+    /// `TABRPC_IDLE_TIMEOUT_SECS`: how long a connection may stay open with no request in
+    /// flight (open streams are in flight). Defaults to 60 s.
+    pub idle_timeout: Option<Duration>,
+    /// `TABRPC_MAX_CONNECTIONS`: the most connections served at once; past it new ones wait
+    /// in the listen backlog. Defaults to 10,000.
+    pub max_connections: Option<usize>,
+}
+
+impl ServeSettings {
+    /// Reads the connection variables.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let max_connections = var("TABRPC_MAX_CONNECTIONS")
+            .map(|v| match v.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(anyhow::anyhow!(
+                    "TABRPC_MAX_CONNECTIONS={v:?} is not a positive whole number"
+                )),
+            })
+            .transpose()?;
+        Ok(Self {
+            header_read_timeout: seconds("TABRPC_HEADER_READ_TIMEOUT_SECS")?,
+            idle_timeout: seconds("TABRPC_IDLE_TIMEOUT_SECS")?,
+            max_connections,
+        })
+    }
+
+    /// The server's connection settings.
+    pub fn config(&self) -> tabrpc::axum::ServeConfig {
+        let mut config = tabrpc::axum::ServeConfig::default();
+        if let Some(timeout) = self.header_read_timeout {
+            config = config.header_read_timeout(Some(timeout));
+        }
+        if let Some(timeout) = self.idle_timeout {
+            config = config.idle_timeout(Some(timeout));
+        }
+        if let Some(max) = self.max_connections {
+            config = config.max_connections(max);
+        }
+        config
+    }
 }
 
 /// Where the demo keeps sessions and carts, and when idle ones expire.
@@ -129,6 +180,14 @@ pub struct AuthSettings {
     /// `sid` is optional and `sts` is not read, which suits issuers other than Clerk; turn it
     /// on for a Clerk instance, or a pending session is served as signed in.
     pub clerk: bool,
+    /// `TABRPC_AUTH_MAX_TOKEN_LIFETIME_SECS`: tokens whose `exp - iat` is longer are refused
+    /// (and `iat` becomes required). Defaults to no limit.
+    pub max_token_lifetime: Option<Duration>,
+    /// `TABRPC_PUBLIC_SCHEME`: the scheme (`http` or `https`) an `Origin` header must carry for
+    /// a cookie-authenticated mutation to pass the CSRF rule. Defaults to the request's own
+    /// scheme, `http` for this plain-HTTP server: set `https` behind a TLS proxy, or same-origin
+    /// cookie mutations from the https page are refused (fail closed).
+    pub public_scheme: Option<String>,
 }
 
 /// Who issues the tokens.
@@ -233,6 +292,7 @@ impl Settings {
             web_dir: var("TABRPC_WEB_DIR")
                 .map(std::path::PathBuf::from)
                 .unwrap_or_else(crate::default_web_dir),
+            serve: ServeSettings::from_env()?,
         })
     }
 
@@ -338,6 +398,14 @@ impl AuthSettings {
             cookie: var("TABRPC_AUTH_COOKIE"),
             marker_header: var("TABRPC_AUTH_MARKER_HEADER"),
             clerk,
+            max_token_lifetime: seconds("TABRPC_AUTH_MAX_TOKEN_LIFETIME_SECS")?,
+            public_scheme: match var("TABRPC_PUBLIC_SCHEME").as_deref() {
+                None => None,
+                Some(scheme @ ("http" | "https")) => Some(scheme.to_owned()),
+                Some(other) => anyhow::bail!(
+                    "TABRPC_PUBLIC_SCHEME={other:?} is neither \"http\" nor \"https\""
+                ),
+            },
         })
     }
 }

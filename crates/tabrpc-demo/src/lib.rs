@@ -18,7 +18,7 @@ use tabrpc::auth::dev_idp::DevIdp;
 use tabrpc::auth::{Algorithm, Caller, Resolver};
 
 pub use cart::{Cart, CartAddInput, CartGetInput, CartLine, CartRemoveInput};
-pub use config::{AuthSettings, Issuer, SessionSettings, Settings};
+pub use config::{AuthSettings, Issuer, ServeSettings, SessionSettings, Settings};
 pub use db::Db;
 pub use idp::DevProvider;
 pub use onboarding::{GetProgressInput, OnboardingStep, Progress, SaveStepInput};
@@ -98,6 +98,9 @@ impl Auth {
         if let Some(leeway) = settings.leeway {
             builder = builder.leeway(leeway);
         }
+        if let Some(lifetime) = settings.max_token_lifetime {
+            builder = builder.max_token_lifetime(lifetime);
+        }
         if settings.clerk {
             // `sid` required; pending sessions (`sts: "pending"`) refused, as Clerk's SDKs do.
             builder = builder.clerk(tabrpc::auth::ClerkProfile::default());
@@ -109,6 +112,9 @@ impl Auth {
         }
         if let Some(marker) = &settings.marker_header {
             resolver = resolver.marker_header(marker.clone());
+        }
+        if let Some(scheme) = &settings.public_scheme {
+            resolver = resolver.public_scheme(scheme.clone());
         }
         Ok(Self {
             resolver: Arc::new(resolver.build()?),
@@ -132,10 +138,11 @@ pub fn app(
         };
         async move { Ok(ctx) }
     })
-    .with_config(config);
+    .with_config(config.clone());
     let mut app = axum::Router::new()
         .merge(endpoint.into_router_at("/trpc"))
-        .layer(tabrpc::auth::AuthLayer::new(auth.resolver));
+        // The same header and URL limits as the endpoint, enforced before any credential is read.
+        .layer(tabrpc::auth::AuthLayer::new(auth.resolver).limits(&config));
     // The provider's routes after the auth layer, so outside it: they never ask who the
     // caller is (their browser is their `__client` cookie), and resolving the shared
     // `__session` cookie on every sign-in or token request would be work for nothing.

@@ -40,6 +40,12 @@ async fn main() -> anyhow::Result<()> {
              JWKS at http://{addr}/.well-known/jwks.json"
         );
     }
-    tabrpc::axum::serve(listener, app).await?;
+    tabrpc::axum::serve_with(
+        listener,
+        app,
+        settings.serve.config(),
+        tabrpc::axum::shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }

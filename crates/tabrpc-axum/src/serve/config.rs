@@ -53,15 +53,15 @@ pub struct ServeConfig {
     pub max_connections: usize,
     /// The most bytes of request head (request line and headers) the HTTP server buffers per
     /// connection; more is refused by the server itself with a bare 431 (HTTP/1) or a stream
-    /// reset (HTTP/2), without a tabrpc envelope. Defaults to 1 MiB, well above the wire
-    /// limits (`Config::max_header_bytes`, 64 KiB; `Config::max_url_bytes`, 16 KiB) so that
-    /// an oversized head still meets those, answered with an envelope as `wire.md` §1
-    /// promises. Values below 8 KiB are taken as 8 KiB (hyper's minimum).
+    /// reset (HTTP/2), without a tabrpc envelope. Defaults to 128 KiB: room for both wire
+    /// limits (`Config::max_header_bytes`, 64 KiB, and `Config::max_url_bytes`, 16 KiB), so that
+    /// a head over either of those but under this still gets the envelope `docs/wire.md`
+    /// section 1 promises. Values below 8 KiB are taken as 8 KiB (hyper's minimum).
     ///
     /// Risk: memory. A connection that is still sending its head holds up to this much, so
-    /// the worst case is about `max_connections × max_head_bytes` (10 GB with the defaults),
-    /// for at most [`header_read_timeout`](Self::header_read_timeout). 128 KiB (room for both
-    /// wire limits) cuts it eightfold, at the price of bare 431s above 128 KiB.
+    /// the worst case is about `max_connections × max_head_bytes` (1.25 GiB with the defaults),
+    /// for at most [`header_read_timeout`](Self::header_read_timeout). Raise it with the wire
+    /// limits, never far above them.
     pub max_head_bytes: usize,
 }
 
@@ -75,7 +75,7 @@ impl Default for ServeConfig {
             http2_keep_alive_timeout: Duration::from_secs(20),
             http2_max_concurrent_streams: 200,
             max_connections: 10_000,
-            max_head_bytes: 1024 * 1024,
+            max_head_bytes: 128 * 1024,
         }
     }
 }
