@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use specta::Type;
 use tabrpc_core::{Error, Procedure, Router};
 
-use crate::guard::{SESSION_MARKER, SessionContext, SessionInput, caller_of};
+use crate::guard::{SessionContext, SessionInput, caller_of, checked_in_store};
 use crate::id::SessionId;
 
 /// Input of `session.rotate`.
@@ -65,28 +65,30 @@ pub fn router<C: SessionContext>() -> Router<C> {
     Router::new()
         .procedure(
             "rotate",
-            Procedure::mutation(|ctx: C, input: SessionRotateInput| async move {
-                let caller = caller_of(&ctx)?;
-                let rotation = ctx
-                    .session_store()
-                    .rotate(&input.session_id, &input.new_session_id, caller.as_deref())
-                    .await?;
-                Ok::<_, Error>(SessionRotation {
-                    moved: u32::try_from(rotation.moved).unwrap_or(u32::MAX),
-                    linked: rotation.session.user_id().is_some(),
-                })
-            })
-            .mark(SESSION_MARKER),
+            checked_in_store(Procedure::mutation(
+                |ctx: C, input: SessionRotateInput| async move {
+                    let caller = caller_of(&ctx)?;
+                    let rotation = ctx
+                        .session_store()
+                        .rotate(&input.session_id, &input.new_session_id, caller.as_deref())
+                        .await?;
+                    Ok::<_, Error>(SessionRotation {
+                        moved: u32::try_from(rotation.moved).unwrap_or(u32::MAX),
+                        linked: rotation.session.user_id().is_some(),
+                    })
+                },
+            )),
         )
         .procedure(
             "end",
-            Procedure::mutation(|ctx: C, input: SessionEndInput| async move {
-                let caller = caller_of(&ctx)?;
-                ctx.session_store()
-                    .end(&input.session_id, caller.as_deref())
-                    .await?;
-                Ok::<_, Error>(())
-            })
-            .mark(SESSION_MARKER),
+            checked_in_store(Procedure::mutation(
+                |ctx: C, input: SessionEndInput| async move {
+                    let caller = caller_of(&ctx)?;
+                    ctx.session_store()
+                        .end(&input.session_id, caller.as_deref())
+                        .await?;
+                    Ok::<_, Error>(())
+                },
+            )),
         )
 }
