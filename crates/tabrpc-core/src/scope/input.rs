@@ -104,7 +104,7 @@ fn may_hold(text: &[u8], refused: &[ScopeKey]) -> bool {
     let mut from = 0;
     while let Some(found) = text.get(from..).and_then(|rest| {
         rest.iter()
-            .position(|&b| b == b'\\' || last.iter().any(|&l| l == b | 0x20))
+            .position(|&b| b == b'\\' || last.contains(&(b | 0x20)))
     }) {
         let at = from + found;
         if text.get(at) == Some(&b'\\') {
