@@ -35,6 +35,7 @@ export const ERROR_REASONS = {
   SESSION_EXPIRED: "session_expired",
   INVALID_TOKEN: "invalid_token",
   CREDENTIALS_REFUSED: "credentials_refused",
+  RESERVED_INPUT_KEY: "reserved_input_key",
 } as const;
 
 /** One value of {@link ERROR_REASONS}. */

@@ -113,7 +113,10 @@ impl<TCtx: Clone + Send + Sync + 'static> Endpoint<TCtx> {
 
     /// Answers one request (what the routes of [`Endpoint::into_router`] run).
     pub async fn call(self, req: Request) -> Response {
-        let (parts, body) = req.into_parts();
+        #[cfg_attr(not(feature = "auth"), allow(unused_mut))]
+        let (mut parts, body) = req.into_parts();
+        #[cfg(feature = "auth")]
+        set_stream_deadline(&mut parts);
         let shared = &*self.shared;
         // A request without a body (every GET that httpBatchLink sends) needs no collecting.
         let bytes = if body.is_end_stream() {
@@ -159,6 +162,30 @@ impl<TCtx: Clone + Send + Sync + 'static> tower::Service<Request> for Endpoint<T
     fn call(&mut self, req: Request) -> Self::Future {
         let endpoint = self.clone();
         Box::pin(async move { Ok(endpoint.call(req).await) })
+    }
+}
+
+/// auth.md section 3: a stream ends no later than the token of the caller that opened it
+/// expires (`exp`, without the verifier's leeway), so that a stream outliving its credentials
+/// is reopened with fresh ones. The caller is the one `AuthLayer` resolved; an anonymous one,
+/// or an identity no token vouches for (`exp` 0), sets no deadline. A deadline set earlier (by
+/// another layer) is kept if it is sooner.
+#[cfg(feature = "auth")]
+fn set_stream_deadline(parts: &mut Parts) {
+    use tabrpc_core::wire::StreamDeadline;
+    let exp = parts
+        .extensions
+        .get::<tabrpc_auth::Caller>()
+        .and_then(|caller| caller.identity().authenticated())
+        .map(|who| who.claims.exp)
+        .filter(|exp| *exp != 0);
+    if let Some(exp) = exp {
+        let deadline = StreamDeadline::at_unix_secs(exp);
+        let sooner = match parts.extensions.get::<StreamDeadline>() {
+            Some(set) => deadline.min(*set),
+            None => deadline,
+        };
+        parts.extensions.insert(sooner);
     }
 }
 

@@ -22,6 +22,7 @@ mod middleware;
 mod procedure;
 pub mod protocol;
 mod router;
+pub mod scope;
 mod viewer;
 pub mod wire;
 
@@ -34,4 +35,5 @@ pub use procedure::{
 };
 pub use protocol::ErrorReason;
 pub use router::{BuiltRouter, Router};
+pub use scope::{RESERVED_SCOPES, SESSION_SCOPE, ScopeKey, VIEWER_SCOPE};
 pub use viewer::{VIEWER_MARKER, VIEWER_MISMATCH, ViewerContext, ViewerInput};

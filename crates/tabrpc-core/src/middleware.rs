@@ -103,6 +103,11 @@ impl Call {
         self
     }
 
+    /// The input as the request carried it.
+    pub(crate) fn raw_input(&self) -> &Input {
+        &self.input
+    }
+
     pub(crate) fn into_input(self) -> Input {
         self.input
     }

@@ -13,6 +13,7 @@ use specta::datatype::DataType;
 
 use crate::error::{Error, ProcedureError};
 use crate::middleware::{Call, Input};
+use crate::scope::{self, ScopeKey};
 
 /// What kind of procedure this is, which decides the HTTP method it answers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,6 +133,9 @@ pub struct ProcedureMeta {
     /// Markers set by middleware (for example `"viewer"` for account-scoped procedures); exported
     /// to the bindings so clients can act on them.
     pub markers: Vec<&'static str>,
+    /// Reserved scope keys the procedure's input has only to ignore them (see
+    /// [`Procedure::dangerous_ignore_scope_key`]); not exported.
+    pub ignored_scope_keys: Vec<ScopeKey>,
 }
 
 type TypedExec<TCtx, TIn> =
@@ -353,14 +357,53 @@ where
     }
 
     /// Adds a marker to the procedure's metadata, exported in the bindings for clients to act
-    /// on. The markers that guards set (such as `"viewer"`, see
-    /// [`Procedure::viewer_guard`](crate::Procedure::viewer_guard)) are reserved: marking by hand
-    /// would claim a check that does not run, so they are ignored here.
+    /// on. The markers of reserved scope keys (`"viewer"`, `"session"`, see
+    /// [`RESERVED_SCOPES`](crate::RESERVED_SCOPES)) are ignored here: marking by hand would
+    /// claim a check that does not run. [`Procedure::guard_scope`] sets them.
     pub fn mark(self, marker: &'static str) -> Self {
-        if marker == crate::viewer::VIEWER_MARKER {
+        if ScopeKey::of_marker(marker).is_some() {
             return self;
         }
         self.mark_internal(marker)
+    }
+
+    /// Puts `guard` in front of this procedure, as [`Procedure::with`] does, and marks the
+    /// procedure as taking `scope`'s reserved key (`viewerId`, `sessionId`): only a procedure
+    /// so guarded may have the key in its input type ([`Router::build`](crate::Router::build)
+    /// refuses it otherwise) or receive it (otherwise a 400).
+    ///
+    /// For guard authors: [`Procedure::viewer_guard`] and tabrpc-sessions' `with_session` are
+    /// built on it. The guard must check the key against the verified caller and refuse the
+    /// call when they disagree.
+    pub fn guard_scope<TOuter, M, Fut>(self, scope: ScopeKey, guard: M) -> Procedure<TOuter, TIn>
+    where
+        TOuter: Send + 'static,
+        M: Fn(TOuter, &TIn) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<TCtx, Error>> + Send + 'static,
+    {
+        self.with(guard).mark_internal(scope.marker)
+    }
+
+    /// Marks the procedure as taking `scope`'s reserved key without installing a guard: its
+    /// body checks the key against the verified caller itself. Dangerous: nothing verifies
+    /// that it does, and a body that does not answers for whichever account or session the
+    /// input names. Prefer [`Procedure::guard_scope`]; tabrpc-sessions' `rotate` and `end`
+    /// use this because they check ownership inside the store's transaction.
+    pub fn dangerous_mark_scope_checked_by_body(self, scope: ScopeKey) -> Self {
+        self.mark_internal(scope.marker)
+    }
+
+    /// Declares that the procedure's input has a field that reads as `scope`'s reserved key
+    /// only to ignore it, without the key's guard and without the marker (so clients do not
+    /// fill the key in): [`Router::build`](crate::Router::build) then accepts the field, and
+    /// the key is not refused at run time. For a deprecated field kept so that old clients are
+    /// not refused. Dangerous: nothing verifies that the procedure ignores the value; one that
+    /// reads it answers for whichever account or session the input names.
+    pub fn dangerous_ignore_scope_key(mut self, scope: ScopeKey) -> Self {
+        if !self.meta.ignored_scope_keys.contains(&scope) {
+            self.meta.ignored_scope_keys.push(scope);
+        }
+        self
     }
 
     pub(crate) fn mark_internal(mut self, marker: &'static str) -> Self {
@@ -389,6 +432,7 @@ where
         types: types_of::<TIn, TOut, P>(),
         reads_input: TypeId::of::<TIn>() != TypeId::of::<()>(),
         markers: Vec::new(),
+        ignored_scope_keys: Vec::new(),
     }
 }
 
@@ -440,12 +484,24 @@ where
     fn into_procedure(self) -> ErasedProcedure<TCtx> {
         let typed = self.exec;
         let ignores_input = !self.meta.reads_input;
+        // The reserved keys (auth.md section 3) of the guards this procedure lacks: refused
+        // in its input before it reads it. Empty for a procedure behind every guard.
+        let refused = if ignores_input {
+            Vec::new()
+        } else {
+            scope::refused_by(&self.meta)
+        };
         let exec: ErasedExec<TCtx> = Arc::new(move |ctx, call| {
             let call = if ignores_input {
                 call.without_input()
             } else {
                 call
             };
+            if !refused.is_empty()
+                && let Err(err) = scope::refuse_reserved_keys(call.raw_input(), &refused)
+            {
+                return Box::pin(std::future::ready(Err(err)));
+            }
             match parse_input::<TIn>(call) {
                 Ok(input) => typed(ctx, input),
                 Err(err) => Box::pin(std::future::ready(Err(err))),

@@ -58,6 +58,10 @@ reasons! {
     /// account than the tab's, a cookie mutation failing the CSRF rule, the marker itself).
     /// Anything that would bind data to the caller refuses such a request.
     CredentialsRefused = ("CREDENTIALS_REFUSED", "credentials_refused"),
+    /// 400: the input has a key that reads as a reserved key (`viewerId`, `sessionId`, in any
+    /// spelling) and the procedure is not behind that key's guard (auth.md section 3). A client
+    /// bug: the key is not sent to such procedures.
+    ReservedInputKey = ("RESERVED_INPUT_KEY", "reserved_input_key"),
 }
 
 impl std::fmt::Display for ErrorReason {

@@ -9,7 +9,7 @@ use crate::codes::ErrorCode;
 use crate::error::Error;
 use crate::middleware::{self, Call};
 use crate::procedure::{ErasedProcedure, IntoProcedure};
-use crate::viewer;
+use crate::scope;
 
 struct Entry<TCtx> {
     path: String,
@@ -111,29 +111,53 @@ impl<TCtx: Send + 'static> Router<TCtx> {
         }
     }
 
-    /// Checks every path and returns the router ready to serve.
+    /// Checks every procedure and returns the router ready to serve.
     ///
-    /// Fails with an [`ErrorCode::InternalServerError`] error whose message names the path and
-    /// the source locations involved when a path is registered twice or is malformed (empty
-    /// segments, or characters other than ASCII letters, digits, `_`, `-` and `$`).
+    /// Fails with one [`ErrorCode::InternalServerError`] error whose message lists every
+    /// problem, each with the procedure's path and where it was registered:
+    ///
+    /// - a path registered twice, or malformed (empty segments, or characters other than
+    ///   ASCII letters, digits, `_`, `-` and `$`);
+    /// - an input type with a field (or serde rename, alias, enum tag or variant) that reads as
+    ///   a reserved scope key ([`RESERVED_SCOPES`](crate::RESERVED_SCOPES): `viewerId`,
+    ///   `sessionId`, in any spelling, at any depth) while the procedure lacks that key's
+    ///   guard ([`scope`](crate::scope)).
     pub fn build(self) -> Result<BuiltRouter<TCtx>, Error> {
+        let mut problems = Vec::new();
         let mut map: HashMap<Arc<str>, (&'static Location<'static>, Arc<ErasedProcedure<TCtx>>)> =
             HashMap::with_capacity(self.entries.len());
         let mut order = Vec::with_capacity(self.entries.len());
         for entry in self.entries {
-            check_path(&entry.path, entry.at)?;
-            check_viewer_guard(&entry)?;
+            if let Err(problem) = check_path(&entry.path, entry.at) {
+                problems.push(problem);
+            }
+            problems.extend(unguarded_scope_keys(&entry));
             let path: Arc<str> = Arc::from(entry.path);
             if let Some((first, _)) = map.get(&path) {
-                return Err(
-                    Error::new(ErrorCode::InternalServerError).with_message(format!(
-                        "duplicate procedure path `{path}`: registered at {first} and again at {}",
-                        entry.at
-                    )),
-                );
+                problems.push(format!(
+                    "duplicate procedure path `{path}`: registered at {first} and again at {}",
+                    entry.at
+                ));
+                continue;
             }
             order.push(path.clone());
             map.insert(path, (entry.at, Arc::new(entry.procedure)));
+        }
+        match problems.len() {
+            0 => {}
+            1 => {
+                return Err(
+                    Error::new(ErrorCode::InternalServerError).with_message(problems.concat())
+                );
+            }
+            n => {
+                return Err(
+                    Error::new(ErrorCode::InternalServerError).with_message(format!(
+                        "the router has {n} problems:\n- {}",
+                        problems.join("\n- ")
+                    )),
+                );
+            }
         }
         order.sort();
         let procedures = map
@@ -146,20 +170,31 @@ impl<TCtx: Send + 'static> Router<TCtx> {
     }
 }
 
-/// auth.md section 3: an input with `viewerId` must never reach a procedure unchecked.
-fn check_viewer_guard<TCtx>(entry: &Entry<TCtx>) -> Result<(), Error> {
+/// auth.md section 3: an input that carries a reserved scope key (`viewerId`, `sessionId`)
+/// must never reach a procedure without that key's guard. One problem per key and place.
+fn unguarded_scope_keys<TCtx>(entry: &Entry<TCtx>) -> Vec<String> {
     let meta = entry.procedure.meta();
-    if meta.markers.contains(&viewer::VIEWER_MARKER) || !viewer::input_has_viewer_id(&meta.types) {
-        return Ok(());
-    }
-    Err(Error::new(ErrorCode::InternalServerError).with_message(format!(
-        "procedure `{}` registered at {} takes a `viewerId` in its input `{}` but has no viewer guard: \
-         add `.viewer_guard()` to the procedure so that a `viewerId` naming another account is refused",
-        entry.path, entry.at, meta.types.input_name
-    )))
+    scope::reserved_fields(&meta.types)
+        .into_iter()
+        .filter(|found| !scope::allowed(meta, &found.scope))
+        .map(|found| {
+            format!(
+                "procedure `{}` registered at {} takes a `{}` in its input `{}` ({}) but has no \
+                 guard for it: add {} to the procedure so that a `{}` naming another caller's \
+                 data is refused",
+                entry.path,
+                entry.at,
+                found.scope.key,
+                meta.types.input_name,
+                found.at,
+                found.scope.guard,
+                found.scope.key,
+            )
+        })
+        .collect()
 }
 
-fn check_path(path: &str, at: &Location<'_>) -> Result<(), Error> {
+fn check_path(path: &str, at: &Location<'_>) -> Result<(), String> {
     let valid = !path.is_empty()
         && path.split('.').all(|segment| {
             !segment.is_empty()
@@ -170,9 +205,9 @@ fn check_path(path: &str, at: &Location<'_>) -> Result<(), Error> {
     if valid {
         Ok(())
     } else {
-        Err(Error::new(ErrorCode::InternalServerError).with_message(format!(
+        Err(format!(
             "invalid procedure path `{path}` registered at {at}: use dot-separated segments of ASCII letters, digits, `_`, `-` or `$`"
-        )))
+        ))
     }
 }
 

@@ -30,16 +30,15 @@
 //! assert!(router.is_ok());
 //! ```
 
-use specta::datatype::{DataType, Fields, NamedReferenceType, Reference};
-
 use crate::codes::ErrorCode;
 use crate::error::Error;
-use crate::procedure::{Procedure, TypeInfo};
+use crate::procedure::Procedure;
 use crate::protocol::ErrorReason;
+use crate::scope::VIEWER_SCOPE;
 
 /// The marker [`Procedure::viewer_guard`] puts on a procedure; exported in the bindings so the
 /// client fills in the current account's id and keys caches by it.
-pub const VIEWER_MARKER: &str = "viewer";
+pub const VIEWER_MARKER: &str = VIEWER_SCOPE.marker;
 
 /// The message of the 403 answered when `viewerId` names someone other than the caller.
 pub const VIEWER_MISMATCH: &str = "viewer/session mismatch";
@@ -74,14 +73,15 @@ where
     /// check (the procedure still uses the verified identity, never the input, to decide whose
     /// data to answer).
     ///
-    /// [`Router::build`](crate::Router::build) refuses a procedure whose input has a
-    /// `viewerId` field but no guard, so it cannot be forgotten.
+    /// [`Router::build`](crate::Router::build) refuses a procedure whose input has a field
+    /// that reads as `viewerId` (in any spelling, renamed, aliased, flattened, nested) but no
+    /// guard, and an unguarded procedure answers 400 to such an input key, so the guard cannot
+    /// be forgotten ([`scope`](crate::scope)).
     pub fn viewer_guard(self) -> Self {
-        let guarded = self.with(|ctx: TCtx, input: &TIn| {
+        self.guard_scope(VIEWER_SCOPE, |ctx: TCtx, input: &TIn| {
             let checked = check(&ctx, input);
             async move { checked.map(|()| ctx) }
-        });
-        guarded.mark_internal(VIEWER_MARKER)
+        })
     }
 }
 
@@ -97,47 +97,6 @@ fn check(ctx: &impl ViewerContext, input: &impl ViewerInput) -> Result<(), Error
             .with_message(VIEWER_MISMATCH)
             .with_reason(ErrorReason::ViewerMismatch))
     }
-}
-
-/// Whether a procedure's input (or the object inside an optional input) has a `viewerId`
-/// field, by its Rust or serialized name.
-pub(crate) fn input_has_viewer_id(types: &TypeInfo) -> bool {
-    let mut collected = specta::Types::default();
-    let input = (types.input)(&mut collected);
-    has_viewer_field(&input, &collected, 0)
-}
-
-fn has_viewer_field(dt: &DataType, types: &specta::Types, depth: u8) -> bool {
-    // Inputs are shallow; the depth cap only guards against a pathological recursive type.
-    if depth > 8 {
-        return false;
-    }
-    match dt {
-        DataType::Nullable(inner) => has_viewer_field(inner, types, depth + 1),
-        DataType::Intersection(parts) => {
-            parts.iter().any(|p| has_viewer_field(p, types, depth + 1))
-        }
-        DataType::Struct(s) => match &s.fields {
-            Fields::Named(named) => named.fields.iter().any(|(name, _)| is_viewer_id(name)),
-            _ => false,
-        },
-        DataType::Reference(Reference::Named(r)) => match &r.inner {
-            NamedReferenceType::Inline { dt, .. } => has_viewer_field(dt, types, depth + 1),
-            NamedReferenceType::Reference { .. } => types
-                .get(r)
-                .and_then(|named| named.ty.as_ref())
-                .is_some_and(|ty| has_viewer_field(ty, types, depth + 1)),
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
-fn is_viewer_id(name: &str) -> bool {
-    name.chars()
-        .filter(|c| *c != '_')
-        .map(|c| c.to_ascii_lowercase())
-        .eq("viewerid".chars())
 }
 
 #[cfg(test)]
@@ -217,27 +176,5 @@ mod tests {
         let p = Procedure::query(|_: Ctx, _: Option<Scoped>| async { Ok::<_, Error>(()) })
             .mark(VIEWER_MARKER);
         assert!(!p.meta().markers.contains(&VIEWER_MARKER));
-    }
-
-    #[test]
-    fn viewer_fields_are_found_by_either_name_only_at_the_top() {
-        #[derive(Deserialize, specta::Type)]
-        struct Plain {
-            #[allow(dead_code)]
-            viewer_id: String,
-        }
-        #[derive(Deserialize, specta::Type)]
-        struct Other {
-            #[allow(dead_code)]
-            id: u32,
-        }
-        let p = Procedure::query(|_: Ctx, _: Plain| async { Ok::<_, Error>(()) });
-        assert!(input_has_viewer_id(&p.meta().types));
-        let p = Procedure::query(|_: Ctx, _: Option<Scoped>| async { Ok::<_, Error>(()) });
-        assert!(input_has_viewer_id(&p.meta().types));
-        let p = Procedure::query(|_: Ctx, _: Other| async { Ok::<_, Error>(()) });
-        assert!(!input_has_viewer_id(&p.meta().types));
-        let p = Procedure::query(|_: Ctx, _: String| async { Ok::<_, Error>(()) });
-        assert!(!input_has_viewer_id(&p.meta().types));
     }
 }

@@ -157,6 +157,10 @@ pub(crate) fn router() -> Router<Ctx> {
                 .map_err(Error::internal)?;
                 progress(&ctx, &user_id).await
             })
-            .viewer_guard(),
+            .viewer_guard()
+            // The deprecated `sessionId` (an identity provider's session id, not a tabrpc
+            // session) is read only to warn about it: auth.md section 3 reserves the key for
+            // session procedures, so the build would refuse it otherwise.
+            .dangerous_ignore_scope_key(tabrpc::SESSION_SCOPE),
         )
 }

@@ -22,6 +22,11 @@ fn assert_forbidden_mismatch(reply: &Reply) {
         "{}",
         reply.text
     );
+    assert_eq!(
+        json["error"]["data"]["reason"], "viewer_mismatch",
+        "{}",
+        reply.text
+    );
 }
 
 #[tokio::test]
@@ -282,4 +287,39 @@ async fn a_batch_keeps_each_items_outcome() {
         .send()
         .await;
     assert_eq!(reply.status, 403, "{}", reply.describe());
+}
+
+/// auth.md section 3: a procedure without the viewer guard refuses an input key that reads as
+/// `viewerId` (in any spelling) with 400 `reserved_input_key`, before it runs.
+#[tokio::test]
+async fn a_viewer_id_to_a_procedure_without_the_guard_is_refused() {
+    let demo = Demo::dev().await;
+    let alice = token_for("user_alice");
+    let session = uuid::Uuid::new_v4().to_string();
+    for key in ["viewerId", "viewer_id", "ViewerID"] {
+        let mut input = json!({ "sessionId": session, "item": "pear" });
+        input[key] = json!("user_bob");
+        let reply = demo.mutation("cart.add", input).bearer(&alice).send().await;
+        assert_eq!(reply.status, 400, "{key}: {}", reply.describe());
+        let json = reply.json();
+        assert_eq!(
+            json["error"]["data"]["code"], "BAD_REQUEST",
+            "{}",
+            reply.text
+        );
+        assert_eq!(
+            json["error"]["data"]["reason"], "reserved_input_key",
+            "{}",
+            reply.text
+        );
+    }
+    // Nothing was added for anyone.
+    let reply = demo
+        .query("cart.get")
+        .input(json!({ "sessionId": session }))
+        .bearer(&alice)
+        .send()
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.describe());
+    assert_eq!(reply.data()["lines"], json!([]), "{}", reply.describe());
 }

@@ -5,14 +5,18 @@
 
 use std::ops::Deref;
 
-use tabrpc_core::{Error as RpcError, Procedure, ProcedureKind, ViewerContext};
+use tabrpc_core::{Error as RpcError, Procedure, ProcedureKind, SESSION_SCOPE, ViewerContext};
 
 use crate::id::SessionId;
 use crate::store::{Session, SessionStore};
 
 /// The marker [`SessionProcedure::with_session`] puts on a procedure, exported in the
 /// bindings: the client injects the tab's `sessionId` into the input of such procedures.
-pub const SESSION_MARKER: &str = "session";
+///
+/// Reserved ([`tabrpc_core::SESSION_SCOPE`]): `Procedure::mark` ignores it, and
+/// `Router::build` refuses a procedure whose input has a field that reads as `sessionId`
+/// unless it went through [`SessionProcedure::with_session`].
+pub const SESSION_MARKER: &str = SESSION_SCOPE.marker;
 
 /// An input that carries the session id (the `sessionId` field of a session procedure).
 pub trait SessionInput {
@@ -119,13 +123,22 @@ where
     fn with_session(self) -> Procedure<C, I> {
         // Only a mutation creates the session: queries never grow the store.
         let create = self.meta().kind == ProcedureKind::Mutation;
-        self.with(move |ctx: C, input: &I| {
+        self.guard_scope(SESSION_SCOPE, move |ctx: C, input: &I| {
             let id = input.session_id().clone();
             async move {
                 let (ctx, session) = crate::caller::resolve_session(ctx, &id, create).await?;
                 Ok(SessionCtx { ctx, session })
             }
         })
-        .mark(SESSION_MARKER)
     }
+}
+
+/// Marks a procedure that checks the session's owner itself, inside the store's transaction
+/// (`session.rotate` and `session.end`), as a session procedure.
+pub(crate) fn checked_in_store<C, I>(procedure: Procedure<C, I>) -> Procedure<C, I>
+where
+    C: Send + 'static,
+    I: SessionInput + Send + 'static,
+{
+    procedure.dangerous_mark_scope_checked_by_body(SESSION_SCOPE)
 }

@@ -6,7 +6,7 @@ use specta::Type;
 use tabrpc_core::{Error, Procedure, Router};
 
 use crate::caller::Caller;
-use crate::guard::{SESSION_MARKER, SessionContext, SessionInput};
+use crate::guard::{SessionContext, SessionInput, checked_in_store};
 use crate::id::SessionId;
 
 /// Input of `session.rotate`.
@@ -72,31 +72,33 @@ pub fn router<C: SessionContext>() -> Router<C> {
     Router::new()
         .procedure(
             "rotate",
-            Procedure::mutation(|ctx: C, input: SessionRotateInput| async move {
-                let caller = Caller::of(&ctx)?;
-                let user = caller.binding()?;
-                let rotation = ctx
-                    .session_store()
-                    .rotate(&input.session_id, &input.new_session_id, user)
-                    .await
-                    .map_err(|err| caller.answer(err))?;
-                Ok::<_, Error>(SessionRotation {
-                    moved: u32::try_from(rotation.moved).unwrap_or(u32::MAX),
-                    linked: rotation.session.user_id().is_some(),
-                })
-            })
-            .mark(SESSION_MARKER),
+            checked_in_store(Procedure::mutation(
+                |ctx: C, input: SessionRotateInput| async move {
+                    let caller = Caller::of(&ctx)?;
+                    let user = caller.binding()?;
+                    let rotation = ctx
+                        .session_store()
+                        .rotate(&input.session_id, &input.new_session_id, user)
+                        .await
+                        .map_err(|err| caller.answer(err))?;
+                    Ok::<_, Error>(SessionRotation {
+                        moved: u32::try_from(rotation.moved).unwrap_or(u32::MAX),
+                        linked: rotation.session.user_id().is_some(),
+                    })
+                },
+            )),
         )
         .procedure(
             "end",
-            Procedure::mutation(|ctx: C, input: SessionEndInput| async move {
-                let caller = Caller::of(&ctx)?;
-                ctx.session_store()
-                    .end(&input.session_id, caller.user())
-                    .await
-                    .map_err(|err| caller.answer(err))?;
-                Ok::<_, Error>(())
-            })
-            .mark(SESSION_MARKER),
+            checked_in_store(Procedure::mutation(
+                |ctx: C, input: SessionEndInput| async move {
+                    let caller = Caller::of(&ctx)?;
+                    ctx.session_store()
+                        .end(&input.session_id, caller.user())
+                        .await
+                        .map_err(|err| caller.answer(err))?;
+                    Ok::<_, Error>(())
+                },
+            )),
         )
 }

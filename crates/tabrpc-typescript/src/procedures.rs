@@ -280,7 +280,7 @@ mod tests {
                             SoldOut { sku: "a".into() },
                         )))
                     })
-                    .mark("session")
+                    .dangerous_mark_scope_checked_by_body(tabrpc_core::SESSION_SCOPE)
                     .mark("audit"),
                 ),
         );

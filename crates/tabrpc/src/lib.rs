@@ -26,8 +26,9 @@
 
 pub use tabrpc_core::{
     BuiltRouter, Call, ErasedProcedure, Error, ErrorCode, Event, IntoProcedure, NoPayload, Output,
-    Procedure, ProcedureError, ProcedureKind, ProcedureMeta, Router, Tracked, TypeInfo, TypedError,
-    VIEWER_MARKER, VIEWER_MISMATCH, ViewerContext, ViewerInput, wire,
+    Procedure, ProcedureError, ProcedureKind, ProcedureMeta, RESERVED_SCOPES, Router,
+    SESSION_SCOPE, ScopeKey, Tracked, TypeInfo, TypedError, VIEWER_MARKER, VIEWER_MISMATCH,
+    VIEWER_SCOPE, ViewerContext, ViewerInput, wire,
 };
 
 /// Derive and trait for exported types (`#[derive(specta::Type)]`).

@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 
 use crate::error::Error;
 use crate::procedure::Output;
+use crate::wire::deadline::{self, StreamDeadline};
 use crate::wire::envelope;
 
 const PROMISE: u8 = 0;
@@ -44,26 +45,33 @@ pub(crate) fn head(count: usize) -> Bytes {
 }
 
 /// One call as a stream of lines. `outcome` settles the call; `ids` are the two chunk ids a
-/// streamed output needs (for its `result` promise and its `data` iterable).
+/// streamed output needs (for its `result` promise and its `data` iterable). At `deadline` a
+/// call still pending, or a streamed output still running, fails (see [`StreamDeadline`]).
 pub(crate) fn item<F>(
     index: usize,
     path: Arc<str>,
     outcome: F,
     ids: (usize, usize),
+    deadline: Option<StreamDeadline>,
 ) -> BoxStream<'static, Bytes>
 where
     F: Future<Output = Result<Output, Error>> + Send + 'static,
 {
-    stream::once(outcome)
+    let outcome = stream::once(outcome).boxed();
+    deadline::until(outcome, deadline, Some(Err(deadline::expired())))
         .flat_map(move |result| match result {
             Ok(Output::Value(raw)) => single(index, |out| envelope::write_result(out, Some(&raw))),
             Ok(Output::Unit) => single(index, |out| envelope::write_result(out, None)),
             Err(err) => single(index, |out| envelope::write_error(out, &err, Some(&path))),
-            Ok(Output::Stream(values)) => iterable(index, path.clone(), values, ids),
+            Ok(Output::Stream(values)) => {
+                let values = deadline::until(values, deadline, Some(Err(deadline::expired())));
+                iterable(index, path.clone(), values, ids)
+            }
             // Subscriptions are refused in batches before they run; should one get here, its
             // values stream like any other.
             Ok(Output::Events(events)) => {
                 let values = events.map(|event| event.map(|e| e.data)).boxed();
+                let values = deadline::until(values, deadline, Some(Err(deadline::expired())));
                 iterable(index, path.clone(), values, ids)
             }
         })
@@ -176,6 +184,7 @@ mod tests {
             "iter".into(),
             async { Ok(Output::Stream(values)) },
             (1, 2),
+            None,
         ));
         assert_eq!(
             out,
@@ -196,6 +205,7 @@ mod tests {
             "s".into(),
             async { Ok(Output::Stream(values)) },
             (1, 2),
+            None,
         ));
         assert!(out.ends_with("[2,1,[[\"a\"]]]\n[2,2,{\"message\":\"no\",\"code\":-32003,\"data\":{\"code\":\"FORBIDDEN\",\"httpStatus\":403,\"path\":\"s\"}}]\n"), "{out}");
     }

@@ -2,6 +2,7 @@
 //! transport can serve it: [`Handler`] turns a request's parts and body into a response.
 
 mod config;
+mod deadline;
 mod envelope;
 mod exec;
 mod jsonl;
@@ -20,6 +21,7 @@ use http::{HeaderMap, Method, Response, StatusCode};
 use tracing::Instrument;
 
 pub use config::Config;
+pub use deadline::StreamDeadline;
 pub use sse::close_subscriptions;
 
 use crate::codes::ErrorCode;
@@ -262,7 +264,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
                     (path, future)
                 })
                 .collect();
-            return self.jsonl_response(outcomes, extra_headers);
+            return self.jsonl_response(outcomes, extra_headers, StreamDeadline::of(parts));
         }
 
         // Every call is begun right here, on this task, up to its first wait: most answer at
@@ -426,7 +428,8 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
                 Err(err) => Box::pin(std::future::ready(Err(err))),
             },
         };
-        let body = sse::events(path, setup, self.config.sse_ping_interval);
+        let deadline = StreamDeadline::of(parts);
+        let body = sse::events(path, setup, self.config.sse_ping_interval, deadline);
         let mut response = Response::new(ReplyBody::Stream(body));
         let headers = response.headers_mut();
         headers.insert(
@@ -500,6 +503,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
             impl Future<Output = Result<Output, Error>> + Send + 'static,
         )>,
         headers: HeaderMap,
+        deadline: Option<StreamDeadline>,
     ) -> Response<ReplyBody> {
         let count = outcomes.len();
         let items = outcomes
@@ -508,7 +512,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
             .map(|(index, (path, future))| {
                 // Chunk ids 0..count are the items; a streamed output takes two more.
                 let ids = (count + 2 * index, count + 2 * index + 1);
-                jsonl::item(index, path, future, ids)
+                jsonl::item(index, path, future, ids, deadline)
             })
             .collect();
         let stream = jsonl::merge(jsonl::head(count), items);
@@ -577,6 +581,8 @@ pub fn check_request_limits(config: &Config, parts: &Parts) -> Result<(), Error>
 
 /// tRPC: on reconnect the browser sends `Last-Event-ID`, which reaches the procedure as the
 /// input's `lastEventId` (set on an object input, or the whole input when there is none).
+/// A resume id is a cursor, never a credential: the resumed stream is answered for the caller
+/// of this request, whoever opened the stream it continues.
 fn with_last_event_id(
     input: Result<serde_json::Value, Error>,
     headers: &HeaderMap,

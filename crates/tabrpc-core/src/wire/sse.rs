@@ -5,6 +5,10 @@
 //! normal completion (without it the browser's `EventSource` would reconnect forever) or
 //! `event: serialized-error` with the error shape. Errors before the stream starts (bad input,
 //! a refused caller) are delivered the same way, with HTTP 200, as tRPC does.
+//!
+//! At the request's [`StreamDeadline`] (its token's expiry) the stream ends without `return`:
+//! the client reconnects with a fresh token and `Last-Event-ID`, a cursor that the procedure
+//! gets as `lastEventId`, never a credential (the new request's caller is the one answered).
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -18,6 +22,7 @@ use tokio::sync::Notify;
 use crate::codes::ErrorCode;
 use crate::error::Error;
 use crate::procedure::{Event, Output};
+use crate::wire::deadline::{self, StreamDeadline};
 use crate::wire::envelope;
 
 static CLOSING: Notify = Notify::const_new();
@@ -69,11 +74,17 @@ pub(crate) fn events<F>(
     path: Arc<str>,
     setup: F,
     ping_every: Option<Duration>,
+    deadline: Option<StreamDeadline>,
 ) -> BoxStream<'static, Bytes>
 where
     F: Future<Output = Result<Output, Error>> + Send + 'static,
 {
-    events_until(path, setup, ping_every, &CLOSING)
+    // Ends without `return`, so that clients reconnect with fresh credentials.
+    deadline::until(
+        events_until(path, setup, ping_every, &CLOSING),
+        deadline,
+        None,
+    )
 }
 
 fn events_until<F>(
@@ -155,7 +166,9 @@ mod tests {
     }
 
     async fn text(setup: Result<Output, Error>) -> String {
-        let chunks: Vec<Bytes> = events("sub".into(), async { setup }, None).collect().await;
+        let chunks: Vec<Bytes> = events("sub".into(), async { setup }, None, None)
+            .collect()
+            .await;
         chunks
             .iter()
             .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -193,6 +206,7 @@ mod tests {
             "sub".into(),
             async { Ok(Output::Events(silent)) },
             Some(Duration::from_millis(5)),
+            None,
         )
         .take(3)
         .collect()
@@ -220,6 +234,30 @@ mod tests {
             matches!(chunks, Ok(Ok(ref c)) if c == &[connected()]),
             "{chunks:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_deadline_ends_the_stream_without_return() {
+        let items = stream::iter(vec![event(None, 1)])
+            .chain(stream::pending())
+            .boxed();
+        let deadline = StreamDeadline::at(std::time::SystemTime::now() + Duration::from_millis(50));
+        let chunks = events(
+            "sub".into(),
+            async { Ok(Output::Events(items)) },
+            Some(Duration::from_millis(5)),
+            Some(deadline),
+        )
+        .collect::<Vec<Bytes>>();
+        let chunks = tokio::time::timeout(Duration::from_secs(5), chunks).await;
+        let text: String = chunks
+            .unwrap_or_default()
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect();
+        assert!(text.contains("data: 1\n\n"), "{text}");
+        assert!(text.contains("event: ping"), "{text}");
+        assert!(!text.contains("event: return"), "{text}");
     }
 
     #[tokio::test]
