@@ -1,26 +1,27 @@
 // Type-level tests against the generated bindings (bindings/*.ts, written by
 // `cargo run -p tabrpc-bindings`): what the Rust demo exports is what the client accepts.
 import { describe, expectTypeOf, it } from "vitest";
-import type { ERROR_CODES as GENERATED_ERROR_CODES } from "../../bindings/codes.js";
-import type { Procedures, User } from "../../bindings/demo.js";
+import type { ERROR_CODES as GENERATED_ERROR_CODES, ProcedureTable as GeneratedTable, Scope as GeneratedScope } from "../../bindings/codes.js";
+import { procedures, type Procedures, type User } from "../../bindings/demo.js";
 import { createClient, type ProcedureInput } from "./client.js";
-import type { ERROR_CODES } from "./codes.js";
+import type { ERROR_CODES, ProcedureTable, Scope } from "./codes.js";
 import type { Link } from "./types.js";
 
 declare const link: Link;
-const client = createClient<Procedures>({ links: [link] });
+const client = createClient(procedures, { links: [link] });
 
 describe("the generated demo bindings", () => {
-  it("type a query call with an optional viewerId", () => {
-    expectTypeOf(client.profile.getUser.query({ viewerId: "x" })).resolves.toEqualTypeOf<User>();
-    client.profile.getUser.query();
+  it("type a query call whose viewerId is filled in (never passed)", () => {
+    expectTypeOf(client.profile.getUser.query()).resolves.toEqualTypeOf<User>();
+    // @ts-expect-error viewerId is the call's scope, filled in by authLink
+    client.profile.getUser.query({ viewerId: "x" });
     client.profile.getUser.query({});
     client.profile.getUser.query(null);
   });
 
   it("export an Option field as optional, not nullable", () => {
     expectTypeOf<ProcedureInput<Procedures, "profile.getUser">>().toEqualTypeOf<{ viewerId?: string } | null>();
-    // @ts-expect-error viewerId is a string or left out, never null
+    // @ts-expect-error never passed, not even null
     client.profile.getUser.query({ viewerId: null });
   });
 
@@ -47,15 +48,20 @@ describe("the generated demo bindings", () => {
     client.onboarding.saveStep.query({ step: "welcome" });
   });
 
-  it("carry kinds and markers", () => {
+  it("carry kinds and scopes, in the type and in the procedures table", () => {
     expectTypeOf<Procedures["profile.getUser"]["kind"]>().toEqualTypeOf<"query">();
     expectTypeOf<Procedures["onboarding.saveStep"]["kind"]>().toEqualTypeOf<"mutation">();
-    expectTypeOf<Procedures["profile.getUser"]["markers"]>().toEqualTypeOf<"viewer">();
+    expectTypeOf<Procedures["profile.getUser"]["scopes"]>().toEqualTypeOf<"viewer">();
+    expectTypeOf<Procedures["cart.add"]["scopes"]>().toEqualTypeOf<"session">();
+    expectTypeOf(procedures).toEqualTypeOf<ProcedureTable<Procedures>>();
+    expectTypeOf(procedures["cart.add"].scopes).toEqualTypeOf<readonly Scope[]>();
   });
 });
 
 describe("the generated codes table", () => {
   it("is the web client's copy, row for row", () => {
     expectTypeOf<typeof GENERATED_ERROR_CODES>().toEqualTypeOf<typeof ERROR_CODES>();
+    expectTypeOf<GeneratedTable<Procedures>>().toEqualTypeOf<ProcedureTable<Procedures>>();
+    expectTypeOf<GeneratedScope>().toEqualTypeOf<Scope>();
   });
 });
