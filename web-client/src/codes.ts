@@ -47,3 +47,20 @@ export const HEADERS = {
   ACCOUNT: "x-tabrpc-account",
   CSRF: "x-tabrpc-csrf",
 } as const;
+
+/**
+ * A per-call scope a procedure declares: `"viewer"` (the call says whose account it is for, in
+ * `viewerId`, which the server checks) or `"session"` (the call carries the tab's client session
+ * id, `sessionId`). The client fills both in; callers never pass them.
+ */
+export type Scope = "viewer" | "session";
+
+/**
+ * What the client needs to know of each procedure at run time, generated as `procedures` next to
+ * the `Procedures` type it describes: its kind, whether its output is streamed, its scopes.
+ * `createClient(procedures, …)` reads it, and infers `P` from its type (`"~types"` is never
+ * present at run time).
+ */
+export type ProcedureTable<P> = {
+  readonly [K in keyof P]: { readonly kind: "query" | "mutation" | "subscription"; readonly stream: boolean; readonly scopes: readonly Scope[] };
+} & { readonly "~types"?: P };
