@@ -31,6 +31,8 @@ pub use tabrpc_core::{
     VIEWER_SCOPE, ViewerContext, ViewerInput, wire,
 };
 
+pub use tabrpc_macros::{Context, input};
+
 /// Derive and trait for exported types (`#[derive(specta::Type)]`).
 pub use specta;
 
