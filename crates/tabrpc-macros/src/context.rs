@@ -95,19 +95,23 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
 
     let (impl_generics, ty_generics, where_clause) = item.generics.split_for_impl();
     let core = paths.core();
+    let generic = !item.generics.params.is_empty();
     let viewer = caller.map(|Found { field, ty, span }| {
-        let mut where_clause = where_clause
-            .cloned()
-            .unwrap_or_else(|| syn::parse_quote!(where));
-        // Holds trivially for a concrete type, and says what is missing when it does not.
-        where_clause
-            .predicates
-            .push(syn::parse_quote_spanned!(ty.span()=> #ty: #core::ViewerContext));
+        let mut where_clause = where_clause.cloned();
+        if generic {
+            // A field type that names the context's parameters may need the bound; a concrete
+            // one is checked at the call below, where rustc's error points at the field type.
+            where_clause
+                .get_or_insert_with(|| syn::parse_quote!(where))
+                .predicates
+                .push(syn::parse_quote_spanned!(ty.span()=> #ty: #core::ViewerContext));
+        }
+        let call = quote_spanned!(ty.span()=> <#ty as #core::ViewerContext>::viewer(&self.#field));
         quote_spanned! {span=>
             #[automatically_derived]
             impl #impl_generics #core::ViewerContext for #ident #ty_generics #where_clause {
                 fn viewer(&self) -> ::core::result::Result<&str, #core::Error> {
-                    <#ty as #core::ViewerContext>::viewer(&self.#field)
+                    #call
                 }
             }
         }
@@ -153,9 +157,7 @@ mod tests {
         )
         .unwrap_or_default();
         assert!(
-            out.contains(
-                "impl :: tabrpc :: ViewerContext for Ctx where Caller : :: tabrpc :: ViewerContext"
-            ),
+            out.contains("impl :: tabrpc :: ViewerContext for Ctx {"),
             "{out}"
         );
         assert!(
@@ -216,7 +218,7 @@ mod tests {
         )
         .unwrap_or_default();
         assert!(
-            out.contains("impl < S > tabrpc_core :: ViewerContext for Ctx < S > where C : tabrpc_core :: ViewerContext"),
+            out.contains("impl < S > tabrpc_core :: ViewerContext for Ctx < S > where C : tabrpc_core :: ViewerContext {"),
             "{out}"
         );
         assert!(

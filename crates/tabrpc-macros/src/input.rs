@@ -138,20 +138,22 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
             span: marker.key.span(),
         });
     }
-    if viewer.is_some() || session.is_some() {
-        for derive in ["Deserialize", "Type"] {
-            if !derives.iter().any(|d| d == derive) {
-                errors.at(
-                    item.ident.span(),
-                    format!(
-                        "`#[tabrpc::input]` goes above `#[derive(Deserialize, Type)]`: the \
-                         attributes it gives scope fields are read by those derives, and no \
-                         `{derive}` derive follows it on `{}`",
-                        item.ident
-                    ),
-                );
-            }
-        }
+    let missing: Vec<_> = ["Deserialize", "Type"]
+        .into_iter()
+        .filter(|name| !derives.iter().any(|d| d == name))
+        .collect();
+    if (viewer.is_some() || session.is_some()) && !missing.is_empty() {
+        // Also what a misplaced macro sees: below `#[derive]`, the derives are not its input.
+        errors.at(
+            item.ident.span(),
+            format!(
+                "`#[tabrpc::input]` goes above `#[derive(Deserialize, Type)]` (those derives \
+                 read the attributes it gives scope fields), but no `{}` derive follows it on \
+                 `{}`",
+                missing.join("` or `"),
+                item.ident
+            ),
+        );
     }
     errors.finish()?;
 
@@ -280,10 +282,9 @@ fn reads_as(name: &str, key: &str) -> bool {
 fn derived(attrs: &[Attribute]) -> Vec<String> {
     let mut names = Vec::new();
     for attr in attrs {
-        if attr.path().is_ident("derive") || attr.path().is_ident("cfg_attr") {
-            if let syn::Meta::List(list) = &attr.meta {
-                idents(list.tokens.clone(), &mut names);
-            }
+        let derives = attr.path().is_ident("derive") || attr.path().is_ident("cfg_attr");
+        if let (true, syn::Meta::List(list)) = (derives, &attr.meta) {
+            idents(list.tokens.clone(), &mut names);
         }
     }
     names
@@ -519,7 +520,15 @@ mod tests {
         assert_eq!(
             errs,
             [
-                "`#[tabrpc::input]` goes above `#[derive(Deserialize, Type)]`: the attributes it gives scope fields are read by those derives, and no `Type` derive follows it on `A`"
+                "`#[tabrpc::input]` goes above `#[derive(Deserialize, Type)]` (those derives read the attributes it gives scope fields), but no `Type` derive follows it on `A`"
+            ]
+        );
+        // Also what the macro sees when placed below `#[derive]`.
+        let errs = errors("", "struct A { #[tabrpc(session)] s: SessionId }");
+        assert_eq!(
+            errs,
+            [
+                "`#[tabrpc::input]` goes above `#[derive(Deserialize, Type)]` (those derives read the attributes it gives scope fields), but no `Deserialize` or `Type` derive follows it on `A`"
             ]
         );
         // Without scope fields there is nothing to read: a pass-through.

@@ -61,8 +61,8 @@ use proc_macro::TokenStream;
 /// (the session guard's), with their wire names, TypeScript types and trait impls.
 ///
 /// Place it **above** `#[derive(Deserialize, Type)]` (it edits the attributes those derives
-/// read; rustc refuses an attribute macro below a `#[derive]`), on a struct with named fields,
-/// and mark at most one field of each kind:
+/// read; placed below, it does not see them and says so), on a struct with named fields, and
+/// mark at most one field of each kind:
 ///
 /// - `#[tabrpc(viewer)] field: Option<String>` is `viewerId?: string` on the wire and in
 ///   TypeScript, whatever the struct's `rename_all` (the macro adds
@@ -115,7 +115,8 @@ use proc_macro::TokenStream;
 /// - an unmarked field whose name, serde rename or alias reads as `viewerId` or `sessionId`
 ///   in any case and spelling (as the router's check reads them): mark it or rename it;
 /// - an enum, tuple struct, unit struct or union ("a scoped input is a struct with named
-///   fields"), or scope fields without both `Deserialize` and `Type` derived after the macro.
+///   fields"), or scope fields without both `Deserialize` and `Type` derived after the macro
+///   (which is also what the macro sees when placed below the `#[derive]`).
 #[proc_macro_attribute]
 pub fn input(args: TokenStream, item: TokenStream) -> TokenStream {
     input::expand(args.into(), item.into())

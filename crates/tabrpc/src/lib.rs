@@ -33,6 +33,9 @@ pub use tabrpc_core::{
 
 pub use tabrpc_macros::{Context, input};
 
+#[cfg(all(doctest, feature = "auth", feature = "sessions"))]
+mod macro_docs;
+
 /// Derive and trait for exported types (`#[derive(specta::Type)]`).
 pub use specta;
 
