@@ -21,7 +21,7 @@ struct GetUserInput {
 }
 
 #[tabrpc::input]
-#[derive(Debug, Deserialize, Type)]
+#[derive(Debug, Deserialize, serde::Serialize, Type)]
 #[serde(rename_all = "snake_case")]
 struct SnakeInput {
     #[tabrpc(viewer)]
@@ -70,6 +70,21 @@ fn rename_all_does_not_change_the_viewer_fields_wire_name() {
     assert_eq!((input.viewer_id(), input.page_size), (Some("u1"), 3));
     let input: SnakeInput = parse(r#"{"who":"u1","viewer_id":"u1","page_size":3}"#).unwrap();
     assert_eq!(input.viewer_id(), None);
+}
+
+#[test]
+fn a_serialized_viewer_field_matches_its_optional_typescript_field() {
+    let some = SnakeInput {
+        who: Some("u1".into()),
+        page_size: 1,
+    };
+    let none = SnakeInput {
+        who: None,
+        page_size: 1,
+    };
+    let json = |v: &SnakeInput| serde_json::to_string(v).unwrap();
+    assert_eq!(json(&some), r#"{"viewerId":"u1","page_size":1}"#);
+    assert_eq!(json(&none), r#"{"page_size":1}"#);
 }
 
 #[test]
