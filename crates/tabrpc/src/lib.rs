@@ -31,6 +31,11 @@ pub use tabrpc_core::{
     VIEWER_SCOPE, ViewerContext, ViewerInput, wire,
 };
 
+pub use tabrpc_macros::{Context, input};
+
+#[cfg(all(doctest, feature = "auth", feature = "sessions"))]
+mod macro_docs;
+
 /// Derive and trait for exported types (`#[derive(specta::Type)]`).
 pub use specta;
 
