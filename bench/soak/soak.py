@@ -318,7 +318,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--binary", required=True, help="the tabrpc-demo binary (release)")
     p.add_argument("--minutes", type=float, default=3)
-    p.add_argument("--warmup-secs", type=int, default=30)
+    p.add_argument("--warmup-secs", type=int, default=60,
+                   help="RSS is taken as the baseline after this (the allocator grows for ~1-2 min)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--connections", type=int, default=64, help="wrk connections")
     p.add_argument("--sessions-per-account", type=int, default=20)
