@@ -19,10 +19,6 @@ mod support;
 use serde_json::Value;
 use support::*;
 
-/// Whether the oracle applies auth.md 1.4's `x-tabrpc-account` rule to cookie identities. Turn
-/// on (and un-ignore the last test) once the resolver implements it.
-const ACCOUNT_RULE_IMPLEMENTED: bool = false;
-
 /// A small deterministic generator (SplitMix64): the demo's tests take no fuzzing dependency.
 struct Rng(u64);
 
@@ -210,10 +206,6 @@ fn case(rng: &mut Rng, tokens: &Tokens) -> Case {
         {
             Vec::new()
         }
-        // Known failure: the resolver does not implement the `x-tabrpc-account` rule yet
-        // (auth.md 1.4, `account_mismatch`): see the ignored test at the bottom. Until it does,
-        // the header is sent but the oracle does not apply the rule.
-        _ if !ACCOUNT_RULE_IMPLEMENTED => cookie_users,
         _ => cookie_users
             .into_iter()
             .filter(|user| account.is_none_or(|a| a.is_empty() || a == *user))
@@ -314,12 +306,11 @@ async fn whoever_the_credentials_say_the_caller_is_one_the_rules_allow() {
     eprintln!("fuzz_auth seed {seed}: {cases} cases, replies by status {answered:?}");
 }
 
-/// Open bug found by this fuzzer: auth.md 1.4 says a cookie identity of another account than
-/// `x-tabrpc-account` names is refused (`account_mismatch`), but the resolver ignores the
-/// header: this request is answered as `user_bob`.
+/// Found by this fuzzer before the rule existed: auth.md 1.4 says a cookie identity of another
+/// account than `x-tabrpc-account` names is refused (`account_mismatch`); it was answered as
+/// `user_bob`.
 #[tokio::test]
-#[ignore = "open bug: the x-tabrpc-account rule (auth.md 1.4) is not implemented"]
-async fn known_failure_a_cookie_of_another_account_than_x_tabrpc_account_is_refused() {
+async fn regression_a_cookie_of_another_account_than_x_tabrpc_account_is_refused() {
     let demo = Demo::dev().await;
     let reply = demo
         .query("profile.getUser")
