@@ -10,7 +10,7 @@
 //!   generics, named references) and refuses a procedure whose input has a field, alias,
 //!   rename, enum tag or variant that reads as a reserved key while it lacks the guard's marker;
 //! - at run time, such a procedure answers 400 BAD_REQUEST
-//!   ([`ErrorReason::ReservedInputKey`]) to an input object with a key that reads as a reserved
+//!   ([`ErrorReason::ReservedInputKey`](crate::ErrorReason::ReservedInputKey)) to an input object with a key that reads as a reserved
 //!   key, top-level or nested, before it runs: a hand-written `specta::Type` or `Deserialize`
 //!   can hide a field from the first check, never from this one.
 //!
