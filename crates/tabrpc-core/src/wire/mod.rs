@@ -8,6 +8,7 @@
 
 mod config;
 mod deadline;
+mod ends;
 mod envelope;
 mod exec;
 mod jsonl;
@@ -15,6 +16,7 @@ mod plan;
 mod reply;
 mod request;
 mod schedule;
+mod shutdown;
 mod sse;
 
 use std::future::Future;
@@ -30,7 +32,7 @@ pub use config::Config;
 pub use deadline::StreamDeadline;
 pub use plan::check_request_limits;
 pub use reply::error_response;
-pub use sse::close_subscriptions;
+pub use shutdown::Shutdown;
 
 use crate::error::Error;
 use crate::router::BuiltRouter;

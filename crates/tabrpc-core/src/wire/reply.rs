@@ -12,8 +12,9 @@ use http::{HeaderMap, Response, StatusCode};
 use crate::codes::ErrorCode;
 use crate::error::Error;
 use crate::procedure::Output;
+use crate::wire::ends::StreamEnds;
 use crate::wire::schedule::{Outcome, Ran};
-use crate::wire::{Config, ReplyBody, StreamDeadline, envelope, exec, jsonl, sse};
+use crate::wire::{Config, ReplyBody, envelope, exec, jsonl, sse};
 
 /// The response for the calls of a request, run: `headers` are those of the calls refused
 /// while planning; `parts` give the bounds of the streams it opens.
@@ -26,7 +27,7 @@ pub(crate) fn reply(
     match ran {
         Ran::Json { is_batch, settled } => json(is_batch, settled, headers),
         Ran::Jsonl(outcomes) => {
-            let deadline = StreamDeadline::of(parts);
+            let ends = StreamEnds::of(parts);
             let count = outcomes.len();
             let items = outcomes
                 .into_iter()
@@ -34,7 +35,7 @@ pub(crate) fn reply(
                 .map(|(index, (path, outcome))| {
                     // Chunk ids 0..count are the items; a streamed output takes two more.
                     let ids = (count + 2 * index, count + 2 * index + 1);
-                    jsonl::item(index, path, outcome, ids, deadline)
+                    jsonl::item(index, path, outcome, ids, &ends)
                 })
                 .collect();
             let body = jsonl::merge(jsonl::head(count), items);
@@ -44,8 +45,8 @@ pub(crate) fn reply(
             response
         }
         Ran::Sse(path, setup) => {
-            let deadline = StreamDeadline::of(parts);
-            let body = sse::events(path, setup, config.sse_ping_interval, deadline);
+            let ends = StreamEnds::of(parts);
+            let body = sse::events(path, setup, config.sse_ping_interval, &ends);
             let mut response = Response::new(ReplyBody::Stream(body));
             *response.headers_mut() = headers;
             let headers = response.headers_mut();

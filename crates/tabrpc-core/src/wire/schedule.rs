@@ -43,8 +43,10 @@ pub(crate) enum Ran {
 ///   (the others still answer), [`Config::call_timeout`](super::Config::call_timeout) a
 ///   TIMEOUT counted from the call's first wait, and one `rpc.call` span records it.
 /// - **Streams** outlive their call, so they are bounded by the request instead: at its
-///   [`StreamDeadline`](super::StreamDeadline) the reply's body ends them (the JSONL and SSE
-///   bodies), and subscriptions end at shutdown.
+///   [`StreamDeadline`](super::StreamDeadline) or its server's [`Shutdown`](super::Shutdown)
+///   the reply's body ends them (`StreamEnds`, applied by the JSONL and SSE bodies). A call
+///   still pending in a JSONL batch ends at the deadline too, not at shutdown: in-flight calls
+///   finish.
 ///
 /// The context is cloned for every call but the last, which takes it: a single call never
 /// clones it.
