@@ -52,11 +52,17 @@ pub(crate) enum Ran {
 /// clones it.
 ///
 /// Measured (callgrind, `bench/callgrind/run.sh`: the conformance fixture's `hello` behind
-/// `serve_with`, over a keep-alive connection, client included): a single GET costs 41.8k
-/// instructions per request and a GET batch of 10 costs 101.8k, of which the endpoint's future
-/// 13.2k and 67.2k, before and after this module was split out of `wire/mod.rs`. Joining every
-/// call, the finished ones too, instead of only the pending ones cost 2.5% of the server's
-/// instructions at batch 10 (137.3k against 133.6k, an earlier in-process measurement).
+/// `serve_with`, over one keep-alive connection, client included; instructions per request):
+///
+/// | | single GET | GET batch of 10 |
+/// |---|---|---|
+/// | one function in `wire/mod.rs` (before) | 41,830 (endpoint 13,200) | 101,773 (endpoint 67,198) |
+/// | plan / schedule / reply | 42,038 (endpoint 13,347) | 101,240 (endpoint 67,006) |
+/// | and a `Shutdown` in every request | 42,220 (endpoint 13,345) | 100,940 (endpoint 66,880) |
+///
+/// Beginning calls here and joining only the pending ones is the optimisation: joining every
+/// call, the finished ones too, cost 2.5% of the server's instructions at batch 10 (137.3k
+/// against 133.6k, an earlier in-process measurement).
 pub(crate) async fn run<TCtx>(
     calls: Vec<(Arc<str>, Planned<TCtx>)>,
     reply: ReplyKind,
