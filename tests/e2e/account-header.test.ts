@@ -165,6 +165,8 @@ describe("x-tabrpc-account: the shared cookie answers only for the tab's account
     );
     expect(direct).not.toMatch(/user_bob/);
     expect(api.at(-1)).toMatchObject({ paths: "profile.getUser", auth: "none", account: "user_alice", viewerId: "user_alice" });
+    // The body is read after the page has its answer: wait for the recorder to have it too.
+    await expect.poll(() => api.at(-1)?.body).toBeDefined();
     expect(api.at(-1)?.body?.includes("user_bob")).toBe(false);
 
     // Tab 2 is untouched.
