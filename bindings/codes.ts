@@ -47,3 +47,11 @@ export const HEADERS = {
   ACCOUNT: "x-tabrpc-account",
   CSRF: "x-tabrpc-csrf",
 } as const;
+
+/** A scope a procedure declares: `viewer` (its input's `viewerId` is the caller's account, filled in by the client) or `session` (its input's `sessionId` is the tab's session, filled in by the client). */
+export type Scope = "viewer" | "session";
+
+/** The run-time table of a router's procedures, generated next to its types. `"~types"` is never set: it only carries the procedures' types. */
+export type ProcedureTable<P> = {
+  readonly [K in keyof P]: { readonly kind: "query" | "mutation" | "subscription"; readonly stream: boolean; readonly scopes: readonly Scope[] };
+} & { readonly "~types"?: P };

@@ -20,7 +20,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tabrpc::auth::{Algorithm, Caller, Resolver, Verifier};
-use tabrpc::{Error, Procedure, Router, ViewerInput};
+use tabrpc::{Error, Procedure, Router, ViewerGuard, ViewerInput};
 
 #[derive(Clone)]
 struct Ctx {
@@ -62,7 +62,7 @@ fn router() -> Router<Ctx> {
         Router::new().procedure(
             "getUser",
             Procedure::query(|ctx: Ctx, _input: Option<GetUserInput>| async move {
-                Ok::<_, Error>(match ctx.caller.user_id() {
+                Ok(match ctx.caller.user_id() {
                     Some(id) => User {
                         display_name: id.to_owned(),
                         id: id.to_owned(),
@@ -75,7 +75,7 @@ fn router() -> Router<Ctx> {
                     },
                 })
             })
-            .viewer_guard(),
+            .guard(ViewerGuard),
         ),
     )
 }
@@ -104,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let resolver = Arc::new(Resolver::builder(builder.build().await?).build()?);
 
-    let built = router().build().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let built = router().build()?;
     let endpoint = tabrpc::axum::Endpoint::new(built, |parts: &http::request::Parts| {
         let ctx = Ctx {
             caller: tabrpc::auth::caller(parts),

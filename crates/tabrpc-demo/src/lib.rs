@@ -129,7 +129,7 @@ pub fn app(
     db: Db,
     auth: Auth,
     config: tabrpc::wire::Config,
-) -> Result<axum::Router, tabrpc::Error> {
+) -> Result<axum::Router, tabrpc::BuildError> {
     let built = router().build()?;
     let endpoint = tabrpc::axum::Endpoint::new(built, move |parts: &http::request::Parts| {
         let ctx = Ctx {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use specta::Type;
-use tabrpc::{Error, Procedure, Router, ViewerInput};
+use tabrpc::{Procedure, Router, ViewerGuard, ViewerInput};
 
 use crate::Ctx;
 use crate::idp::display_name;
@@ -42,7 +42,7 @@ pub(crate) fn router() -> Router<Ctx> {
         Procedure::query(|ctx: Ctx, _input: Option<GetUserInput>| async move {
             // Public: an anonymous caller gets the anonymous profile. The answer is always
             // the verified caller's own, whatever `viewerId` says (the guard checked it).
-            Ok::<_, Error>(match ctx.caller.user_id() {
+            Ok(match ctx.caller.user_id() {
                 Some(id) => User {
                     display_name: display_name(id).unwrap_or(id).to_owned(),
                     id: id.to_owned(),
@@ -55,6 +55,6 @@ pub(crate) fn router() -> Router<Ctx> {
                 },
             })
         })
-        .viewer_guard(),
+        .guard(ViewerGuard),
     )
 }

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tabrpc::sessions::{
-    FeatureTable, Merge, SessionCtx, SessionId, SessionInput, SessionProcedure, StoreConfig,
+    FeatureTable, Merge, SessionCtx, SessionGuard, SessionId, SessionInput, StoreConfig,
 };
 use tabrpc::{Error, Procedure, Router};
 
@@ -103,7 +103,7 @@ pub(crate) fn router() -> Router<Ctx> {
             Procedure::query(|ctx: SessionCtx<Ctx>, _: CartGetInput| async move {
                 read(ctx.db.sessions().as_ref(), ctx.session().id()).await
             })
-            .with_session(),
+            .guard(SessionGuard),
         )
         .procedure(
             "add",
@@ -119,7 +119,7 @@ pub(crate) fn router() -> Router<Ctx> {
                 add(store, ctx.session().id(), &input.item, quantity).await?;
                 read(store, ctx.session().id()).await
             })
-            .with_session(),
+            .guard(SessionGuard),
         )
         .procedure(
             "remove",
@@ -128,6 +128,6 @@ pub(crate) fn router() -> Router<Ctx> {
                 remove(store, ctx.session().id(), &input.item).await?;
                 read(store, ctx.session().id()).await
             })
-            .with_session(),
+            .guard(SessionGuard),
         )
 }
