@@ -155,11 +155,17 @@ describe("x-tabrpc-account: the shared cookie answers only for the tab's account
     expect(await text(tab1.page, "tab-account")).toBe("user_alice");
     await screenshots("account-header-lagging-accounts", { tab1, tab2 });
 
-    // A call without viewerId (nothing for the viewer guard to check) is answered as anonymous,
-    // not as the cookie's bob.
-    const direct = await tab1.page.evaluate(() => (window as unknown as DemoWindow).tabrpcDemo.client.profile.getUser.query());
-    expect(direct).toEqual({ id: "", displayName: expect.any(String), signedIn: false });
-    expect(api.at(-1)).toMatchObject({ paths: "profile.getUser", auth: "none", account: "user_alice", viewerId: undefined, status: 200 });
+    // A direct call is alice's too (the client fills in its viewerId): refused, never answered
+    // with the cookie's bob.
+    const direct = await tab1.page.evaluate(() =>
+      (window as unknown as DemoWindow).tabrpcDemo.client.profile.getUser.query().then(
+        (user) => JSON.stringify(user),
+        (error: { code: string }) => error.code,
+      ),
+    );
+    expect(direct).not.toMatch(/user_bob/);
+    expect(api.at(-1)).toMatchObject({ paths: "profile.getUser", auth: "none", account: "user_alice", viewerId: "user_alice" });
+    expect(api.at(-1)?.body?.includes("user_bob")).toBe(false);
 
     // Tab 2 is untouched.
     expect(await text(tab2.page, "profile-name")).toBe("Bob");

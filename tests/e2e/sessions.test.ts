@@ -28,7 +28,7 @@ interface DemoWindow {
     sessionIdAtStart: string | null;
     sessionChanges: { type: string; previous: string | null; current: string }[];
     requests: { paths: string; carried: string; tabAccount: string | null }[];
-    client: { cart: { get: { query(input: { sessionId: string }): Promise<unknown> } } };
+    client: { cart: { get: { query(input: undefined, options: { context: { sessionId: string } }): Promise<unknown> } } };
   };
   /** What `sessionStorage` held under the session key before the page's first script (see `recordStoredId`). */
   storedIdAtStart?: string | null;
@@ -79,13 +79,13 @@ async function reloadCart(page: Page): Promise<void> {
 }
 
 /**
- * Calls `cart.get` from `page` for the session `id` (given explicitly, so the session link keeps
- * it), returning `ok` or the error's code and message.
+ * Calls `cart.get` from `page` for the session `id` (pinned in the call's context, so the session
+ * link keeps it), returning `ok` or the error's code and message.
  */
 async function cartOf(page: Page, id: string): Promise<string> {
   return page.evaluate(async (pinned) => {
     try {
-      await (window as unknown as DemoWindow).tabrpcDemo.client.cart.get.query({ sessionId: pinned });
+      await (window as unknown as DemoWindow).tabrpcDemo.client.cart.get.query(undefined, { context: { sessionId: pinned } });
       return "ok";
     } catch (error) {
       const { code, message } = error as { code: string; message: string };
@@ -224,7 +224,9 @@ describe("anonymous per-tab sessions", () => {
     expect(rotations).toEqual([{ paths: "session.rotate", carried: "bearer:user_alice", tabAccount: "user_alice" }]);
     // The old id is gone; the new one answers alice only (tab 2 is anonymous).
     expect(await cartOf(tab1.page, anonymousId)).toMatch(/^NOT_FOUND session expired or revoked \(rotated\)/);
-    expect(await cartOf(tab2.page, aliceId)).toMatch(/^FORBIDDEN /);
+    // Tab 2 has no account: its call carries the fail-closed marker, refused credentials for a
+    // session linked to an account (401, tabrpc-sessions: "used with refused credentials").
+    expect(await cartOf(tab2.page, aliceId)).toMatch(/^UNAUTHORIZED /);
     expect(await cartOf(tab1.page, aliceId)).toBe("ok");
     await expectCart(tab2.page, []);
     await screenshots("sessions-sign-in-moves-cart", { tab1, tab2 });
@@ -245,7 +247,7 @@ describe("anonymous per-tab sessions", () => {
     await screenshots("sessions-sign-out-ends-session", { tab1, tab2 });
     expectNoErrors({ tab1, tab2 }, [
       refused("404 \\(Not Found\\)", "the old ids this test asks for on purpose: rotated, then ended"),
-      refused("403 \\(Forbidden\\)", "tab 2 asks for alice's session on purpose"),
+      refused("401 \\(Unauthorized\\)", "tab 2 asks for alice's session on purpose"),
     ]);
     await context.close();
   });

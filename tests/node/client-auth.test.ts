@@ -3,7 +3,6 @@
 // simulated browser whose tabs share a cookie jar: the shared `__session` cookie follows the most
 // recently active tab, exactly as with Clerk.
 import {
-  authLink,
   connectQueryClient,
   createClient,
   createOptionsProxy,
@@ -11,20 +10,28 @@ import {
   devIdpAuthSource,
   httpBatchLink,
   isAuthChange,
+  queryKeyOf,
   TabrpcError,
+  tabLinks,
   type AuthSource,
   type DevIdpAuthSource,
+  type Client,
+  type OptionsProxy,
+  type ProcedureTable,
   type TabAuth,
 } from "@tabrpc/client";
 import { QueryClient, QueryObserver } from "@tanstack/query-core";
 import { beforeEach, describe, expect, inject, it } from "vitest";
-import type { Procedures as DemoProcedures } from "../../bindings/demo.js";
+import { procedures as demo, type Procedures as DemoProcedures, type Progress, type User } from "../../bindings/demo.js";
 import { createBrowser, subjectOf, type Browser } from "./support/browser.js";
 
-// The procedures these tests call. (Picked, so that procedures added to the demo later do not
-// have to be listed in the markers below for this file to compile.)
+// The procedures these tests call, picked from the generated table (they need no session store).
 type Procedures = Pick<DemoProcedures, "profile.getUser" | "onboarding.getProgress" | "onboarding.saveStep">;
-const MARKERS = { "profile.getUser": ["viewer"], "onboarding.getProgress": ["viewer"], "onboarding.saveStep": ["viewer"] } as const;
+const procedures: ProcedureTable<Procedures> = {
+  "profile.getUser": demo["profile.getUser"],
+  "onboarding.getProgress": demo["onboarding.getProgress"],
+  "onboarding.saveStep": demo["onboarding.saveStep"],
+};
 
 const demoUrl = inject("demoUrl");
 
@@ -36,26 +43,24 @@ const bearerSubject = (authorization: string | null | undefined) =>
 interface Tab {
   readonly source: DevIdpAuthSource;
   readonly auth: TabAuth;
-  readonly client: ReturnType<typeof createClient<Procedures>>;
-  readonly rq: ReturnType<typeof createOptionsProxy<Procedures>>;
+  readonly client: Client<Procedures>;
+  readonly rq: OptionsProxy<Procedures>;
   readonly queryClient: QueryClient;
 }
 
 function openTab(browser: Browser, override: Partial<AuthSource> = {}): Tab {
   const source = devIdpAuthSource({ url: demoUrl, fetch: browser.fetch, storage: null, focusEvents: false });
   const auth = createTabAuth({ ...source, ...override }, { tokenRetryDelayMs: 10 });
-  const client = createClient<Procedures>({
-    links: [authLink({ auth }), httpBatchLink({ url: `${demoUrl}/trpc`, fetch: browser.fetch })],
-  });
-  const rq = createOptionsProxy<Procedures>({ client, auth, markers: MARKERS });
+  const client = createClient(procedures, { links: tabLinks({ url: `${demoUrl}/trpc`, auth, fetch: browser.fetch }) });
+  const rq = createOptionsProxy(client);
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: Infinity } } });
-  connectQueryClient(queryClient, auth);
+  connectQueryClient(queryClient, client);
   return { source, auth, client, rq, queryClient };
 }
 
 /** A client without the auth link: authenticates by whatever cookie the browser holds. */
 function cookieOnlyClient(browser: Browser) {
-  return createClient<Procedures>({ links: [httpBatchLink({ url: `${demoUrl}/trpc`, fetch: browser.fetch })] });
+  return createClient(procedures, { links: [httpBatchLink({ url: `${demoUrl}/trpc`, fetch: browser.fetch })] });
 }
 
 let browser: Browser;
@@ -68,7 +73,8 @@ describe("per-tab auth against the demo server", () => {
     const tab = openTab(browser);
     const alice = await tab.source.signIn("alice");
     await tab.queryClient.fetchQuery(tab.rq.profile.getUser.queryOptions());
-    await tab.client.onboarding.saveStep.mutate({ step: "welcome", viewerId: alice.userId });
+    await tab.client.onboarding.saveStep.mutate({ step: "welcome" });
+    expect(alice.userId).toBe("user_alice");
     await tab.queryClient.fetchQuery(tab.rq.onboarding.getProgress.queryOptions());
 
     await tab.source.signIn("bob"); // the same tab switches to a second account
@@ -77,8 +83,8 @@ describe("per-tab auth against the demo server", () => {
     await tab.queryClient.fetchQuery(tab.rq.onboarding.getProgress.queryOptions());
 
     const cached = (viewerId: string) => ({
-      user: tab.queryClient.getQueryData(tab.rq.profile.getUser.queryKey({ viewerId }))?.displayName,
-      progress: tab.queryClient.getQueryData(tab.rq.onboarding.getProgress.queryKey({ viewerId }))?.completed,
+      user: tab.queryClient.getQueryData<User>(queryKeyOf("profile.getUser", undefined, viewerId))?.displayName,
+      progress: tab.queryClient.getQueryData<Progress>(queryKeyOf("onboarding.getProgress", undefined, viewerId))?.completed,
     });
     expect(cached("user_alice")).toEqual({ user: "Alice", progress: ["welcome"] });
     // The demo server lives for the whole run: bob may have other steps, but never alice's.
@@ -110,29 +116,27 @@ describe("per-tab auth against the demo server", () => {
     await expect(cookieOnlyClient(browser).profile.getUser.query()).resolves.toMatchObject({ id: "user_bob", signedIn: true });
 
     browser.requests.length = 0;
-    // A call for tab A's account (no viewerId on the wire), with no token to attach.
-    const user = await tabA.client.profile.getUser.query();
-    expect(user).toEqual({ id: "", displayName: "Anonymous", signedIn: false });
-    expect(browser.requests).toEqual([
-      { method: "GET", paths: ["profile.getUser"], authorization: null, marker: "1", csrf: null, cookieSubject: "user_bob" },
-    ]);
-    // And a call for tab A's own account is refused rather than answered for bob.
-    const refused = await tabA.client.onboarding.getProgress.query({ viewerId: "user_alice" }).catch((e: unknown) => e);
+    // A call for tab A's account (its viewerId on the wire), with no token to attach: the marker
+    // makes the server ignore bob's cookie, so the call is refused rather than answered for bob.
+    const refused = await tabA.client.onboarding.getProgress.query().catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(TabrpcError);
     expect((refused as TabrpcError).code).toBe("UNAUTHORIZED");
+    expect(browser.requests).toEqual([
+      { method: "GET", paths: ["onboarding.getProgress"], authorization: null, marker: "1", csrf: null, cookieSubject: "user_bob" },
+    ]);
   });
 
   it("answers a background refetch of account A for A while the shared cookie belongs to B", async () => {
     const tabA = openTab(browser);
     await tabA.source.signIn("alice");
-    await tabA.client.onboarding.saveStep.mutate({ step: "welcome", viewerId: "user_alice" });
+    await tabA.client.onboarding.saveStep.mutate({ step: "welcome" });
     const observer = new QueryObserver(tabA.queryClient, tabA.rq.onboarding.getProgress.queryOptions());
     const stop = observer.subscribe(() => undefined);
     await expect.poll(() => observer.getCurrentResult().data?.completed).toEqual(["welcome"]);
 
     const tabB = openTab(browser);
     await tabB.source.signIn("bob");
-    await tabB.client.onboarding.saveStep.mutate({ step: "profile", viewerId: "user_bob" });
+    await tabB.client.onboarding.saveStep.mutate({ step: "profile" });
     await tabB.source.activate(); // tab B has focus: the cookie follows it
     expect(await browser.cookieSubject(demoUrl)).toBe("user_bob");
 
@@ -153,9 +157,9 @@ describe("per-tab auth against the demo server", () => {
     browser.requests.length = 0;
     // One macrotask: two calls for alice (the tab's account) and one for bob.
     const results = await Promise.allSettled([
-      tab.client.profile.getUser.query({ viewerId: "user_alice" }),
-      tab.client.profile.getUser.query({ viewerId: "user_bob" }),
-      tab.client.onboarding.getProgress.query({ viewerId: "user_alice" }),
+      tab.client.profile.getUser.query(undefined, { context: { viewerId: "user_alice" } }),
+      tab.client.profile.getUser.query(undefined, { context: { viewerId: "user_bob" } }),
+      tab.client.onboarding.getProgress.query(undefined, { context: { viewerId: "user_alice" } }),
     ]);
     // Bob's call is not the tab's account's: it never goes out with alice's token (dropped, unsent).
     expect(browser.requests.map((r) => [r.paths, bearerSubject(r.authorization)])).toEqual([
@@ -186,7 +190,7 @@ describe("per-tab auth against the demo server", () => {
     });
     await tab.source.signIn("alice");
     browser.requests.length = 0;
-    await expect(tab.client.onboarding.getProgress.query({ viewerId: "user_alice" })).resolves.toHaveProperty("completed");
+    await expect(tab.client.onboarding.getProgress.query()).resolves.toHaveProperty("completed");
     expect(browser.requests.map((r) => bearerSubject(r.authorization))).toEqual(["x", "user_alice"]);
   });
 

@@ -1,25 +1,29 @@
 // @tabrpc/client's sessions by parameter injection (client.md section 6) against the real demo
 // server (tabrpc-demo, started by globalSetup): each tab's session store, `sessionLink` filling
-// in `sessionId`, and `refresh` rotating the cart to a new id at sign-in.
+// in `sessionId`, `refresh` rotating the cart to a new id at sign-in, and `connectSession` doing
+// all of it by itself (sign-in, sign-out, an ended session).
 import {
-  authLink,
   connectQueryClient,
+  connectSession,
   createClient,
   createOptionsProxy,
   createSessionStore,
   createTabAuth,
   devIdpAuthSource,
-  httpBatchLink,
   isSessionId,
-  sessionLink,
   TabrpcError,
+  tabLinks,
+  type AuthSource,
+  type Client,
   type DevIdpAuthSource,
+  type OptionsProxy,
+  type SessionFollowEvent,
   type SessionStore,
   type TabAuth,
 } from "@tabrpc/client";
 import { QueryClient } from "@tanstack/query-core";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
-import { PROCEDURE_MARKERS, type Procedures } from "../../bindings/demo.js";
+import { procedures, type Procedures, type SessionRotation } from "../../bindings/demo.js";
 import { createBrowser, type Browser } from "./support/browser.js";
 
 const demoUrl = inject("demoUrl");
@@ -29,28 +33,22 @@ interface Tab {
   readonly source: DevIdpAuthSource;
   readonly auth: TabAuth;
   readonly session: SessionStore;
-  readonly client: ReturnType<typeof createClient<Procedures>>;
-  readonly rq: ReturnType<typeof createOptionsProxy<Procedures>>;
+  readonly client: Client<Procedures>;
+  readonly rq: OptionsProxy<Procedures>;
   readonly queryClient: QueryClient;
 }
 
 const tabs: Tab[] = [];
 
-function openTab(browser: Browser): Tab {
+function openTab(browser: Browser, override: Partial<AuthSource> = {}): Tab {
   const source = devIdpAuthSource({ url: demoUrl, fetch: browser.fetch, storage: null, focusEvents: false });
-  const auth = createTabAuth(source, { tokenRetryDelayMs: 10 });
+  const auth = createTabAuth({ ...source, ...override }, { tokenRetryDelayMs: 10 });
   // Node has no sessionStorage: each tab keeps its id in memory, as a tab's sessionStorage would.
   const session = createSessionStore({ storage: "memory" });
-  const client = createClient<Procedures>({
-    links: [
-      sessionLink({ store: session, markers: PROCEDURE_MARKERS }),
-      authLink({ auth }),
-      httpBatchLink({ url: `${demoUrl}/trpc`, fetch: browser.fetch }),
-    ],
-  });
-  const rq = createOptionsProxy<Procedures>({ client, auth, session, markers: PROCEDURE_MARKERS });
+  const client = createClient(procedures, { links: tabLinks({ url: `${demoUrl}/trpc`, auth, session, fetch: browser.fetch }) });
+  const rq = createOptionsProxy(client);
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: Infinity } } });
-  connectQueryClient(queryClient, auth, { session });
+  connectQueryClient(queryClient, client);
   const tab = { source, auth, session, client, rq, queryClient };
   tabs.push(tab);
   return tab;
@@ -113,7 +111,7 @@ describe("sessions against the demo server", () => {
     expect(tab.rq.cart.get.queryKey()[1].input).toEqual({ sessionId: newId, viewerId: "user_alice" });
 
     // The old id has ended: pinning it answers 404 with the server's remedy.
-    const ended = await tab.client.cart.get.query({ sessionId: oldId ?? "" }).catch((e: unknown) => e);
+    const ended = await tab.client.cart.get.query(undefined, { context: { sessionId: oldId ?? "" } }).catch((e: unknown) => e);
     expect(ended).toBeInstanceOf(TabrpcError);
     expect((ended as TabrpcError).code).toBe("NOT_FOUND");
     expect((ended as TabrpcError).message).toMatch(/session expired or revoked/);
@@ -121,7 +119,7 @@ describe("sessions against the demo server", () => {
     // Another account cannot use the new id, even knowing it.
     const other = openTab(browser);
     await other.source.signIn("bob");
-    const refused = await other.client.cart.get.query({ sessionId: newId }).catch((e: unknown) => e);
+    const refused = await other.client.cart.get.query(undefined, { context: { sessionId: newId } }).catch((e: unknown) => e);
     expect((refused as TabrpcError).code).toBe("FORBIDDEN");
   });
 
@@ -138,5 +136,79 @@ describe("sessions against the demo server", () => {
     expect((failure as TabrpcError).code).toBe("BAD_REQUEST");
     expect(tab.session.id).toBe(oldId);
     await expect(tab.client.cart.get.query()).resolves.toEqual({ lines: [{ item: "fig", quantity: 1 }] });
+  });
+});
+
+describe("connectSession against the demo server", () => {
+  /** Connects `tab`'s session to its auth; resolves each event as it comes. */
+  function connect(tab: Tab) {
+    const events: SessionFollowEvent<SessionRotation>[] = [];
+    const errors: unknown[] = [];
+    const stop = connectSession(tab.client, { onChange: (event) => events.push(event), onError: (error) => errors.push(error) });
+    return { events, errors, stop };
+  }
+
+  it("moves the anonymous cart to the account at sign-in, and ends the session at sign-out", async () => {
+    const tab = openTab(browser);
+    const { events, errors } = connect(tab);
+    await tab.client.cart.add.mutate({ item: "apple", quantity: 2 });
+    const anonymousId = tab.session.id ?? "";
+
+    await tab.source.signIn("alice");
+    await expect.poll(() => events.length).toBe(1);
+    expect(events[0]).toMatchObject({ type: "rotated", reason: "sign-in", account: "user_alice", previous: anonymousId, rotation: { moved: 1, linked: true } });
+    const aliceId = tab.session.id ?? "";
+    expect(aliceId).not.toBe(anonymousId);
+    await expect(tab.client.cart.get.query()).resolves.toEqual({ lines: [{ item: "apple", quantity: 2 }] });
+
+    await tab.auth.signOut(() => tab.source.signOut());
+    await expect.poll(() => events.length).toBe(3);
+    expect(events.slice(1).map(({ type, reason, account }) => ({ type, reason, account }))).toEqual([
+      { type: "ended", reason: "sign-out", account: "user_alice" },
+      { type: "renewed", reason: "sign-out", account: null },
+    ]);
+    expect(tab.session.id).not.toBe(aliceId);
+    // Ended with alice's token, before the sign-out: the id answers nobody now.
+    const ended = await tab.client.cart.get.query(undefined, { context: { sessionId: aliceId } }).catch((e: unknown) => e);
+    expect((ended as TabrpcError).code).toBe("NOT_FOUND");
+    await expect(tab.client.cart.get.query()).resolves.toEqual({ lines: [] });
+    expect(errors).toEqual([]);
+  });
+
+  it("rotates with a fresh token when the server refuses the first one (401 invalid_token)", async () => {
+    let stale = false;
+    const tab = openTab(browser, {
+      getToken: async (options) => {
+        if (stale) {
+          stale = false;
+          return "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"; // a token the server cannot verify
+        }
+        return tab.source.getToken(options);
+      },
+    });
+    const { events } = connect(tab);
+    await tab.client.cart.add.mutate({ item: "kiwi" });
+    stale = true;
+    await tab.source.signIn("bob");
+    await expect.poll(() => events.length).toBe(1);
+    expect(events[0]).toMatchObject({ type: "rotated", account: "user_bob", rotation: { moved: 1, linked: true } });
+    const rotations = browser.requests.filter((r) => r.paths.includes("session.rotate"));
+    expect(rotations).toHaveLength(2);
+  });
+
+  it("takes a new id when the server says the session has ended", async () => {
+    const one = openTab(browser);
+    const { events } = connect(one);
+    await one.client.cart.add.mutate({ item: "plum" });
+    const id = one.session.id ?? "";
+    // The same id ended elsewhere (another page of this browser, an admin's revocation).
+    const other = openTab(browser);
+    await other.client.session.end.mutate(undefined, { context: { sessionId: id } });
+    const answer = await one.client.cart.get.query().catch((e: unknown) => e);
+    expect((answer as TabrpcError).reason).toBe("session_expired");
+    await expect.poll(() => events.length).toBe(1);
+    expect(events[0]).toMatchObject({ type: "renewed", reason: "expired", previous: id, account: null });
+    expect(one.session.id).not.toBe(id);
+    await expect(one.client.cart.get.query()).resolves.toEqual({ lines: [] });
   });
 });

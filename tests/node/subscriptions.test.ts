@@ -4,7 +4,7 @@
 import { createClient, httpBatchLink, httpSubscriptionLink, splitLink, type FetchLike, type SubscriptionHandlers, type TabrpcError } from "@tabrpc/client";
 import { describe, expect, it } from "vitest";
 import { proxiedFixture } from "./support/fixture.js";
-import type { Procedures } from "./support/procedures.js";
+import { procedures } from "./support/procedures.js";
 
 /** What a subscription told its handlers, in order. */
 function recorder<T>() {
@@ -61,7 +61,7 @@ describe("httpSubscriptionLink against the fixture", () => {
   const proxy = proxiedFixture();
 
   const client = (fetchFn?: FetchLike) =>
-    createClient<Procedures>({
+    createClient(procedures, {
       links: [
         splitLink({
           condition: (op) => op.kind === "subscription",

@@ -12,7 +12,7 @@ import {
 } from "@tabrpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { proxiedFixture, startFixture, type Fixture } from "./support/fixture.js";
-import type { Procedures } from "./support/procedures.js";
+import { procedures } from "./support/procedures.js";
 
 async function tabrpcError(promise: Promise<unknown>): Promise<TabrpcError> {
   const error = await promise.then(
@@ -40,16 +40,16 @@ describe("@tabrpc/client against the fixture (default settings)", () => {
   const proxy = proxiedFixture();
 
   const batchClient = (options: Partial<HTTPBatchLinkOptions> = {}) =>
-    createClient<Procedures>({ links: [httpBatchLink({ url: proxy.url, ...options })] });
+    createClient(procedures, { links: [httpBatchLink({ url: proxy.url, ...options })] });
   const streamClient = (options: Partial<HTTPBatchLinkOptions> = {}) =>
-    createClient<Procedures>({ links: [httpBatchStreamLink({ url: proxy.url, ...options })] });
+    createClient(procedures, { links: [httpBatchStreamLink({ url: proxy.url, ...options })] });
 
   describe.each([
     ["httpBatchLink", (url: string) => httpBatchLink({ url })],
     ["httpBatchStreamLink", (url: string) => httpBatchStreamLink({ url })],
     ["httpLink", (url: string) => httpLink({ url })],
   ] as const)("with %s", (_name, makeLink: (url: string) => Link) => {
-    const client = () => createClient<Procedures>({ links: [makeLink(proxy.url)] });
+    const client = () => createClient(procedures, { links: [makeLink(proxy.url)] });
 
     it("answers every query and mutation of the fixture", async () => {
       const c = client();
@@ -216,7 +216,7 @@ describe("@tabrpc/client against the fixture (default settings)", () => {
   });
 
   it("routes streamed procedures to the stream link with splitLink", async () => {
-    const c = createClient<Procedures>({
+    const c = createClient(procedures, {
       links: [splitLink({ condition: (op) => op.path === "iter", true: httpBatchStreamLink({ url: proxy.url }), false: httpBatchLink({ url: proxy.url }) })],
     });
     const [iterable, hello] = await Promise.all([c.iter.query(), c.hello.query()]);
@@ -233,7 +233,7 @@ describe("@tabrpc/client against the fixture (default settings)", () => {
     ["httpBatchLink", (url: string) => httpBatchLink({ url })],
     ["httpBatchStreamLink", (url: string) => httpBatchStreamLink({ url })],
   ] as const)("abort with %s", (_name, makeLink: (url: string) => Link) => {
-    const client = () => createClient<Procedures>({ links: [makeLink(proxy.url)] });
+    const client = () => createClient(procedures, { links: [makeLink(proxy.url)] });
 
     it("rejects an aborted `slow` call at once and aborts its request", async () => {
       const c = client();
@@ -273,7 +273,7 @@ describe("@tabrpc/client against the fixture (default settings)", () => {
   });
 
   it("httpLink: aborting `slow` rejects at once and closes the request", async () => {
-    const c = createClient<Procedures>({ links: [httpLink({ url: proxy.url })] });
+    const c = createClient(procedures, { links: [httpLink({ url: proxy.url })] });
     const controller = new AbortController();
     const call = c.slow.query(3000, { signal: controller.signal });
     await sleep(100);
@@ -283,7 +283,7 @@ describe("@tabrpc/client against the fixture (default settings)", () => {
   });
 
   it("fails with SERVICE_UNAVAILABLE when nothing listens", async () => {
-    const c = createClient<Procedures>({ links: [httpBatchLink({ url: "http://127.0.0.1:9" })] });
+    const c = createClient(procedures, { links: [httpBatchLink({ url: "http://127.0.0.1:9" })] });
     expect(summary(await tabrpcError(c.noInput.query()))).toMatchObject({ code: "SERVICE_UNAVAILABLE", httpStatus: 0 });
   });
 });
@@ -298,7 +298,7 @@ describe("@tabrpc/client against the fixture started with --no-batching", () => 
   });
 
   it("httpLink works", async () => {
-    const c = createClient<Procedures>({ links: [httpLink({ url: fixture.url })] });
+    const c = createClient(procedures, { links: [httpLink({ url: fixture.url })] });
     await expect(Promise.all([c.hello.query({ who: "nb" }), c.echo.mutate("nb"), c.returnUndefined.query()])).resolves.toEqual([
       { text: "hello nb" },
       "echo nb",
@@ -310,7 +310,7 @@ describe("@tabrpc/client against the fixture started with --no-batching", () => 
     ["httpBatchLink", (url: string) => httpBatchLink({ url })],
     ["httpBatchStreamLink", (url: string) => httpBatchStreamLink({ url })],
   ] as const)("%s: every call gets the top-level BAD_REQUEST", async (_name, makeLink: (url: string) => Link) => {
-    const c = createClient<Procedures>({ links: [makeLink(fixture.url)] });
+    const c = createClient(procedures, { links: [makeLink(fixture.url)] });
     const errors = (await Promise.all([tabrpcError(c.noInput.query()), tabrpcError(c.hello.query())])).map(summary);
     expect(errors).toEqual([
       { code: "BAD_REQUEST", httpStatus: 400, path: "noInput", message: "Batching is not enabled on the server", shapeCode: -32600 },
@@ -329,12 +329,12 @@ describe("@tabrpc/client against the fixture started with --max-batch-size 2", (
   });
 
   it("maxItems matching the server keeps every batch accepted", async () => {
-    const c = createClient<Procedures>({ links: [httpBatchLink({ url: fixture.url, maxItems: 2 })] });
+    const c = createClient(procedures, { links: [httpBatchLink({ url: fixture.url, maxItems: 2 })] });
     await expect(Promise.all([1, 2, 3, 4, 5].map((id) => c.post.byId.query({ id })))).resolves.toHaveLength(5);
   });
 
   it("a larger batch is a top-level 400 for every call", async () => {
-    const c = createClient<Procedures>({ links: [httpBatchLink({ url: fixture.url, maxItems: 3 })] });
+    const c = createClient(procedures, { links: [httpBatchLink({ url: fixture.url, maxItems: 3 })] });
     const errors = await Promise.all([1, 2, 3].map((id) => tabrpcError(c.post.byId.query({ id }))));
     expect(errors.map((e) => [e.code, e.httpStatus, e.path])).toEqual([
       ["BAD_REQUEST", 400, "post.byId"],

@@ -1,12 +1,12 @@
 import { describe, expectTypeOf, it } from "vitest";
 import { createClient, type ProcedureError, type ProcedureInput, type ProcedureOutput, type Unsubscribable } from "./client.js";
-import type { ErrorCodeName } from "./codes.js";
+import type { ErrorCodeName, ProcedureTable } from "./codes.js";
 import type { TabrpcError } from "./error.js";
-import type { Greeting, Post, Procedures } from "../../bindings/conformance.js";
+import { procedures, type Greeting, type Post, type Procedures } from "../../bindings/conformance.js";
 import type { Link } from "./types.js";
 
 declare const link: Link;
-const client = createClient<Procedures>({ links: [link] });
+const client = createClient(procedures, { links: [link] });
 
 describe("typed calls", () => {
   it("types outputs from the bindings", () => {
@@ -81,14 +81,20 @@ describe("typed calls", () => {
   });
 });
 
-describe("procedures with typed errors, markers, nesting and subscriptions", () => {
+describe("procedures with typed errors, scopes, nesting and subscriptions", () => {
   type Extra = {
-    "cart.add": { kind: "mutation"; input: { sku: string; viewerId?: string | null }; output: { count: number }; error: { reason: "sold_out" }; stream: false; markers: "viewer" | "session" };
-    "cart.items.list": { kind: "query"; input: undefined; output: string[]; error: never; stream: false; markers: never };
-    "cart": { kind: "query"; input: null; output: { open: boolean }; error: never; stream: false; markers: never };
-    "feed": { kind: "subscription"; input: null; output: string; error: never; stream: false; markers: never };
+    "cart.add": { kind: "mutation"; input: { sku: string; viewerId?: string | null }; output: { count: number }; error: { reason: "sold_out" }; stream: false; scopes: "viewer" | "session" };
+    "cart.items.list": { kind: "query"; input: undefined; output: string[]; error: never; stream: false; scopes: never };
+    "cart": { kind: "query"; input: null; output: { open: boolean }; error: never; stream: false; scopes: never };
+    "feed": { kind: "subscription"; input: null; output: string; error: never; stream: false; scopes: never };
   };
-  const extra = createClient<Extra>({ links: [link] });
+  const table: ProcedureTable<Extra> = {
+    "cart.add": { kind: "mutation", stream: false, scopes: ["viewer", "session"] },
+    "cart.items.list": { kind: "query", stream: false, scopes: [] },
+    "cart": { kind: "query", stream: false, scopes: [] },
+    "feed": { kind: "subscription", stream: false, scopes: [] },
+  };
+  const extra = createClient(table, { links: [link] });
 
   it("types deep paths, and a procedure that is also a namespace", () => {
     expectTypeOf(extra.cart.items.list.query()).resolves.toEqualTypeOf<string[]>();

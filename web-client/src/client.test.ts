@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createClient } from "./client.js";
-import type { Procedures } from "../../bindings/conformance.js";
+import { procedures } from "../../bindings/conformance.js";
+import { procedures as demo } from "../../bindings/demo.js";
 import type { Link, Operation } from "./types.js";
 
 /** A terminating link that records operations and answers their path. */
@@ -16,19 +17,36 @@ function recorder() {
 describe("createClient", () => {
   it("turns property paths into dotted procedure paths, kinds into operations", async () => {
     const { ops, link } = recorder();
-    const client = createClient<Procedures>({ links: [link] });
+    const client = createClient(procedures, { links: [link] });
     const signal = new AbortController().signal;
     await expect(client.post.byId.query({ id: 1 }, { signal, context: { viewerId: "u1" } })).resolves.toBe("post.byId");
     await expect(client.echo.mutate("x")).resolves.toBe("echo");
     expect(ops).toEqual([
-      { id: 1, kind: "query", path: "post.byId", input: { id: 1 }, signal, context: { viewerId: "u1" } },
-      { id: 2, kind: "mutation", path: "echo", input: "x", signal: undefined, context: {} },
+      { id: 1, kind: "query", path: "post.byId", input: { id: 1 }, scopes: [], stream: false, signal, context: { viewerId: "u1" } },
+      { id: 2, kind: "mutation", path: "echo", input: "x", scopes: [], stream: false, signal: undefined, context: {} },
     ]);
+  });
+
+  it("stamps each operation with its procedure's scopes and streaming, from the procedures table", async () => {
+    const { ops, link } = recorder();
+    const client = createClient(demo, { links: [link] });
+    await client.cart.add.mutate({ item: "apple" });
+    await client.profile.getUser.query();
+    const streaming = createClient(procedures, { links: [link] });
+    await streaming.iter.query();
+    expect(ops.map(({ path, kind, scopes, stream }) => ({ path, kind, scopes, stream }))).toEqual([
+      { path: "cart.add", kind: "mutation", scopes: ["session"], stream: false },
+      { path: "profile.getUser", kind: "query", scopes: ["viewer"], stream: false },
+      { path: "iter", kind: "query", scopes: [], stream: true },
+    ]);
+    // A path the table does not list (an untyped call) has none.
+    await (client as unknown as Record<string, Record<string, () => Promise<unknown>>>).gone?.query?.();
+    expect(ops.at(-1)).toMatchObject({ path: "gone", scopes: [], stream: false });
   });
 
   it("sends an omitted input as undefined (no input), and an explicit null as null", async () => {
     const { ops, link } = recorder();
-    const client = createClient<Procedures>({ links: [link] });
+    const client = createClient(procedures, { links: [link] });
     await client.helloStr.query();
     await client.helloStr.query(null);
     expect(ops.map((op) => op.input)).toEqual([undefined, null]);
@@ -36,7 +54,7 @@ describe("createClient", () => {
 
   it("gives each call its own copy of the context", async () => {
     const context = { n: 1 };
-    const client = createClient<Procedures>({
+    const client = createClient(procedures, {
       links: [
         (op, next) => {
           op.context.n = 2;
@@ -51,7 +69,7 @@ describe("createClient", () => {
 
   it("is not a thenable, at any depth, so awaiting it does not call anything", async () => {
     const { ops, link } = recorder();
-    const client = createClient<Procedures>({ links: [link] });
+    const client = createClient(procedures, { links: [link] });
     expect((await client) === client).toBe(true);
     const node = client.post;
     expect((await node) === node).toBe(true);
@@ -64,7 +82,7 @@ describe("createClient", () => {
 
   it("treats names like toString, constructor, __proto__ and then as plain path segments", async () => {
     const { ops, link } = recorder();
-    const untyped = createClient<{}>({ links: [link] }) as unknown as Record<string, Record<string, (i?: unknown) => Promise<unknown>>>;
+    const untyped = createClient({}, { links: [link] }) as unknown as Record<string, Record<string, (i?: unknown) => Promise<unknown>>>;
     for (const name of ["toString", "constructor", "__proto__", "then", "valueOf", "hasOwnProperty"]) {
       await expect(untyped[name]?.query?.()).resolves.toBe(name);
     }
@@ -73,20 +91,20 @@ describe("createClient", () => {
 
   it("answers undefined for symbol keys (inspection, iteration) instead of throwing", () => {
     const { link } = recorder();
-    const client = createClient<Procedures>({ links: [link] }) as unknown as Record<symbol, unknown>;
+    const client = createClient(procedures, { links: [link] }) as unknown as Record<symbol, unknown>;
     expect(client[Symbol.iterator]).toBeUndefined();
     expect(client[Symbol.toPrimitive]).toBeUndefined();
   });
 
   it("rejects a call that falls off the end of the chain, and refuses an empty chain", async () => {
-    const client = createClient<Procedures>({ links: [(op, next) => next(op)] });
+    const client = createClient(procedures, { links: [(op, next) => next(op)] });
     await expect(client.noInput.query()).rejects.toThrow(/no terminating link handled query noInput/);
-    expect(() => createClient<Procedures>({ links: [] })).toThrow(TypeError);
+    expect(() => createClient(procedures, { links: [] })).toThrow(TypeError);
   });
 
   it("rejects (never throws synchronously) when a link throws", async () => {
     const boom = new Error("boom");
-    const client = createClient<Procedures>({
+    const client = createClient(procedures, {
       links: [
         () => {
           throw boom;

@@ -1,13 +1,15 @@
+import type { ProcedureTable, Scope } from "./codes.js";
 import { TabrpcError } from "./error.js";
 import { runChain } from "./internals/chain.js";
 import { isAsyncIterable } from "./internals/envelope.js";
 import { localError } from "./internals/errors.js";
+import { CLIENT, tabStateOf, type ClientInternals, type ProcedureEntry } from "./internals/tab.js";
 import type { Link, Operation, OperationContext } from "./types.js";
 
 /**
  * One procedure as the generated bindings describe it. `input`, `output` and `error` are JSON
- * types; `stream: true` means the output is many values of type `output`; `markers` are tags such
- * as `"viewer"` or `"session"` (or `never`).
+ * types; `stream: true` means the output is many values of type `output`; `scopes` is the union
+ * of its scopes (`"viewer"`, `"session"`), `never` when it has none.
  */
 export interface ProcedureDef {
   kind: "query" | "mutation" | "subscription";
@@ -15,7 +17,7 @@ export interface ProcedureDef {
   output: unknown;
   error: unknown;
   stream: boolean;
-  markers: string;
+  scopes: Scope;
 }
 
 /** The generated `Procedures` type: dotted path → {@link ProcedureDef}. */
@@ -29,39 +31,49 @@ export interface CallOptions {
   context?: OperationContext | undefined;
 }
 
+/** The input fields the client fills in for a procedure's scopes. */
+export type ScopedFields<TDef extends ProcedureDef> =
+  | ("viewer" extends TDef["scopes"] ? "viewerId" : never)
+  | ("session" extends TDef["scopes"] ? "sessionId" : never);
+
 /**
- * An input with `sessionId` optional, for procedures marked `"session"`: `sessionLink` fills it
- * in. Other inputs are unchanged.
+ * `TInput` without `TFields`, which may then not be given at all (objects only; `null`,
+ * `undefined`, arrays and primitives stay).
  */
-export type SessionOptional<TInput> = TInput extends null | undefined
+type Without<TInput, TFields extends string> = TInput extends null | undefined
   ? TInput
   : TInput extends readonly unknown[]
     ? TInput
-    : TInput extends { sessionId: unknown }
-      ? Omit<TInput, "sessionId"> & { sessionId?: string }
+    : TInput extends object
+      ? Omit<TInput, TFields> & { [K in TFields]?: never }
       : TInput;
 
 /**
- * The input a call takes: the bindings' input, where procedures marked `"session"` leave
- * `sessionId` out (the client's chain must then have `sessionLink`, which fills it in; without
- * it the server answers 400).
+ * The input a call takes: the bindings' input without the fields of its scopes (`viewerId` for
+ * `"viewer"` procedures, `sessionId` for `"session"` ones), which `authLink` and `sessionLink`
+ * fill in.
  */
-export type CallInput<TDef extends ProcedureDef> = "session" extends TDef["markers"] ? SessionOptional<TDef["input"]> : TDef["input"];
+export type CallInput<TDef extends ProcedureDef> = [ScopedFields<TDef>] extends [never] ? TDef["input"] : Without<TDef["input"], ScopedFields<TDef>>;
 
 /**
- * The arguments of a call: the input may be left out when the procedure takes `null` or
- * `undefined`, or when all it needs is filled in (a session procedure's `sessionId`); a
- * left-out input is sent as no input at all (`sessionLink` sends `{ sessionId }`).
+ * Whether the input may be left out: the procedure takes `null` or `undefined`, or all it needs
+ * is filled in (a scoped procedure whose other fields are optional). A left-out input is sent as
+ * no input at all, or as the scope's fields.
  */
-type CallArgs<TDef extends ProcedureDef> = null extends TDef["input"]
-  ? [input?: CallInput<TDef>, options?: CallOptions]
+export type InputOptional<TDef extends ProcedureDef> = null extends TDef["input"]
+  ? true
   : undefined extends TDef["input"]
-    ? [input?: CallInput<TDef>, options?: CallOptions]
-    : "session" extends TDef["markers"]
-      ? {} extends CallInput<TDef>
-        ? [input?: CallInput<TDef>, options?: CallOptions]
-        : [input: CallInput<TDef>, options?: CallOptions]
-      : [input: CallInput<TDef>, options?: CallOptions];
+    ? true
+    : [ScopedFields<TDef>] extends [never]
+      ? false
+      : {} extends CallInput<TDef>
+        ? true
+        : false;
+
+/** The arguments of a call. */
+type CallArgs<TDef extends ProcedureDef> = InputOptional<TDef> extends true
+  ? [input?: CallInput<TDef>, options?: CallOptions]
+  : [input: CallInput<TDef>, options?: CallOptions];
 
 /**
  * What a call resolves to: an `AsyncIterable` of the items for a streamed output (with
@@ -126,8 +138,15 @@ type ClientTree<TProcs extends ProcedureMap, TPrefix extends string, TRest exten
     ClientTree<TProcs, `${TPrefix}${Head}.`, AfterSegment<TRest, Head>>;
 };
 
-/** The typed client for the procedures `TProcs` (the generated `Procedures` type). */
-export type Client<TProcs extends ProcedureMap> = ClientTree<TProcs, "", keyof TProcs & string>;
+/** Phantom: the procedure types of a client, for inference only (never present at run time). */
+declare const clientTypes: unique symbol;
+
+/**
+ * The typed client for the procedures `TProcs` (the generated `Procedures` type), as
+ * {@link createClient} makes it. Helpers that take a client (`createOptionsProxy`,
+ * `connectQueryClient`, `connectSession`) infer `TProcs` from it.
+ */
+export type Client<TProcs extends ProcedureMap> = ClientTree<TProcs, "", keyof TProcs & string> & { readonly [clientTypes]?: TProcs };
 
 /** The input type of one procedure. */
 export type ProcedureInput<TProcs extends ProcedureMap, TPath extends keyof TProcs> = TProcs[TPath]["input"];
@@ -142,7 +161,11 @@ export type ProcedureError<TProcs extends ProcedureMap, TPath extends keyof TPro
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
-  /** The chain, in order; the last one must be a terminating link (e.g. `httpBatchLink`). */
+  /**
+   * The chain, in order; the last one must be a terminating link. `tabLinks({ url, auth,
+   * session })` builds the right one; the client reads the tab's auth state and session store
+   * from its `authLink` and `sessionLink`.
+   */
   links: readonly Link[];
 }
 
@@ -157,12 +180,15 @@ const METHODS: ReadonlySet<string> = new Set<Method>(["query", "mutate", "subscr
  * as a promise. Every other string key (`toString`, `constructor`, `then`) is just another path
  * segment.
  */
-function proxyNode(path: readonly string[], call: Caller): unknown {
+function proxyNode(path: readonly string[], call: Caller, internals: ClientInternals): unknown {
   const method = path[path.length - 1];
   const callable = method !== undefined && METHODS.has(method);
   const target = callable ? () => undefined : Object.create(null);
   return new Proxy(target, {
-    get: (_target, key) => (typeof key === "string" ? proxyNode([...path, key], call) : undefined),
+    get: (_target, key) => {
+      if (key === CLIENT && path.length === 0) return internals;
+      return typeof key === "string" ? proxyNode([...path, key], call, internals) : undefined;
+    },
     apply: (_target, _this, args: unknown[]) => call(path.slice(0, -1), method as Method, args),
   });
 }
@@ -226,42 +252,57 @@ function subscribe(run: (signal: AbortSignal) => Promise<unknown>, handlers: Sub
 }
 
 /**
- * Creates a typed client: `client.post.byId.query(input, { signal, context })` for queries,
- * `client.echo.mutate(input)` for mutations, `client.feed.subscribe(input, { onData })` for
- * subscriptions (which need `httpSubscriptionLink` in the chain). Each call becomes one operation sent through
- * `links`; it resolves to the procedure's output and rejects with a `TabrpcError` (or whatever a
- * custom link rejects with).
+ * Creates a typed client for the procedures of `procedures`, the table the bindings generate
+ * next to their `Procedures` type (which it infers): `client.post.byId.query(input, { signal,
+ * context })` for queries, `client.echo.mutate(input)` for mutations, `client.feed.subscribe(input,
+ * { onData })` for subscriptions. Each call becomes one operation, stamped with its procedure's
+ * scopes and streaming from the table, sent through `links`; it resolves to the procedure's output
+ * and rejects with a `TabrpcError` (or whatever a custom link rejects with).
  *
  * A call that reaches the end of the chain without a terminating link rejects with a plain
- * `Error` (a configuration bug). Throws `TypeError` when `links` is empty.
+ * `Error` (a configuration bug). Throws `TypeError` when `links` is empty, when two of its
+ * links carry different auth states or session stores, or when they carry an auth state and no
+ * session store while `procedures` has `"session"` procedures.
  *
  * @example
  * ```ts
- * import type { Procedures } from "../bindings/conformance";
- * const client = createClient<Procedures>({ links: [httpBatchLink({ url: "/rpc" })] });
- * const post = await client.post.byId.query({ id: 1 });
+ * import { procedures } from "../bindings/demo.js";
+ * const auth = createTabAuth(clerkAuthSource(window.Clerk));
+ * const client = createClient(procedures, { links: tabLinks({ url: "/trpc", auth, session: createSessionStore() }) });
+ * const user = await client.profile.getUser.query();
  * ```
  */
-export function createClient<TProcs extends ProcedureMap>(options: ClientOptions): Client<TProcs> {
+export function createClient<TProcs extends ProcedureMap>(procedures: ProcedureTable<TProcs>, options: ClientOptions): Client<TProcs> {
   const links = [...options.links];
   if (links.length === 0) throw new TypeError("tabrpc: createClient needs at least one link");
+  const table = procedures as unknown as Readonly<Record<string, ProcedureEntry | undefined>>;
+  const entryOf = (path: string) => (Object.hasOwn(table, path) ? table[path] : undefined);
   let lastId = 0;
   const end = (op: Operation) =>
     Promise.reject(new Error(`tabrpc: no terminating link handled ${op.kind} ${op.path} (end the chain with an HTTP link)`));
-  const call: Caller = (path, method, args) => {
-    const [input, callOptions] = args as [unknown, SubscribeOptions<unknown> | undefined];
-    const operation = (signal: AbortSignal | undefined): Operation => ({
-      id: ++lastId,
-      kind: method === "query" ? "query" : method === "mutate" ? "mutation" : "subscription",
-      path: path.join("."),
-      input,
-      signal,
-      context: { ...callOptions?.context },
-    });
-    if (method === "subscribe") {
-      return subscribe((signal) => runChain(links, operation(signal), end).then((result) => result.data), callOptions ?? {}, path.join("."));
-    }
-    return runChain(links, operation(callOptions?.signal), end).then((result) => result.data);
+  const operation = (path: string, kind: Operation["kind"], input: unknown, options: CallOptions | undefined, signal: AbortSignal | undefined): Operation => {
+    const entry = entryOf(path);
+    return { id: ++lastId, kind, path, input, scopes: entry?.scopes ?? [], stream: entry?.stream ?? false, signal, context: { ...options?.context } };
   };
-  return proxyNode([], call) as Client<TProcs>;
+  const run = (op: Operation) => runChain(links, op, end).then((result) => result.data);
+  const call: Caller = (segments, method, args) => {
+    const [input, callOptions] = args as [unknown, SubscribeOptions<unknown> | undefined];
+    const path = segments.join(".");
+    if (method === "subscribe") {
+      return subscribe((signal) => run(operation(path, "subscription", input, callOptions, signal)), callOptions ?? {}, path);
+    }
+    return run(operation(path, method === "query" ? "query" : "mutation", input, callOptions, callOptions?.signal));
+  };
+  const tab = tabStateOf(links);
+  if (tab.auth !== undefined && tab.session === undefined) {
+    const needing = Object.keys(table).find((path) => entryOf(path)?.scopes.includes("session") === true);
+    // authLink refuses their calls (it cannot tell their session ids apart): say so now.
+    if (needing !== undefined) throw new TypeError(`tabrpc: createClient: ${needing} is a "session" procedure: give the links the tab's session store (tabLinks({ session }))`);
+  }
+  const internals: ClientInternals = {
+    ...tab,
+    procedures: table,
+    call: (path, kind, input, callOptions) => run(operation(path, kind, input, callOptions, callOptions?.signal)),
+  };
+  return proxyNode([], call, internals) as Client<TProcs>;
 }

@@ -5,7 +5,8 @@ import type { ErrorShape, TabrpcError } from "./error.js";
 describe("TabrpcError.reason", () => {
   it("is one of the generated reasons or undefined, and read-only", () => {
     expectTypeOf<TabrpcError["reason"]>().toEqualTypeOf<ErrorReason | undefined>();
-    expectTypeOf<ErrorReason>().toEqualTypeOf<"viewer_mismatch" | "session_mismatch" | "session_expired" | "invalid_token" | "credentials_refused">();
+    expectTypeOf<"viewer_mismatch" | "session_expired" | "invalid_token">().toExtend<ErrorReason>();
+    expectTypeOf<"viewer-mismatch">().not.toExtend<ErrorReason>();
     const check = (error: TabrpcError) => {
       // @ts-expect-error a reason is read, never set
       error.reason = "viewer_mismatch";

@@ -11,18 +11,19 @@ export type {
   CallOptions,
   Client,
   ClientOptions,
+  InputOptional,
   ProcedureDef,
   ProcedureError,
   ProcedureInput,
   ProcedureMap,
   ProcedureOutput,
-  SessionOptional,
+  ScopedFields,
   SubscribeOptions,
   SubscriptionHandlers,
   Unsubscribable,
 } from "./client.js";
 export { ERROR_CODES, ERROR_REASONS, HEADERS } from "./codes.js";
-export type { ErrorCodeName, ErrorReason } from "./codes.js";
+export type { ErrorCodeName, ErrorReason, ProcedureTable, Scope } from "./codes.js";
 export { TabrpcError } from "./error.js";
 export type { ErrorShape, TabrpcErrorInit } from "./error.js";
 export { authLink } from "./links/authLink.js";
@@ -33,26 +34,24 @@ export { httpLink } from "./links/httpLink.js";
 export { httpSubscriptionLink } from "./links/httpSubscriptionLink.js";
 export type { HTTPSubscriptionLinkOptions } from "./links/httpSubscriptionLink.js";
 export { loggerLink } from "./links/loggerLink.js";
+export type { LogEvent, LoggerLinkOptions } from "./links/loggerLink.js";
 export { sessionLink } from "./links/sessionLink.js";
 export type { SessionLinkOptions } from "./links/sessionLink.js";
-export type { LogEvent, LoggerLinkOptions } from "./links/loggerLink.js";
 export { splitLink } from "./links/splitLink.js";
 export type { SplitLinkOptions } from "./links/splitLink.js";
+export { tabLinks } from "./links/tabLinks.js";
+export type { TabLinksOptions } from "./links/tabLinks.js";
 export { connectQueryClient } from "./query/connect.js";
-export type { ConnectQueryClientOptions } from "./query/connect.js";
 export { accountKey, keyInput, mutationKeyOf, pathKey, queryKeyOf, sessionKey } from "./query/keys.js";
 export type { AccountKey, KeyInput, PathKey, PathSegments, ProcedureMutationKey, ProcedureQueryKey, SessionKey } from "./query/keys.js";
 export { createOptionsProxy } from "./query/options.js";
 export type {
   KeyedInput,
-  MarkedPaths,
   MutationProcedureBuilders,
   MutationVariables,
   NamespaceBuilders,
   OptionsInput,
   OptionsProxy,
-  OptionsProxyOptions,
-  ProcedureMarkers,
   ProcedureMutationOptions,
   ProcedureMutationOptionsIn,
   ProcedureQueryOptions,
@@ -60,11 +59,12 @@ export type {
   QueryData,
   QueryError,
   QueryProcedureBuilders,
-  SessionPaths,
   TaggedQueryKey,
 } from "./query/options.js";
 export { isViewerMismatch } from "./query/viewerCall.js";
 export { isSessionChange } from "./session/change.js";
+export { connectSession } from "./session/connect.js";
+export type { ConnectSessionOptions, SessionFollowEvent, SessionProcedures } from "./session/connect.js";
 export { generateSessionId, isSessionId } from "./session/id.js";
 export type { SessionPersistence, SessionStorageOption, StorageWindow } from "./session/storage.js";
 export { createSessionStore } from "./session/store.js";

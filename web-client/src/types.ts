@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { Scope } from "./codes.js";
 
 /**
  * The kind of a call: queries are sent with `GET`, mutations with `POST`, subscriptions as an
@@ -33,14 +34,15 @@ export type OperationKind = "query" | "mutation" | "subscription";
 export interface OperationContext {
   [key: string]: unknown;
   /**
-   * The account this call is for (`null`: anonymous), as its cache key says. `authLink` reads it
-   * to keep accounts in separate HTTP requests; the TanStack Query integration sets it.
-   * Defaults to the input's `viewerId`, else the tab's current account.
+   * Pins the account this call is for (`null`: anonymous), as its cache key says: the TanStack
+   * Query integration sets it. Defaults to the tab's current account. A call pinned to an
+   * account that is not the tab's current one is dropped unsent by `authLink`.
    */
   viewerId?: string | null | undefined;
   /**
-   * The client session id this call uses (client.md section 6), when it uses one: calls of
-   * different session ids never share an HTTP request either.
+   * Pins the client session id a `"session"` procedure is called with (client.md section 6),
+   * e.g. to end a session the tab has left. Defaults to the tab's current one. `sessionLink` sets
+   * it on the calls it fills in; calls of different session ids never share an HTTP request.
    */
   sessionId?: string | null | undefined;
 }
@@ -55,6 +57,14 @@ export interface Operation {
   readonly path: string;
   /** The input; `undefined` means "no input" and sends none on the wire. */
   readonly input: unknown;
+  /**
+   * The procedure's scopes, from the procedures table the client was created with: a
+   * `"viewer"` procedure gets the call's `viewerId` in its input (`authLink`), a `"session"` one
+   * the tab's `sessionId` (`sessionLink`). Empty for a path the table does not list.
+   */
+  readonly scopes: readonly Scope[];
+  /** Whether the procedure's output is streamed (from the procedures table; `false` when unlisted). */
+  readonly stream: boolean;
   /** Aborts this call only; see each transport link for what it does on the wire. */
   readonly signal: AbortSignal | undefined;
   /** A copy of the caller's `context` option, private to this call. */

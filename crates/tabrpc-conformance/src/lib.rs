@@ -152,11 +152,18 @@ pub fn router() -> Router<Ctx> {
                 let input = input.unwrap_or_default();
                 let first = match input.last_event_id.as_deref() {
                     None => 0,
-                    Some(last) => {
-                        last.parse::<u32>().map_err(|_| {
-                            Error::bad_request(format!("lastEventId {last:?} is not a number"))
-                        })? + 1
-                    }
+                    // The last id the client saw: a number below u32::MAX (found by the fuzzer:
+                    // `4294967295 + 1` overflowed, a 500 in debug builds and a restart at 0 in
+                    // release builds).
+                    Some(last) => last
+                        .parse::<u32>()
+                        .ok()
+                        .and_then(|last| last.checked_add(1))
+                        .ok_or_else(|| {
+                            Error::bad_request(format!(
+                                "lastEventId {last:?} is not a number below 4294967295"
+                            ))
+                        })?,
                 };
                 let count = input.n.unwrap_or(3);
                 Ok(stream::iter((first..first.saturating_add(count)).map(

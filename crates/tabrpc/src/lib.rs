@@ -42,6 +42,8 @@ pub use tabrpc_core::{
     Procedure, Router, Scope, Tracked, TypedError, ViewerContext, ViewerGuard, ViewerInput, wire,
 };
 
+pub use tabrpc_macros::{Context, input};
+
 /// What integrations need and applications do not write: erased procedures and their metadata
 /// (for transports and exporters), the call as router middleware sees it, outputs and events,
 /// and the protocol constants.
@@ -51,6 +53,9 @@ pub mod plumbing {
         TypeInfo, VIEWER_MISMATCH, protocol,
     };
 }
+
+#[cfg(all(doctest, feature = "auth", feature = "sessions"))]
+mod macro_docs;
 
 /// Derive and trait for exported types (`#[derive(specta::Type)]`).
 pub use specta;

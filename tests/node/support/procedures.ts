@@ -1,2 +1,2 @@
 // The fixture's generated bindings (`cargo run -p tabrpc-bindings` writes them), for @tabrpc/client.
-export type { Procedures } from "../../../bindings/conformance.js";
+export { procedures, type Procedures } from "../../../bindings/conformance.js";

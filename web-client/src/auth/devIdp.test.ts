@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createClient } from "../client.js";
 import { authLink } from "../links/authLink.js";
 import { httpBatchLink } from "../links/httpBatchLink.js";
-import type { Procedures } from "../testing/demo-procedures.js";
+import { procedures, type Procedures } from "../testing/demo-procedures.js";
 import { fakeFetch, jsonReply, parseBatchUrl, tick, type RecordedRequest } from "../testing/fake-fetch.js";
 import { deferred } from "../testing/scripted-auth.js";
 import { createTabAuth } from "./tabAuth.js";
@@ -346,7 +346,7 @@ describe("devIdpAuthSource: the signed-in accounts stay current across tabs", ()
       jsonReply(parseBatchUrl(request.url).paths.map(() => ({ result: { data: { id: "", displayName: "", signedIn: false } } }))),
     );
     const auth = createTabAuth(tab1, { tokenRetryDelayMs: 1 });
-    const client = createClient<Procedures>({ links: [authLink({ auth }), httpBatchLink({ url: "http://demo.test/trpc", fetch: api })] });
+    const client = createClient(procedures, { links: [authLink({ auth }), httpBatchLink({ url: "http://demo.test/trpc", fetch: api })] });
     await tab1.signIn("alice");
     await client.profile.getUser.query();
     expect(api.requests[0]?.headers.authorization).toMatch(/^Bearer jwt-sess_1-/);

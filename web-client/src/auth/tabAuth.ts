@@ -68,6 +68,11 @@ export interface TabAuthOptions {
   alwaysSkipCache?: boolean | undefined;
   /** Told about every failed `getToken` call (the link goes on without a token). Defaults to none. */
   onTokenError?: ((error: unknown) => void) | undefined;
+  /**
+   * How long {@link TabAuth.signOut} waits for its `beforeSignOut` steps (such as ending the
+   * session) before it signs the tab out anyway. Defaults to 3000 ms.
+   */
+  signOutGraceMs?: number | undefined;
 }
 
 /** Options of {@link TabAuth.token}. */
@@ -139,6 +144,25 @@ export interface TabAuth {
    * ```
    */
   beginSignOut(): () => void;
+  /**
+   * Adds a step that {@link TabAuth.signOut} runs before the tab signs out, while its token is
+   * still there (`connectSession` ends the session this way: a session linked to an account
+   * answers only that account). Returns the function that removes it.
+   */
+  beforeSignOut(step: () => unknown): () => void;
+  /**
+   * Signs this tab out: runs the `beforeSignOut` steps (together, for at most `signOutGraceMs`;
+   * a failing step does not stop the sign-out), then {@link TabAuth.beginSignOut} (signed out
+   * here at once), then `providerSignOut` (e.g. `() => clerk.signOut()`). If that fails, the tab
+   * follows the provider again (the undo of `beginSignOut`) and the promise rejects with its
+   * error. Resolves at once on a signed-out tab; calls made while one is in flight share it.
+   *
+   * @example
+   * ```ts
+   * signOutButton.onclick = () => void auth.signOut(() => clerk.signOut());
+   * ```
+   */
+  signOut(providerSignOut: () => unknown): Promise<void>;
   /** Re-reads the source now, as a change notification would. */
   refresh(): void;
   /** Stops following the source; calls waiting for a token are dropped. */
@@ -181,6 +205,10 @@ class TabAuthState implements TabAuth {
   readonly #settleMs: number;
   readonly #onTokenError: ((error: unknown) => void) | undefined;
   readonly #alwaysSkipCache: boolean;
+  readonly #signOutGraceMs: number;
+  readonly #beforeSignOut = new Set<() => unknown>();
+  /** The sign-out in flight, shared by repeated calls. */
+  #signingOut: Promise<void> | undefined;
 
   constructor(source: AuthSource, options: TabAuthOptions) {
     this.source = source;
@@ -189,6 +217,7 @@ class TabAuthState implements TabAuth {
     this.#settleMs = options.settleMs ?? 300;
     this.#onTokenError = options.onTokenError;
     this.#alwaysSkipCache = options.alwaysSkipCache ?? true;
+    this.#signOutGraceMs = options.signOutGraceMs ?? 3000;
     this.#state = read(source);
     this.#ids = readIds(source);
     this.#unsubscribe = source.subscribe(() => this.refresh());
@@ -221,6 +250,36 @@ class TabAuthState implements TabAuth {
       this.#leaving = undefined;
       this.refresh();
     };
+  }
+
+  beforeSignOut(step: () => unknown): () => void {
+    // A wrapper per registration, so the same function added twice is removed once per call.
+    const entry = () => step();
+    this.#beforeSignOut.add(entry);
+    return () => this.#beforeSignOut.delete(entry);
+  }
+
+  signOut(providerSignOut: () => unknown): Promise<void> {
+    if (this.#signingOut !== undefined) return this.#signingOut;
+    if (this.accountId === null) return Promise.resolve();
+    const run = this.#signOut(providerSignOut).finally(() => {
+      if (this.#signingOut === run) this.#signingOut = undefined;
+    });
+    this.#signingOut = run;
+    return run;
+  }
+
+  async #signOut(providerSignOut: () => unknown): Promise<void> {
+    const steps = [...this.#beforeSignOut].map((step) => Promise.resolve().then(step).catch(() => undefined));
+    // Bounded: a step that hangs (a server that does not answer) must not keep the tab signed in.
+    await withTimeout(Promise.all(steps), this.#signOutGraceMs, "the steps before sign-out").catch(() => undefined);
+    const undo = this.beginSignOut();
+    try {
+      await providerSignOut();
+    } catch (error) {
+      undo();
+      throw error;
+    }
   }
 
   /** The source's state, as this tab follows it: signed out while `beginSignOut` hides it. */
@@ -348,13 +407,13 @@ class TabAuthState implements TabAuth {
 
 /**
  * Follows `source` for one tab: the epoch, the current account, change events, and the tab's
- * token for each HTTP request. Create one per tab and share it between `authLink`, the query
- * integration and `connectQueryClient`.
+ * token for each HTTP request. Create one per tab and give it to `tabLinks`: the client, its
+ * option builders, `connectQueryClient` and `connectSession` read it from there.
  *
  * @example
  * ```ts
  * const auth = createTabAuth(clerkAuthSource(window.Clerk));
- * const client = createClient<Procedures>({ links: [authLink({ auth }), httpBatchLink({ url })] });
+ * const client = createClient(procedures, { links: tabLinks({ url: "/trpc", auth }) });
  * ```
  */
 export function createTabAuth(source: AuthSource, options: TabAuthOptions = {}): TabAuth {

@@ -3,7 +3,7 @@ import type { Operation, OperationKind } from "../types.js";
 import { batchBody, batchUrl, type SerializedCall, UrlSizer } from "./http.js";
 
 function call(kind: OperationKind, path: string, input: unknown): SerializedCall {
-  const op: Operation = { id: 0, kind, path, input, signal: undefined, context: {} };
+  const op: Operation = { id: 0, kind, path, input, scopes: [], stream: false, signal: undefined, context: {} };
   return { op, json: input === undefined ? undefined : JSON.stringify(input) };
 }
 

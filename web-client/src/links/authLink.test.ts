@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Procedures } from "../testing/demo-procedures.js";
+import { procedures, type Procedures } from "../testing/demo-procedures.js";
 import { createTabAuth, isAuthChange, isOutcomeUnknown, type TabAuthOptions } from "../auth/tabAuth.js";
 import { createClient } from "../client.js";
 import { ERROR_REASONS, HEADERS } from "../codes.js";
@@ -28,7 +28,7 @@ function setup(
 ) {
   const auth = createTabAuth(source, options);
   const fetch = fakeFetch(respond);
-  const client = createClient<Procedures>({ links: [...before, authLink({ auth }), httpBatchLink({ url: URL_BASE, fetch })] });
+  const client = createClient(procedures, { links: [...before, authLink({ auth }), httpBatchLink({ url: URL_BASE, fetch })] });
   return { auth, fetch, client };
 }
 
@@ -120,7 +120,7 @@ describe("authLink: headers per HTTP request", () => {
     expect(authHeaders(fetch.requests[0])).toEqual({ authorization: undefined, marker: "1", csrf: undefined });
     expect(source.calls).toHaveLength(0);
     // A call still keyed to alice is not sent at all.
-    const error = await rejection(client.profile.getUser.query({ viewerId: "user_alice" }));
+    const error = await rejection(client.profile.getUser.query(undefined, { context: { viewerId: "user_alice" } }));
     expect(isAuthChange(error)).toBe(true);
     expect(fetch.requests).toHaveLength(1);
   });
@@ -167,7 +167,7 @@ describe("authLink: headers per HTTP request", () => {
     const source = scriptedSource({ accountId: "user_alice" });
     const auth = createTabAuth(source);
     const fetch = fakeFetch(() => jsonReply({ result: { data: user } }));
-    const client = createClient<Procedures>({ links: [authLink({ auth }), httpLink({ url: URL_BASE, fetch })] });
+    const client = createClient(procedures, { links: [authLink({ auth }), httpLink({ url: URL_BASE, fetch })] });
     await client.profile.getUser.query();
     expect(authHeaders(fetch.requests[0]).authorization).toBe("Bearer token-user_alice");
   });
@@ -190,7 +190,7 @@ describe("authLink: x-tabrpc-account, whose call it is when no bearer is sent (c
     const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
     source.answers.push(null, null);
     const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
-    await client.profile.getUser.query({ viewerId: "user_alice" });
+    await client.profile.getUser.query(undefined, { context: { viewerId: "user_alice" } });
     source.set({ accounts: ["user_alice"] });
     source.answers.push(new Error("provider down"), new Error("provider down"));
     await client.profile.getUser.query();
@@ -229,7 +229,7 @@ describe("authLink: x-tabrpc-account, whose call it is when no bearer is sent (c
     const { fetch, client } = setup(source, ok, { tokenRetryDelayMs: 1 });
     await client.profile.getUser.query();
     source.set({ accountId: "user_bob" });
-    await client.profile.getUser.query({ viewerId: "user_bob" });
+    await client.profile.getUser.query(undefined, { context: { viewerId: "user_bob" } });
     expect(fetch.requests.map((r) => authHeaders(r).account)).toEqual(["user_alice", "user_bob"]);
   });
 
@@ -238,7 +238,7 @@ describe("authLink: x-tabrpc-account, whose call it is when no bearer is sent (c
     source.answers.push(null, null);
     const auth = createTabAuth(source, { tokenRetryDelayMs: 1 });
     const fetch = fakeFetch((r) => jsonReply(parseBatchUrl(r.url).paths.map(() => ({ result: { data: null } }))));
-    const client = createClient<Procedures>({
+    const client = createClient(procedures, {
       links: [authLink({ auth, markerHeader: "X-Fail-Closed", csrfHeader: "x-my-csrf" }), httpBatchLink({ url: URL_BASE, fetch })],
     });
     await client.onboarding.saveStep.mutate({ step: "welcome" });
@@ -362,7 +362,7 @@ describe("authLink: 401 invalid_token", () => {
       }
       return ok(request);
     });
-    await Promise.all([client.profile.getUser.query(), client.profile.getUser.query({ viewerId: "user_alice" })]);
+    await Promise.all([client.profile.getUser.query(), client.profile.getUser.query(undefined, { context: { viewerId: "user_alice" } })]);
     expect(fetch.requests).toHaveLength(2);
   });
 
@@ -402,9 +402,9 @@ describe("authLink: batches never mix accounts", () => {
     const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
     const { fetch, client } = setup(source);
     const results = await Promise.allSettled([
-      client.profile.getUser.query({ viewerId: "user_alice" }),
-      client.profile.getUser.query({ viewerId: "user_bob" }),
-      client.onboarding.getProgress.query({ viewerId: "user_alice" }),
+      client.profile.getUser.query(undefined, { context: { viewerId: "user_alice" } }),
+      client.profile.getUser.query(undefined, { context: { viewerId: "user_bob" } }),
+      client.onboarding.getProgress.query(undefined, { context: { viewerId: "user_alice" } }),
       client.profile.getUser.query(undefined, { context: { viewerId: "user_bob" } }),
       client.profile.getUser.query(undefined, { context: { viewerId: null } }),
     ]);
@@ -430,7 +430,7 @@ describe("authLink: batches never mix accounts", () => {
   it("counts a call without viewerId as the tab's current account's", async () => {
     const source = scriptedSource({ accountId: "user_alice" });
     const { fetch, client } = setup(source);
-    await Promise.all([client.profile.getUser.query(), client.profile.getUser.query({ viewerId: "user_alice" })]);
+    await Promise.all([client.profile.getUser.query(), client.profile.getUser.query(undefined, { context: { viewerId: "user_alice" } })]);
     expect(fetch.requests).toHaveLength(1);
   });
 
@@ -497,7 +497,7 @@ describe("authLink: epochs", () => {
     const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
     const reply = deferred<{ data: unknown; response: Response }>();
     const auth = createTabAuth(source);
-    const client = createClient<Procedures>({ links: [authLink({ auth }), () => reply.promise] });
+    const client = createClient(procedures, { links: [authLink({ auth }), () => reply.promise] });
     const call = client.profile.getUser.query();
     await tick();
     source.set({ accountId: "user_bob" });
@@ -529,7 +529,7 @@ describe("authLink: epochs", () => {
     };
     for (const transport of [httpBatchLink({ url: URL_BASE, fetch }), httpLink({ url: URL_BASE, fetch })]) {
       source.set({ accountId: "user_alice" });
-      const client = createClient<Procedures>({ links: [authLink({ auth }), switchAfterHeaders, transport] });
+      const client = createClient(procedures, { links: [authLink({ auth }), switchAfterHeaders, transport] });
       const error = await rejection(client.profile.getUser.query());
       expect(isAuthChange(error)).toBe(true);
     }
@@ -541,7 +541,7 @@ describe("authLink: epochs", () => {
     const auth = createTabAuth(source);
     const reply = streamReply();
     const fetch = fakeFetch(() => reply.response);
-    const client = createClient<Procedures>({ links: [authLink({ auth }), httpBatchStreamLink({ url: URL_BASE, fetch })] });
+    const client = createClient(procedures, { links: [authLink({ auth }), httpBatchStreamLink({ url: URL_BASE, fetch })] });
     const call = (client.profile.getUser.query as (input?: unknown) => Promise<unknown>)();
     await tick();
     reply.line({ "0": [[0], [null, 0, 0]] });

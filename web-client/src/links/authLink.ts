@@ -2,7 +2,9 @@ import type { TabAuth } from "../auth/tabAuth.js";
 import { HEADERS } from "../codes.js";
 import { TabrpcError } from "../error.js";
 import { anySignal, authChangeError, isInvalidToken, otherAccountError } from "../internals/auth.js";
-import { isAsyncIterable, isRecord } from "../internals/envelope.js";
+import { isAsyncIterable } from "../internals/envelope.js";
+import { resolveScope, scopedInput } from "../internals/scope.js";
+import { declareTabState } from "../internals/tab.js";
 import type { HTTPHeaders, HTTPRequestInfo, Link, Operation, OperationResult, TransportHints } from "../types.js";
 
 /** Options of {@link authLink}. */
@@ -34,21 +36,6 @@ interface CallAuth {
   readonly retry: boolean;
   /** Set once its request's headers are resolved: the request may leave from then on. */
   sent: boolean;
-}
-
-/** The call's account: its context's `viewerId`, else its input's, else the tab's current one. */
-function viewerOf(op: Operation, current: string | null): string | null {
-  const fromContext = op.context.viewerId;
-  if (typeof fromContext === "string" || fromContext === null) return fromContext;
-  if (isRecord(op.input) && typeof op.input.viewerId === "string") return op.input.viewerId;
-  return current;
-}
-
-function sessionOf(op: Operation): string | null {
-  const fromContext = op.context.sessionId;
-  if (typeof fromContext === "string" || fromContext === null) return fromContext;
-  if (isRecord(op.input) && typeof op.input.sessionId === "string") return op.input.sessionId;
-  return null;
 }
 
 /**
@@ -90,11 +77,12 @@ function guardStream(stream: AsyncIterable<unknown>, changed: () => TabrpcError 
 /**
  * Puts **this tab's** identity on every HTTP request (client.md sections 2–4), so that a
  * request is answered for the tab's account and never for whichever account the shared session
- * cookie follows. Place it before the transport link:
+ * cookie follows. `tabLinks({ url, auth })` puts it in the right place; in a chain of your own,
+ * put it after `sessionLink` and before the transport links:
  *
  * ```ts
  * const auth = createTabAuth(clerkAuthSource(clerk));
- * createClient<Procedures>({ links: [authLink({ auth }), httpBatchLink({ url })] });
+ * createClient(procedures, { links: [authLink({ auth }), httpBatchLink({ url })] });
  * ```
  *
  * Per HTTP request, right before `fetch` (after batching), it asks for a fresh token
@@ -112,8 +100,10 @@ function guardStream(stream: AsyncIterable<unknown>, changed: () => TabrpcError 
  *   account list can lag behind another tab's sign-in; the cookie follows the last active tab);
  * - on mutations, also `x-tabrpc-csrf: 1`.
  *
- * A call is for one account: its context's `viewerId`, else its input's, else (no `viewerId`)
- * the tab's current one. A call for an account that is not the tab's current one (another
+ * A call is for one account: its context's `viewerId` (a pin), else the tab's current one (the
+ * scope resolver's decision, shared with `sessionLink` and the option builders). A `"viewer"`
+ * procedure gets it in its input (`viewerId`, left out when anonymous), so that the server
+ * checks it. A call for an account that is not the tab's current one (another
  * account, or `null`, anonymous, while the tab is signed in, or an account while it is signed
  * out) is never sent with this tab's token: it is dropped at once, unsent, with the same error as
  * an epoch change. Batches never mix accounts: calls with different session ids or epochs go in
@@ -132,6 +122,10 @@ function guardStream(stream: AsyncIterable<unknown>, changed: () => TabrpcError 
  * `error.data.reason`) is retried once with a freshly fetched token.
  */
 export function authLink(options: AuthLinkOptions): Link {
+  return declareTabState(link(options), { auth: options.auth });
+}
+
+function link(options: AuthLinkOptions): Link {
   const { auth } = options;
   const marker = (options.markerHeader ?? HEADERS.MARKER).toLowerCase();
   const csrf = options.csrfHeader === false ? undefined : (options.csrfHeader ?? HEADERS.CSRF).toLowerCase();
@@ -184,12 +178,18 @@ export function authLink(options: AuthLinkOptions): Link {
   return async (op, next) => {
     const epoch = auth.epoch;
     const current = auth.accountId;
-    const viewerId = viewerOf(op, current);
+    const scope = resolveScope(op, auth, undefined);
+    if (scope.injectSession && typeof op.context.sessionId !== "string") {
+      // The session id decides the request's group: it must be known here.
+      throw new TypeError(`tabrpc: ${op.path} is a "session" procedure and reached authLink without its session id: put sessionLink before authLink (tabLinks does)`);
+    }
+    const { viewerId, sessionId } = scope;
     // Another account's call (or an anonymous one in a signed-in tab, and the reverse) must not
     // go out with this tab's token, nor with none (the cookie or the marker would answer for
     // another account than its key's).
     if (viewerId !== current) throw otherAccountError(op.path, viewerId, current, epoch);
-    const group = JSON.stringify([viewerId, sessionOf(op), epoch]);
+    const group = JSON.stringify([viewerId, sessionId, epoch]);
+    const input = scopedInput(op.input, scope, ["viewer"]);
     // Ends with the epoch: the request is aborted, a stream stops.
     const { signal, stop } = anySignal([op.signal, auth.signal]);
     /** A mutation that may have reached the server: its drop says so. */
@@ -202,8 +202,9 @@ export function authLink(options: AuthLinkOptions): Link {
       try {
         const result = await next({
           ...op,
+          input,
           signal,
-          context: { ...op.context, [CALL]: call },
+          context: { ...op.context, viewerId, [CALL]: call },
           transport: {
             ...op.transport,
             groupKey: previous === undefined ? group : JSON.stringify([previous, group]),

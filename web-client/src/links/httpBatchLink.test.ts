@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { createClient } from "../client.js";
 import { TabrpcError } from "../error.js";
 import { fakeFetch, jsonReply, parseBatchUrl, tick, type RecordedRequest } from "../testing/fake-fetch.js";
-import type { Procedures } from "../../../bindings/conformance.js";
+import { procedures, type Procedures } from "../../../bindings/conformance.js";
 import type { HTTPBatchLinkOptions, HTTPRequestInfo, Link, Operation } from "../types.js";
 import { httpBatchLink } from "./httpBatchLink.js";
 
@@ -17,7 +17,7 @@ function echoServer(request: RecordedRequest): Response {
 
 function setup(respond: (r: RecordedRequest) => Response | Promise<Response> = echoServer, options: Partial<HTTPBatchLinkOptions> = {}) {
   const fetch = fakeFetch(respond);
-  const client = createClient<Procedures>({ links: [httpBatchLink({ url: `${URL_BASE}/`, fetch, ...options })] });
+  const client = createClient(procedures, { links: [httpBatchLink({ url: `${URL_BASE}/`, fetch, ...options })] });
   return { fetch, client };
 }
 
@@ -348,7 +348,7 @@ describe("httpBatchLink: transport hints", () => {
 
   it("keeps calls with different hint group keys in different requests", async () => {
     const fetch = fakeFetch(echoServer);
-    const client = createClient<Procedures>({
+    const client = createClient(procedures, {
       links: [hinting((op) => ({ groupKey: String(op.context.viewerId) })), httpBatchLink({ url: URL_BASE, fetch })],
     });
     await Promise.all([
@@ -366,7 +366,7 @@ describe("httpBatchLink: transport hints", () => {
       order.push(`hint:${operations.length}`);
       return { authorization: "Bearer hinted", "x-extra": "1" };
     });
-    const client = createClient<Procedures>({
+    const client = createClient(procedures, {
       links: [
         hinting(() => ({ headers: hint })),
         httpBatchLink({
@@ -386,7 +386,7 @@ describe("httpBatchLink: transport hints", () => {
 
   it("fails the request like the headers option when a hint's function throws", async () => {
     const fetch = fakeFetch(echoServer);
-    const client = createClient<Procedures>({
+    const client = createClient(procedures, {
       links: [
         hinting(() => ({
           headers: () => {

@@ -2,12 +2,12 @@ import { describe, expect, it } from "vitest";
 import { createClient } from "../client.js";
 import { TabrpcError } from "../error.js";
 import { fakeFetch, jsonReply, streamReply, tick, type RecordedRequest } from "../testing/fake-fetch.js";
-import type { Procedures } from "../../../bindings/conformance.js";
+import { procedures, type Procedures } from "../../../bindings/conformance.js";
 import { httpBatchStreamLink } from "./httpBatchStreamLink.js";
 
 function setup(respond: (r: RecordedRequest) => Response | Promise<Response>) {
   const fetch = fakeFetch(respond);
-  const client = createClient<Procedures>({ links: [httpBatchStreamLink({ url: "http://api.test", fetch })] });
+  const client = createClient(procedures, { links: [httpBatchStreamLink({ url: "http://api.test", fetch })] });
   return { fetch, client };
 }
 

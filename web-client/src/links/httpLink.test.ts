@@ -2,12 +2,12 @@ import { describe, expect, it } from "vitest";
 import { createClient } from "../client.js";
 import { TabrpcError } from "../error.js";
 import { fakeFetch, jsonReply, tick, type RecordedRequest } from "../testing/fake-fetch.js";
-import type { Procedures } from "../../../bindings/conformance.js";
+import { procedures, type Procedures } from "../../../bindings/conformance.js";
 import { httpLink } from "./httpLink.js";
 
 function setup(respond: (r: RecordedRequest) => Response | Promise<Response> = () => jsonReply({ result: { data: "ok" } })) {
   const fetch = fakeFetch(respond);
-  const client = createClient<Procedures>({
+  const client = createClient(procedures, {
     links: [httpLink({ url: "http://api.test/", fetch, headers: async () => ({ "x-h": "1" }) })],
   });
   return { fetch, client };

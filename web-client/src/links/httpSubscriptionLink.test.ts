@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Procedures } from "../../../bindings/conformance.js";
+import { procedures, type Procedures } from "../../../bindings/conformance.js";
 import { createClient, type SubscriptionHandlers } from "../client.js";
 import { TabrpcError } from "../error.js";
 import { fakeFetch, jsonReply, tick, writtenReply, type RecordedRequest } from "../testing/fake-fetch.js";
@@ -34,7 +34,7 @@ function setup(options: { reconnectDelayMs?: number; maxReconnects?: number; rec
     if (next instanceof Error) return Promise.reject(next);
     return next instanceof Response ? next : next.response;
   });
-  const client = createClient<Procedures>({
+  const client = createClient(procedures, {
     links: [
       splitLink({
         condition: (op) => op.kind === "subscription",
@@ -205,9 +205,9 @@ describe("httpSubscriptionLink", () => {
 
   it("refuses queries and mutations, and batch links refuse subscriptions, without sending", async () => {
     const fetch = fakeFetch(() => jsonReply([]));
-    const onlySubs = createClient<Procedures>({ links: [httpSubscriptionLink({ url: URL_BASE, fetch })] });
+    const onlySubs = createClient(procedures, { links: [httpSubscriptionLink({ url: URL_BASE, fetch })] });
     await expect(onlySubs.hello.query()).rejects.toMatchObject({ code: "BAD_REQUEST", message: expect.stringContaining("httpSubscriptionLink carries subscriptions only") });
-    const noSubs = createClient<Procedures>({ links: [httpBatchLink({ url: URL_BASE, fetch })] });
+    const noSubs = createClient(procedures, { links: [httpBatchLink({ url: URL_BASE, fetch })] });
     const rec = recorder<{ i: number }>();
     noSubs.sub.subscribe(null, rec.handlers);
     await expect.poll(() => rec.seen).toEqual(["error"]);
@@ -233,7 +233,7 @@ describe("httpSubscriptionLink", () => {
     const replies: Reply[] = [sseReply(), sseReply()];
     const [first, second] = replies as [Reply, Reply];
     const fetch = fakeFetch(() => replies.shift()?.response ?? new Promise<Response>(() => undefined));
-    const client = createClient<Procedures>({ links: [authLink({ auth }), httpSubscriptionLink({ url: URL_BASE, fetch, reconnectDelayMs: 1 })] });
+    const client = createClient(procedures, { links: [authLink({ auth }), httpSubscriptionLink({ url: URL_BASE, fetch, reconnectDelayMs: 1 })] });
     const rec = recorder<{ i: number }>();
     client.sub.subscribe(null, rec.handlers);
     first.connected();

@@ -53,7 +53,8 @@ type Ending = "return" | "failed" | "dropped" | "dropped-before-start";
  *
  * @example
  * ```ts
- * const client = createClient<Procedures>({
+ * // `tabLinks` routes subscriptions here; by hand:
+ * const client = createClient(procedures, {
  *   links: [authLink({ auth }), splitLink({
  *     condition: (op) => op.kind === "subscription",
  *     true: httpSubscriptionLink({ url: "/trpc" }),

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { createClient } from "../client.js";
 import { TabrpcError } from "../error.js";
-import type { Procedures } from "../../../bindings/conformance.js";
+import { procedures, type Procedures } from "../../../bindings/conformance.js";
 import { loggerLink, type LogEvent } from "./loggerLink.js";
 
 function summary(event: LogEvent): string {
@@ -14,7 +14,7 @@ describe("loggerLink", () => {
   it("reports each call and its outcome without changing them", async () => {
     const events: LogEvent[] = [];
     const failure = new TabrpcError({ code: "FORBIDDEN", message: "nope", httpStatus: 403, path: "forbiddenMsg" });
-    const client = createClient<Procedures>({
+    const client = createClient(procedures, {
       links: [
         loggerLink({ log: (e) => events.push(e) }),
         (op) => (op.path === "forbiddenMsg" ? Promise.reject(failure) : Promise.resolve({ data: "out", response: undefined })),
@@ -37,7 +37,7 @@ describe("loggerLink", () => {
   it("skips events `enabled` refuses, and logs to the console by default", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     try {
-      const client = createClient<Procedures>({
+      const client = createClient(procedures, {
         links: [loggerLink({ enabled: (e) => e.direction === "down" }), () => Promise.resolve({ data: 1, response: undefined })],
       });
       await client.noInput.query();
@@ -54,7 +54,7 @@ describe("loggerLink", () => {
     const events: LogEvent[] = [];
     const seen: unknown[] = [];
     try {
-      const client = createClient<Procedures>({
+      const client = createClient(procedures, {
         links: [
           loggerLink({ enabled: (e) => (events.push(e), true) }),
           (op) => (seen.push(op.input, op.context.sessionId), Promise.resolve({ data: 1, response: undefined })),
@@ -77,7 +77,7 @@ describe("loggerLink", () => {
     const newSessionId = "0b8e6d4c-2a1f-4e3d-8c5b-7a9f1e3d5c77";
     const events: LogEvent[] = [];
     const seen: unknown[] = [];
-    const client = createClient<Procedures>({
+    const client = createClient(procedures, {
       links: [
         loggerLink({ log: (e) => events.push(e) }),
         (op) => (seen.push(op.input, op.context.newSessionId), Promise.resolve({ data: 1, response: undefined })),

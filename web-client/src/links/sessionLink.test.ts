@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { PROCEDURE_MARKERS, type Procedures } from "../../../bindings/demo.js";
+import { procedures, type Procedures } from "../../../bindings/demo.js";
 import { createTabAuth } from "../auth/tabAuth.js";
 import { createClient } from "../client.js";
 import { TabrpcError } from "../error.js";
@@ -27,8 +27,8 @@ function setup(options: SessionStoreOptions = { storage: "memory" }, gate?: Prom
     return server.respond(request);
   });
   const auth = createTabAuth(scriptedSource({ accountId: null }), { tokenRetryDelayMs: 1 });
-  const client = createClient<Procedures>({
-    links: [sessionLink({ store, markers: PROCEDURE_MARKERS }), authLink({ auth }), httpBatchLink({ url: "http://api.test/trpc", fetch })],
+  const client = createClient(procedures, {
+    links: [sessionLink({ session: store }), authLink({ auth }), httpBatchLink({ url: "http://api.test/trpc", fetch })],
   });
   return { store, server, fetch, client };
 }
@@ -37,7 +37,7 @@ const bodyOf = (request: RecordedRequest | undefined) => JSON.parse(request?.bod
 const queryInput = (request: RecordedRequest | undefined) => parseBatchUrl(request?.url ?? "http://x/").input;
 
 describe("sessionLink: injection", () => {
-  it("fills in the tab's sessionId for session procedures, and leaves the others alone", async () => {
+  it("fills in the tab's sessionId for session procedures (from the procedures table), and leaves the others alone", async () => {
     const { store, fetch, client } = setup();
     const id = store.id;
     await expect(client.cart.add.mutate({ item: "apple" })).resolves.toEqual({ lines: [{ item: "apple", quantity: 1 }] });
@@ -45,21 +45,36 @@ describe("sessionLink: injection", () => {
     await client.profile.getUser.query();
     expect(bodyOf(fetch.requests[0])).toEqual({ "0": { item: "apple", sessionId: id } });
     expect(queryInput(fetch.requests[1])).toEqual({ "0": { sessionId: id } });
-    expect(queryInput(fetch.requests[2])).toBeUndefined();
+    // A viewer procedure of an anonymous tab: authLink sends `{}`, no sessionId.
+    expect(queryInput(fetch.requests[2])).toEqual({ "0": {} });
   });
 
-  it("keeps a sessionId the caller gives", async () => {
+  it("keeps a session id pinned in the call's context, and overrides one smuggled into the input", async () => {
     const { store, server, client } = setup();
     const other = "3f0c2a9e-7b1d-4c5e-9a2f-1d3b5c7e9f10";
-    await client.cart.add.mutate({ item: "pear", sessionId: other });
+    await client.cart.add.mutate({ item: "pear" }, { context: { sessionId: other } });
     expect(server.carts.get(other)).toEqual([{ item: "pear", quantity: 1 }]);
     expect(server.carts.has(store.id ?? "")).toBe(false);
+    await client.cart.add.mutate({ item: "fig", sessionId: other } as never);
+    expect(server.carts.get(store.id ?? "")).toEqual([{ item: "fig", quantity: 1 }]);
+  });
+
+  it("refuses, in authLink, a session call that did not pass sessionLink (the chain's order is checked)", async () => {
+    const auth = createTabAuth(scriptedSource({ accountId: null }));
+    const store = createSessionStore({ storage: "memory" });
+    stores.push(store);
+    const fetch = fakeFetch(() => new Response("[]"));
+    const wrongOrder = createClient(procedures, {
+      links: [authLink({ auth }), sessionLink({ session: store }), httpBatchLink({ url: "http://api.test/trpc", fetch })],
+    });
+    await expect(wrongOrder.cart.get.query()).rejects.toThrow(/put sessionLink before authLink/);
+    expect(fetch.requests).toHaveLength(0);
   });
 
   it("never puts two session ids in one HTTP request", async () => {
     const { store, fetch, client } = setup();
     const other = "3f0c2a9e-7b1d-4c5e-9a2f-1d3b5c7e9f10";
-    await Promise.all([client.cart.get.query(), client.cart.get.query({ sessionId: other }), client.cart.get.query()]);
+    await Promise.all([client.cart.get.query(), client.cart.get.query(undefined, { context: { sessionId: other } }), client.cart.get.query()]);
     expect(fetch.requests).toHaveLength(2);
     expect(fetch.requests.map(queryInput)).toEqual([
       { "0": { sessionId: store.id }, "1": { sessionId: store.id } },
@@ -112,9 +127,9 @@ describe("sessionLink: epochs", () => {
     const store = createSessionStore({ storage: "memory" });
     stores.push(store);
     // An unknown procedure marked "session" (as if the bindings were newer than the server).
-    const link = sessionLink({ store, markers: { "cart.gone": ["session"] } });
+    const link = sessionLink({ session: store });
     const failing = link(
-      { id: 1, kind: "query", path: "cart.gone", input: undefined, signal: undefined, context: {} },
+      { id: 1, kind: "query", path: "cart.gone", input: undefined, scopes: ["session"], stream: false, signal: undefined, context: {} },
       async () => {
         await gate.promise;
         throw new TabrpcError({ code: "NOT_FOUND", httpStatus: 404, path: "cart.gone" });
@@ -144,7 +159,7 @@ describe("sessionLink: epochs", () => {
     const gate = deferred<void>();
     const { store, client } = setup({ storage: "memory" }, gate.promise);
     const other = "3f0c2a9e-7b1d-4c5e-9a2f-1d3b5c7e9f10";
-    const reading = client.cart.get.query({ sessionId: other });
+    const reading = client.cart.get.query(undefined, { context: { sessionId: other } });
     await tick();
     await store.refresh();
     gate.resolve();

@@ -1,46 +1,31 @@
 import { TabrpcError } from "../error.js";
-import { isRecord } from "../internals/envelope.js";
+import { resolveScope, scopedInput } from "../internals/scope.js";
+import { reportEnded } from "../internals/sessionEvents.js";
+import { declareTabState } from "../internals/tab.js";
 import { sessionChangeError } from "../session/change.js";
 import type { SessionStore } from "../session/store.js";
-import type { Link, Operation, OperationResult } from "../types.js";
+import type { Link, OperationResult } from "../types.js";
 
 /** Options of {@link sessionLink}. */
 export interface SessionLinkOptions {
   /** The tab's session store (`createSessionStore`). */
-  store: SessionStore;
-  /**
-   * The procedures' markers, as the bindings export them (`PROCEDURE_MARKERS`): procedures
-   * marked `"session"` get the session id; the others pass untouched.
-   */
-  markers: { readonly [path: string]: readonly string[] | undefined };
-}
-
-/** The call's own session id: its input's `sessionId`, else its context's. */
-function pinnedOf(op: Operation): string | undefined {
-  if (isRecord(op.input) && typeof op.input.sessionId === "string") return op.input.sessionId;
-  return typeof op.context.sessionId === "string" ? op.context.sessionId : undefined;
-}
-
-/** The input with `sessionId` set: a left-out input becomes `{ sessionId }`. */
-function withSession(input: unknown, sessionId: string): unknown {
-  if (input === undefined || input === null) return { sessionId };
-  return isRecord(input) ? { ...input, sessionId } : input;
+  session: SessionStore;
 }
 
 /**
- * Fills in the tab's session id (client.md section 6) for procedures marked `"session"`, so
- * callers never pass it: `client.cart.add.mutate({ item })` sends `{ item, sessionId }`. Place
- * it **before** `authLink`, which keeps calls of different session ids in different HTTP
- * requests by the call's `context.sessionId` (this link sets it):
+ * Fills in the tab's session id (client.md section 6) for `"session"` procedures (the client
+ * knows them from its procedures table), so callers never pass it: `client.cart.add.mutate({
+ * item })` sends `{ item, sessionId }`. `tabLinks({ url, auth, session })` puts it in the right
+ * place; in a chain of your own, put it **before** `authLink`, which keeps calls of different
+ * session ids in different HTTP requests (and refuses a session call that did not pass here):
  *
  * ```ts
  * const session = createSessionStore();
- * createClient<Procedures>({
- *   links: [sessionLink({ store: session, markers: PROCEDURE_MARKERS }), authLink({ auth }), httpBatchLink({ url })],
- * });
+ * createClient(procedures, { links: [sessionLink({ session }), authLink({ auth }), httpBatchLink({ url })] });
  * ```
  *
- * - A call that gives `sessionId` itself (in its input or its context) keeps it.
+ * - The id is the call's pin (`context.sessionId`) if it has one, else the store's current id
+ *   (the scope resolver's decision, shared with `authLink` and the option builders).
  * - While the store has no id yet (server-rendering mode before `start`, or a tab checking for
  *   a copied id), calls wait for it; a call whose `signal` fires meanwhile rejects with
  *   `CLIENT_CLOSED_REQUEST`.
@@ -50,15 +35,14 @@ function withSession(input: unknown, sessionId: string): unknown {
  *   `refresh(beforeUpdate)` finish before the switch, so they are kept.
  */
 export function sessionLink(options: SessionLinkOptions): Link {
-  const { store, markers } = options;
-  const isSession = (path: string) => markers[path]?.includes("session") === true;
+  const { session } = options;
 
-  return async (op, next): Promise<OperationResult> => {
-    if (!isSession(op.path)) return next(op);
-    let sessionId = pinnedOf(op);
-    if (sessionId === undefined) {
+  const link: Link = async (op, next): Promise<OperationResult> => {
+    let scope = resolveScope(op, undefined, session);
+    if (!scope.injectSession) return next(op);
+    if (scope.sessionId === null) {
       try {
-        sessionId = store.id ?? (await store.ready(op.signal));
+        await session.ready(op.signal);
       } catch (error) {
         throw new TabrpcError({
           code: "CLIENT_CLOSED_REQUEST",
@@ -68,24 +52,24 @@ export function sessionLink(options: SessionLinkOptions): Link {
           cause: error,
         });
       }
+      scope = resolveScope(op, undefined, session);
     }
-    const epoch = store.epoch;
+    const sessionId = scope.sessionId as string;
+    const epoch = session.epoch;
     // Only answers for the id that was current are dropped: a call pinned to another id (say,
     // `session.end` for an old id) answers for that id whatever the tab uses now.
-    const current = sessionId === store.id;
-    const dropped = () => current && store.epoch !== epoch;
+    const current = sessionId === session.id;
+    const dropped = () => current && session.epoch !== epoch;
     let result: OperationResult;
     try {
-      result = await next({
-        ...op,
-        input: withSession(op.input, sessionId),
-        context: { ...op.context, sessionId },
-      });
+      result = await next({ ...op, input: scopedInput(op.input, scope, ["session"]), context: { ...op.context, sessionId } });
     } catch (error) {
-      if (dropped()) throw sessionChangeError(op.path, epoch, store.epoch, error instanceof TabrpcError ? error.response : undefined);
+      if (dropped()) throw sessionChangeError(op.path, epoch, session.epoch, error instanceof TabrpcError ? error.response : undefined);
+      reportEnded(session, sessionId, error);
       throw error;
     }
-    if (dropped()) throw sessionChangeError(op.path, epoch, store.epoch, result.response);
+    if (dropped()) throw sessionChangeError(op.path, epoch, session.epoch, result.response);
     return result;
   };
+  return declareTabState(link, { session });
 }

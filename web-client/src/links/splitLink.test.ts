@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createClient } from "../client.js";
-import type { Procedures } from "../../../bindings/conformance.js";
+import { procedures, type Procedures } from "../../../bindings/conformance.js";
 import type { Link } from "../types.js";
 import { splitLink } from "./splitLink.js";
 
@@ -16,7 +16,7 @@ const tag =
 
 describe("splitLink", () => {
   it("sends each call down the branch its condition picks", async () => {
-    const client = createClient<Procedures>({
+    const client = createClient(procedures, {
       links: [splitLink({ condition: (op) => op.path === "iter", true: answer("stream"), false: [answer("batch")] })],
     });
     await expect(client.iter.query()).resolves.toBe("stream:iter");
@@ -24,7 +24,7 @@ describe("splitLink", () => {
   });
 
   it("continues with the links after it when a branch does not terminate", async () => {
-    const client = createClient<Procedures>({
+    const client = createClient(procedures, {
       links: [
         splitLink({ condition: (op) => op.kind === "mutation", true: tag("m"), false: [] }),
         (op) => Promise.resolve({ data: JSON.stringify(op.context.tags ?? []), response: undefined }),
@@ -36,7 +36,7 @@ describe("splitLink", () => {
 
   it("rejects the call when the condition throws", async () => {
     const boom = new Error("bad condition");
-    const client = createClient<Procedures>({
+    const client = createClient(procedures, {
       links: [
         splitLink({
           condition: () => {

@@ -1,17 +1,9 @@
 import type { QueryClient } from "@tanstack/query-core";
-import type { AuthChange, TabAuth } from "../auth/tabAuth.js";
-import type { SessionChange, SessionStore } from "../session/store.js";
+import type { AuthChange } from "../auth/tabAuth.js";
+import type { Client, ProcedureMap } from "../client.js";
+import { internalsOf } from "../internals/tab.js";
+import type { SessionChange } from "../session/store.js";
 import { accountKey, sessionKey } from "./keys.js";
-
-/** Options of {@link connectQueryClient}. */
-export interface ConnectQueryClientOptions {
-  /**
-   * The tab's session store: when its id changes (a refresh, another tab in `localStorage`
-   * mode, a copied tab taking its own id), the old id's queries are cancelled and removed.
-   * Defaults to none (session ids are not followed).
-   */
-  session?: SessionStore | undefined;
-}
 
 /**
  * Keeps a `QueryClient`'s cache in step with the tab's account (client.md section 5). On every
@@ -21,18 +13,22 @@ export interface ConnectQueryClientOptions {
  * lists the signed-in accounts), it then removes every cached query and every mutation of that
  * account, at once: nothing of it stays readable in this tab.
  *
- * With `session` (client.md section 6), it does the same for session ids: when the id changes,
- * every query of the previous id (`sessionKey(previous)`) is cancelled, then removed.
+ * When the client has a session store (client.md section 6), it does the same for session ids:
+ * when the id changes (a refresh, another tab in `localStorage` mode, a copied tab taking its
+ * own id), every query of the previous id (`sessionKey(previous)`) is cancelled, then removed.
  *
- * Returns the function that stops it.
+ * The auth state and session store are the client's (see `createOptionsProxy`); throws
+ * `TypeError` for a client without `authLink`. Returns the function that stops it.
  *
  * @example
  * ```ts
  * const queryClient = new QueryClient();
- * const stop = connectQueryClient(queryClient, auth, { session });
+ * const stop = connectQueryClient(queryClient, client);
  * ```
  */
-export function connectQueryClient(queryClient: QueryClient, auth: TabAuth, options: ConnectQueryClientOptions = {}): () => void {
+export function connectQueryClient<TProcs extends ProcedureMap>(queryClient: QueryClient, client: Client<TProcs>): () => void {
+  const { auth, session } = internalsOf(client, "connectQueryClient");
+  if (auth === undefined) throw new TypeError("tabrpc: connectQueryClient: the client has no authLink (build its links with tabLinks({ url, auth }))");
   const stopAuth = auth.subscribe((change: AuthChange) => {
     // `cancelQueries` cancels synchronously (the promise only reports the end), so the removal
     // below never waits for a request or a token fetch in flight.
@@ -44,7 +40,7 @@ export function connectQueryClient(queryClient: QueryClient, auth: TabAuth, opti
     const mutations = queryClient.getMutationCache();
     for (const mutation of mutations.findAll({ mutationKey: key })) mutations.remove(mutation);
   });
-  const stopSession = options.session?.subscribe((change: SessionChange) => {
+  const stopSession = session?.subscribe((change: SessionChange) => {
     // Also the `null` keys of queries built before the first id (disabled, never fetched).
     void queryClient.cancelQueries({ queryKey: sessionKey(change.previous) });
     queryClient.removeQueries({ queryKey: sessionKey(change.previous) });

@@ -3,19 +3,14 @@ import { describe, expectTypeOf, it } from "vitest";
 import type { Procedures as Conformance, Post } from "../../../bindings/conformance.js";
 import type { OnboardingStep, Progress, User } from "../../../bindings/demo.js";
 import type { Procedures } from "../testing/demo-procedures.js";
-import type { TabAuth } from "../auth/tabAuth.js";
-import type { SessionStore } from "../session/store.js";
 import type { Client } from "../client.js";
 import type { TabrpcError } from "../error.js";
 import { accountKey, pathKey, type PathSegments } from "./keys.js";
-import { createOptionsProxy, type MarkedPaths, type ProcedureMarkers } from "./options.js";
+import { createOptionsProxy, type OptionsProxy } from "./options.js";
 
-declare const auth: TabAuth;
-declare const session: SessionStore;
 declare const client: Client<Procedures>;
 declare const conformanceClient: Client<Conformance>;
-const markers = { "profile.getUser": ["viewer"], "onboarding.getProgress": ["viewer"], "onboarding.saveStep": ["viewer"] } as const;
-const rq = createOptionsProxy<Procedures>({ client, auth, markers });
+const rq = createOptionsProxy(client);
 const queryClient = new QueryClient();
 
 describe("query keys", () => {
@@ -29,7 +24,7 @@ describe("query keys", () => {
   });
 
   it("carry the input's other fields, and non-object inputs under $input", () => {
-    const crq = createOptionsProxy<Conformance>({ client: conformanceClient, auth });
+    const crq = createOptionsProxy(conformanceClient);
     expectTypeOf(crq.post.byId.queryKey({ id: 1 })[1].input.id).toEqualTypeOf<number>();
     expectTypeOf(crq.slow.queryKey(5)[1].input.$input).toEqualTypeOf<number>();
   });
@@ -63,7 +58,7 @@ describe("query options", () => {
   });
 
   it("cache a unit output as null", () => {
-    const crq = createOptionsProxy<Conformance>({ client: conformanceClient, auth });
+    const crq = createOptionsProxy(conformanceClient);
     expectTypeOf(queryClient.getQueryData(crq.returnUndefined.queryKey())).toEqualTypeOf<null | undefined>();
     expectTypeOf(queryClient.getQueryData(crq.post.byId.queryKey({ id: 1 }))).toEqualTypeOf<Post | undefined>();
   });
@@ -79,63 +74,48 @@ describe("query options", () => {
     rq.onboarding.saveStep.queryOptions({ step: "welcome" });
     // @ts-expect-error no such procedure
     rq.profile.getUsr.queryOptions();
-    const crq = createOptionsProxy<Conformance>({ client: conformanceClient, auth });
+    const crq = createOptionsProxy(conformanceClient);
     // @ts-expect-error post.byId needs its input
     crq.post.byId.queryOptions();
   });
 });
 
 describe("viewerId auto-fill", () => {
-  it("lets viewer procedures leave viewerId out, or pin an account with a string", () => {
+  it("lets viewer procedures leave viewerId out, and never take it", () => {
     rq.profile.getUser.queryOptions();
     rq.profile.getUser.queryOptions({});
+    rq.profile.getUser.queryKey(null);
+    // @ts-expect-error viewerId is the tab's current account, filled in: never passed
     rq.profile.getUser.queryOptions({ viewerId: "user_bob" });
-    // @ts-expect-error viewerId is an account id, never null (null means "fill in")
-    rq.profile.getUser.queryOptions({ viewerId: null });
+    // @ts-expect-error nor in a key
+    rq.profile.getUser.queryKey({ viewerId: "user_bob" });
   });
 
   it("fills a viewerId the bindings require", () => {
     type Strict = {
-      "me.get": { kind: "query"; input: { viewerId: string }; output: string; error: never; stream: false; markers: "viewer" };
-      "me.set": { kind: "mutation"; input: { viewerId: string; name: string }; output: null; error: never; stream: false; markers: "viewer" | "session" };
-      "pub.get": { kind: "query"; input: { viewerId: string }; output: string; error: never; stream: false; markers: never };
+      "me.get": { kind: "query"; input: { viewerId: string }; output: string; error: never; stream: false; scopes: "viewer" };
+      "me.set": { kind: "mutation"; input: { viewerId: string; name: string }; output: null; error: never; stream: false; scopes: "viewer" | "session" };
+      "pub.get": { kind: "query"; input: { viewerId: string }; output: string; error: never; stream: false; scopes: never };
     };
-    const strict = createOptionsProxy<Strict>({
-      client: {} as Client<Strict>,
-      auth,
-      session,
-      markers: { "me.get": ["viewer"], "me.set": ["viewer", "session"] },
-    });
+    const strict = createOptionsProxy({} as Client<Strict>);
     strict.me.get.queryOptions();
-    expectTypeOf(strict.me.set.mutationOptions().mutationFn).parameter(0).toEqualTypeOf<Omit<{ viewerId: string; name: string }, "viewerId"> & { viewerId?: string }>();
-    // @ts-expect-error an unmarked procedure gets no auto-fill: its input is as the bindings say
+    expectTypeOf(strict.me.set.mutationOptions().mutationFn)
+      .parameter(0)
+      .toEqualTypeOf<Omit<{ viewerId: string; name: string }, "viewerId" | "sessionId"> & { viewerId?: never; sessionId?: never }>();
+    // @ts-expect-error a procedure without the scope gets no auto-fill: its input is as the bindings say
     strict.pub.get.queryOptions();
   });
 
   it("types mutation variables from the input", () => {
     const options = rq.onboarding.saveStep.mutationOptions();
-    expectTypeOf(options.mutationFn).parameter(0).toExtend<{ step: OnboardingStep; viewerId?: string }>();
+    expectTypeOf(options.mutationFn).parameter(0).toExtend<{ step: OnboardingStep }>();
     expectTypeOf(options.mutationFn).returns.resolves.toEqualTypeOf<Progress>();
   });
 });
 
-describe("the markers option", () => {
-  it("is required, complete and exact when the bindings mark procedures", () => {
-    expectTypeOf<MarkedPaths<Procedures>>().toEqualTypeOf<"onboarding.getProgress" | "onboarding.saveStep" | "profile.getUser">();
-    expectTypeOf(markers).toExtend<ProcedureMarkers<Procedures>>();
-    // @ts-expect-error markers are required: the bindings mark procedures
-    createOptionsProxy<Procedures>({ client, auth });
-    // @ts-expect-error onboarding.saveStep is missing
-    createOptionsProxy<Procedures>({ client, auth, markers: { "profile.getUser": ["viewer"], "onboarding.getProgress": ["viewer"] } });
-    createOptionsProxy<Procedures>({
-      client,
-      auth,
-      // @ts-expect-error not a marker of this procedure
-      markers: { ...markers, "profile.getUser": ["session"] },
-    });
-  });
-
-  it("is optional when nothing is marked", () => {
-    createOptionsProxy<Conformance>({ client: conformanceClient, auth });
+describe("createOptionsProxy", () => {
+  it("infers the procedures from the client alone", () => {
+    expectTypeOf(rq).toEqualTypeOf<OptionsProxy<Procedures>>();
+    expectTypeOf(createOptionsProxy(conformanceClient)).toEqualTypeOf<OptionsProxy<Conformance>>();
   });
 });

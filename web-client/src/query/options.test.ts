@@ -1,7 +1,7 @@
 import { CancelledError, MutationObserver, QueryClient, QueryObserver, type QueryKey, type QueryObserverOptions, type QueryObserverResult } from "@tanstack/query-core";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Procedures as Conformance } from "../../../bindings/conformance.js";
-import { MARKERS, type Procedures } from "../testing/demo-procedures.js";
+import { procedures as conformance, type Procedures as Conformance } from "../../../bindings/conformance.js";
+import { procedures, type Procedures } from "../testing/demo-procedures.js";
 import { createTabAuth, isAuthChange, isOutcomeUnknown } from "../auth/tabAuth.js";
 import { createClient } from "../client.js";
 import { TabrpcError } from "../error.js";
@@ -10,7 +10,7 @@ import { httpBatchLink } from "../links/httpBatchLink.js";
 import { fakeFetch, jsonReply, parseBatchUrl, tick, type RecordedRequest } from "../testing/fake-fetch.js";
 import { deferred, scriptedSource } from "../testing/scripted-auth.js";
 import { connectQueryClient } from "./connect.js";
-import { accountKey } from "./keys.js";
+import { accountKey, queryKeyOf } from "./keys.js";
 import { createOptionsProxy } from "./options.js";
 
 const URL_BASE = "http://api.test/trpc";
@@ -41,8 +41,8 @@ function setup(initial: { accountId?: string | null; accounts?: readonly string[
   const source = scriptedSource(initial);
   const auth = createTabAuth(source, { settleMs: 20, tokenRetryDelayMs: 1 });
   const fetch = fakeFetch(respond);
-  const client = createClient<Procedures>({ links: [authLink({ auth }), httpBatchLink({ url: URL_BASE, fetch })] });
-  const rq = createOptionsProxy<Procedures>({ client, auth, markers: MARKERS });
+  const client = createClient(procedures, { links: [authLink({ auth }), httpBatchLink({ url: URL_BASE, fetch })] });
+  const rq = createOptionsProxy(client);
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, gcTime: Infinity } } });
   return { source, auth, fetch, client, rq, queryClient };
 }
@@ -54,6 +54,9 @@ function watch<TData, TError, TKey extends QueryKey>(queryClient: QueryClient, o
   const stop = observer.subscribe((result) => states.push(result));
   return { observer, states, stop };
 }
+
+/** The key of another account's profile (the builders only make the tab's current account's). */
+const profileKey = (viewerId: string) => queryKeyOf("profile.getUser", undefined, viewerId) as unknown as ReturnType<ReturnType<typeof setup>["rq"]["profile"]["getUser"]["queryKey"]>;
 
 afterEach(() => {
   vi.useRealTimers();
@@ -68,9 +71,13 @@ describe("createOptionsProxy: keys", () => {
     expect(rq.profile.getUser.queryKey()).toEqual([["profile", "getUser"], { input: { viewerId: null }, type: "query" }]);
   });
 
-  it("keeps an explicit viewerId", () => {
-    const { rq } = setup();
-    expect(rq.profile.getUser.queryKey({ viewerId: "user_bob" })).toEqual([["profile", "getUser"], { input: { viewerId: "user_bob" }, type: "query" }]);
+  it("never takes the account from the input: the scope resolver decides it", async () => {
+    const { rq, fetch, queryClient } = setup();
+    // Not possible in typed code (viewerId is left out of the input type); an untyped caller's is overridden.
+    const smuggled = { viewerId: "user_bob" } as never;
+    expect(rq.profile.getUser.queryKey(smuggled)).toEqual([["profile", "getUser"], { input: { viewerId: "user_alice" }, type: "query" }]);
+    await queryClient.fetchQuery(rq.profile.getUser.queryOptions(smuggled));
+    expect(parseBatchUrl(fetch.requests[0]?.url ?? "").input).toEqual({ "0": { viewerId: "user_alice" } });
   });
 
   it("gives path keys for namespaces and procedures, and the root", () => {
@@ -96,7 +103,7 @@ describe("createOptionsProxy: query functions", () => {
     const bob = await queryClient.fetchQuery(rq.profile.getUser.queryOptions());
     expect([alice.id, bob.id]).toEqual(["user_alice", "user_bob"]);
     expect(fetch.requests.map((r) => parseBatchUrl(r.url).input)).toEqual([{ "0": { viewerId: "user_alice" } }, { "0": { viewerId: "user_bob" } }]);
-    expect(queryClient.getQueryData(rq.profile.getUser.queryKey({ viewerId: "user_alice" }))?.displayName).toBe("user_alice");
+    expect(queryClient.getQueryData(profileKey("user_alice"))?.displayName).toBe("user_alice");
     expect(queryClient.getQueryData(rq.profile.getUser.queryKey())?.displayName).toBe("user_bob");
   });
 
@@ -120,8 +127,8 @@ describe("createOptionsProxy: query functions", () => {
     const source = scriptedSource({ accountId: "user_alice" });
     const auth = createTabAuth(source);
     const fetch = fakeFetch((r) => jsonReply(parseBatchUrl(r.url).paths.map(() => ({ result: {} }))));
-    const client = createClient<Conformance>({ links: [authLink({ auth }), httpBatchLink({ url: URL_BASE, fetch })] });
-    const rq = createOptionsProxy<Conformance>({ client, auth });
+    const client = createClient(conformance, { links: [authLink({ auth }), httpBatchLink({ url: URL_BASE, fetch })] });
+    const rq = createOptionsProxy(client);
     const queryClient = new QueryClient();
     const options = rq.post.byId.queryOptions({ id: 3 });
     expect(options.queryKey).toEqual([["post", "byId"], { input: { id: 3, viewerId: "user_alice" }, type: "query" }]);
@@ -189,8 +196,8 @@ describe("createOptionsProxy: the viewer/session mismatch rule", () => {
   });
 
   it("never fetches an anonymous key after sign-in: the user's data never lands under viewerId null", async () => {
-    const { rq, source, fetch, queryClient, auth } = setup({ accountId: null, accounts: [] });
-    connectQueryClient(queryClient, auth);
+    const { rq, source, fetch, queryClient, auth, client } = setup({ accountId: null, accounts: [] });
+    connectQueryClient(queryClient, client);
     const anonymousKey = rq.profile.getUser.queryKey();
     await queryClient.fetchQuery(rq.profile.getUser.queryOptions());
     source.set({ accountId: "user_alice", accounts: ["user_alice"] });
@@ -209,8 +216,8 @@ describe("createOptionsProxy: the viewer/session mismatch rule", () => {
       const caller = r.headers.authorization?.slice("Bearer token-".length);
       return jsonReply(parseBatchUrl(r.url).paths.map(() => ({ result: { data: { title: `post of ${caller}` } } })));
     });
-    const client = createClient<Conformance>({ links: [authLink({ auth }), httpBatchLink({ url: URL_BASE, fetch })] });
-    const rq = createOptionsProxy<Conformance>({ client, auth });
+    const client = createClient(conformance, { links: [authLink({ auth }), httpBatchLink({ url: URL_BASE, fetch })] });
+    const rq = createOptionsProxy(client);
     const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, gcTime: Infinity, staleTime: Infinity } } });
     const aliceKey = rq.post.byId.queryKey({ id: 1 });
     await queryClient.fetchQuery(rq.post.byId.queryOptions({ id: 1 }));
@@ -241,7 +248,7 @@ describe("createOptionsProxy: the viewer/session mismatch rule", () => {
     source.set({ accountId: "user_bob" });
     reply.resolve();
     expect(await fetching).toBeInstanceOf(CancelledError);
-    expect(queryClient.getQueryState(rq.profile.getUser.queryKey({ viewerId: "user_alice" }))).toMatchObject({
+    expect(queryClient.getQueryState(profileKey("user_alice"))).toMatchObject({
       status: "pending",
       fetchStatus: "idle",
       error: null,
@@ -251,21 +258,21 @@ describe("createOptionsProxy: the viewer/session mismatch rule", () => {
 
 describe("connectQueryClient", () => {
   it("cancels then removes every query of an account at its sign-out, and keeps the others", async () => {
-    const { rq, source, queryClient, auth } = setup();
-    connectQueryClient(queryClient, auth);
+    const { rq, source, queryClient, auth, client } = setup();
+    connectQueryClient(queryClient, client);
     await queryClient.fetchQuery(rq.profile.getUser.queryOptions());
     await queryClient.fetchQuery(rq.onboarding.getProgress.queryOptions());
-    queryClient.setQueryData(rq.profile.getUser.queryKey({ viewerId: "user_bob" }), { id: "user_bob", displayName: "Bob", signedIn: true });
+    queryClient.setQueryData(profileKey("user_bob"), { id: "user_bob", displayName: "Bob", signedIn: true });
     expect(queryClient.getQueryCache().findAll({ queryKey: accountKey("user_alice") })).toHaveLength(2);
     source.set({ accountId: null, accounts: ["user_bob"] });
     expect(queryClient.getQueryCache().findAll({ queryKey: accountKey("user_alice") })).toHaveLength(0);
-    expect(queryClient.getQueryData(rq.profile.getUser.queryKey({ viewerId: "user_bob" }))?.id).toBe("user_bob");
+    expect(queryClient.getQueryData(profileKey("user_bob"))?.id).toBe("user_bob");
   });
 
   it("aborts the signed-out account's requests in flight, at once", async () => {
     const never = new Promise<Response>(() => undefined);
-    const { rq, source, fetch, queryClient, auth } = setup(undefined, () => never);
-    connectQueryClient(queryClient, auth);
+    const { rq, source, fetch, queryClient, auth, client } = setup(undefined, () => never);
+    connectQueryClient(queryClient, client);
     const fetching = queryClient.fetchQuery(rq.profile.getUser.queryOptions()).catch((e: unknown) => e);
     await tick();
     expect(fetch.requests).toHaveLength(1);
@@ -276,8 +283,8 @@ describe("connectQueryClient", () => {
   });
 
   it("removes the queries and mutations of an account signed out in another tab", async () => {
-    const { rq, source, queryClient, auth } = setup();
-    connectQueryClient(queryClient, auth);
+    const { rq, source, queryClient, auth, client } = setup();
+    connectQueryClient(queryClient, client);
     await queryClient.fetchQuery(rq.profile.getUser.queryOptions());
     await new MutationObserver(queryClient, rq.onboarding.saveStep.mutationOptions()).mutate({ step: "welcome" });
     source.set({ accountId: "user_bob" }); // a switch: alice is still signed in, her data stays
@@ -291,14 +298,14 @@ describe("connectQueryClient", () => {
   });
 
   it("cancels the previous account's queries on a switch but keeps its cached data", async () => {
-    const { rq, source, queryClient, auth } = setup();
-    const stop = connectQueryClient(queryClient, auth);
+    const { rq, source, queryClient, auth, client } = setup();
+    const stop = connectQueryClient(queryClient, client);
     await queryClient.fetchQuery(rq.profile.getUser.queryOptions());
     source.set({ accountId: "user_bob" });
-    expect(queryClient.getQueryData(rq.profile.getUser.queryKey({ viewerId: "user_alice" }))?.id).toBe("user_alice");
+    expect(queryClient.getQueryData(profileKey("user_alice"))?.id).toBe("user_alice");
     stop();
     source.set({ accountId: null, accounts: [] });
-    expect(queryClient.getQueryData(rq.profile.getUser.queryKey({ viewerId: "user_alice" }))?.id).toBe("user_alice");
+    expect(queryClient.getQueryData(profileKey("user_alice"))?.id).toBe("user_alice");
   });
 });
 

@@ -7,10 +7,11 @@ import type {
   QueryObserverOptions,
 } from "@tanstack/query-core";
 import type { TabAuth } from "../auth/tabAuth.js";
-import type { AfterSegment, CallInput, CallOptions, CallOutput, Client, FirstSegment, ProcedureDef, ProcedureMap } from "../client.js";
+import type { AfterSegment, CallInput, CallOutput, Client, FirstSegment, InputOptional, ProcedureDef, ProcedureMap } from "../client.js";
 import { TabrpcError } from "../error.js";
 import { otherAccountError } from "../internals/auth.js";
-import { isRecord } from "../internals/envelope.js";
+import { resolveScope } from "../internals/scope.js";
+import { internalsOf } from "../internals/tab.js";
 import { sessionChangeError } from "../session/change.js";
 import type { SessionStore } from "../session/store.js";
 import { mutationKeyOf, pathKey, queryKeyOf, type PathKey, type ProcedureMutationKey, type ProcedureQueryKey } from "./keys.js";
@@ -22,26 +23,12 @@ export type QueryData<TDef extends ProcedureDef> = [CallOutput<TDef>] extends [u
 /** The error a call of `TDef` rejects with. */
 export type QueryError<TDef extends ProcedureDef> = TabrpcError<TDef["error"]>;
 
-type ViewerOptional<T> = T extends null | undefined ? T : T extends object ? Omit<T, "viewerId"> & { viewerId?: string } : T;
-
 /**
- * The input the option builders take: for procedures marked `"viewer"` in the bindings,
- * `viewerId` may be left out (the tab's current account is filled in); give it to pin another
- * account. For procedures marked `"session"`, `sessionId` may be left out (the tab's session id
- * is filled in); give it to pin another session.
+ * The input the option builders take: the call's input, without the fields the client fills in
+ * (`viewerId` of `"viewer"` procedures: the tab's current account; `sessionId` of `"session"`
+ * ones: the tab's session id).
  */
-export type OptionsInput<TDef extends ProcedureDef> = "viewer" extends TDef["markers"] ? ViewerOptional<CallInput<TDef>> : CallInput<TDef>;
-
-/** Whether the input may be left out. */
-type InputOptional<TDef extends ProcedureDef> = null extends TDef["input"]
-  ? true
-  : undefined extends TDef["input"]
-    ? true
-    : [Extract<TDef["markers"], "viewer" | "session">] extends [never]
-      ? false
-      : {} extends OptionsInput<TDef>
-        ? true
-        : false;
+export type OptionsInput<TDef extends ProcedureDef> = CallInput<TDef>;
 
 type SessionKeyed<T> = T extends null | undefined
   ? { sessionId: string | null }
@@ -52,10 +39,10 @@ type SessionKeyed<T> = T extends null | undefined
       : T;
 
 /**
- * The input as a query key holds it: for procedures marked `"session"`, with the session id the
- * query is for (`null` while the tab has none: the query is disabled).
+ * The input as a query key holds it: for `"session"` procedures, with the session id the query
+ * is for (`null` while the tab has none: the query is disabled).
  */
-export type KeyedInput<TDef extends ProcedureDef> = "session" extends TDef["markers"] ? SessionKeyed<TDef["input"]> : TDef["input"];
+export type KeyedInput<TDef extends ProcedureDef> = "session" extends TDef["scopes"] ? SessionKeyed<TDef["input"]> : TDef["input"];
 
 /** A query key tagged with its data and error types (so `queryClient.getQueryData(key)` is typed). */
 export type TaggedQueryKey<TDef extends ProcedureDef, TPath extends string> = DataTag<
@@ -191,80 +178,34 @@ type OptionsTree<TProcs extends ProcedureMap, TPrefix extends string, TRest exte
 /** The builders for every procedure of `TProcs`, nested like the client. */
 export type OptionsProxy<TProcs extends ProcedureMap> = OptionsTree<TProcs, "", keyof TProcs & string> & NamespaceBuilders<"">;
 
-/** The paths of `TProcs` that carry markers. */
-export type MarkedPaths<TProcs extends ProcedureMap> = {
-  [P in keyof TProcs & string]: [TProcs[P]["markers"]] extends [never] ? never : P;
-}[keyof TProcs & string];
-
-/**
- * The markers of the bindings as a value, for the run time (the bindings carry them as types
- * only): every marked procedure, with its markers. Checked against the bindings: a missing or
- * extra procedure, or a wrong marker, is a compile error.
- */
-export type ProcedureMarkers<TProcs extends ProcedureMap> = {
-  readonly [P in MarkedPaths<TProcs>]: readonly [TProcs[P]["markers"], ...TProcs[P]["markers"][]];
-};
-
-/** The paths of `TProcs` marked `"session"`. */
-export type SessionPaths<TProcs extends ProcedureMap> = {
-  [P in keyof TProcs & string]: "session" extends TProcs[P]["markers"] ? P : never;
-}[keyof TProcs & string];
-
-/** Options of {@link createOptionsProxy}. */
-export type OptionsProxyOptions<TProcs extends ProcedureMap> = {
-  /**
-   * The client the query and mutation functions call through (its chain should have `authLink`,
-   * and `sessionLink` when the bindings have session procedures).
-   */
-  client: Client<TProcs>;
-  /** The tab's auth state: the current account fills in `viewerId`. */
-  auth: TabAuth;
-} & ([SessionPaths<TProcs>] extends [never]
-  ? { session?: SessionStore | undefined }
-  : {
-      /**
-       * The tab's session store (`createSessionStore`): its id fills in `sessionId` and is part
-       * of the keys of session procedures. Required when the bindings mark any procedure
-       * `"session"`.
-       */
-      session: SessionStore;
-    }) &
-  ([MarkedPaths<TProcs>] extends [never]
-  ? { markers?: ProcedureMarkers<TProcs> | undefined }
-  : {
-      /**
-       * Which procedures are marked `"viewer"` (and others): required when the bindings mark
-       * any, so a marked procedure never goes out without its `viewerId`.
-       */
-      markers: ProcedureMarkers<TProcs>;
-    });
-
-type AnyCaller = Record<"query" | "mutate", (input: unknown, options: CallOptions) => Promise<unknown>>;
-
 /**
  * TanStack Query option builders for every procedure (client.md section 5), nested like the
  * client:
  *
  * ```ts
- * const rq = createOptionsProxy<Procedures>({ client, auth, markers });
+ * const rq = createOptionsProxy(client);
  * const observer = new QueryObserver(queryClient, rq.profile.getUser.queryOptions());
  * // key: [["profile","getUser"], { input: { viewerId: "user_alice" }, type: "query" }]
  * queryClient.invalidateQueries({ queryKey: rq.profile.pathKey() });
  * ```
  *
- * Keys: see `queryKeyOf`. `viewerId` is the input's, else the tab's current account when the
- * options are built, else `null`. For procedures marked `"viewer"` it is also sent (the server
- * checks it); for others it is in the key only.
+ * The tab's auth state and session store are the client's (its `tabLinks`, or its `authLink`
+ * and `sessionLink`); throws `TypeError` for a client without `authLink`, or without
+ * `sessionLink` when the procedures have `"session"` ones.
  *
- * Session procedures (marked `"session"`, client.md section 6): the key and the call carry
- * `sessionId`, the input's, else the session store's id when the options are built, so each
- * session id has its own cache entries (`connectQueryClient(queryClient, auth, { session })`
- * removes an old id's). While the store has no id (server-rendering mode before `start`, a tab
+ * Keys: see `queryKeyOf`. `viewerId` is the tab's current account when the options are built
+ * (`null`: anonymous), decided by the same scope resolver as the links; `"viewer"` procedures
+ * also send it (the server checks it), the others have it in the key only.
+ *
+ * `"session"` procedures (client.md section 6): the key and the call carry the session store's
+ * id when the options are built, so each session id has its own cache entries
+ * (`connectQueryClient` removes an old id's). While the store has no id (server-rendering mode before `start`, a tab
  * checking for a copied id) the key says `sessionId: null` and the query is disabled (`enabled:
  * false`; fetching it anyway rejects with `PRECONDITION_FAILED`); build the options again once
  * there is one (`SessionStore.subscribe`). A query whose session id the tab has left by the time
  * it runs is cancelled silently, like an answer dropped by a session change. Mutations pass
  * their input on: `sessionLink` fills in the id current when they are sent, and waits for one.
+ * The mutation's account is pinned when the options are built (the account the screen shows).
  *
  * The query function calls with the key's account in the call context (so batches never mix
  * accounts). A key whose account is not the tab's current one (`viewerId: null` while signed
@@ -275,54 +216,24 @@ type AnyCaller = Record<"query" | "mutate", (input: unknown, options: CallOption
  * goes back to its state before the fetch: no error is shown). Any other error is the query's error.
  * A unit output is cached as `null`.
  */
-export function createOptionsProxy<TProcs extends ProcedureMap>(options: OptionsProxyOptions<TProcs>): OptionsProxy<TProcs> {
-  const { client, auth } = options;
-  const session = options.session as SessionStore | undefined;
-  const markers = (options.markers ?? {}) as Readonly<Record<string, readonly string[] | undefined>>;
-  const isViewer = (path: string) => markers[path]?.includes("viewer") === true;
-  const isSession = (path: string) => markers[path]?.includes("session") === true;
-  if (session === undefined && Object.keys(markers).some(isSession)) {
-    throw new TypeError("tabrpc: createOptionsProxy: the markers have session procedures: pass the session store (`session`)");
+export function createOptionsProxy<TProcs extends ProcedureMap>(client: Client<TProcs>): OptionsProxy<TProcs> {
+  const { auth: given, session, procedures, call } = internalsOf(client, "createOptionsProxy");
+  if (given === undefined) {
+    throw new TypeError("tabrpc: createOptionsProxy: the client has no authLink (build its links with tabLinks({ url, auth }))");
   }
-
-  const caller = (path: string): AnyCaller => {
-    let node: unknown = client;
-    for (const segment of path.split(".")) node = (node as Record<string, unknown>)[segment];
-    return node as AnyCaller;
-  };
-
-  const viewerOf = (input: unknown): string | null =>
-    isRecord(input) && typeof input.viewerId === "string" ? input.viewerId : auth.accountId;
-
-  /**
-   * A session procedure's session id: the input's, else the store's current one (`null`: none
-   * yet). `undefined` for other procedures.
-   */
-  const sessionOf = (path: string, input: unknown): string | null | undefined => {
-    if (!isSession(path)) return undefined;
-    if (isRecord(input) && typeof input.sessionId === "string") return input.sessionId;
-    return session?.id ?? null;
-  };
-
-  /** What goes on the wire: the input, with `viewerId` for viewer procedures. */
-  const wireInput = (path: string, input: unknown, viewerId: string | null): unknown => {
-    if (!isViewer(path)) return input;
-    // Left out: `{}` rather than no input, so an input struct without `Option` still parses.
-    if (input === undefined) return viewerId === null ? {} : { viewerId };
-    if (input === null) return viewerId === null ? null : { viewerId };
-    return viewerId === null || !isRecord(input) ? input : { ...input, viewerId };
-  };
+  const auth: TabAuth = given;
+  const scopesOf = (path: string) => (Object.hasOwn(procedures, path) ? (procedures[path]?.scopes ?? []) : []);
+  if (session === undefined && Object.keys(procedures).some((path) => scopesOf(path).includes("session"))) {
+    throw new TypeError("tabrpc: createOptionsProxy: the procedures have \"session\" ones and the client has no sessionLink (tabLinks({ session }))");
+  }
+  /** The scope of a call of `path` built now: the tab's current account and session id. */
+  const scopeOf = (path: string) => resolveScope({ scopes: scopesOf(path), context: {} }, auth, session);
 
   function queryOptions(path: string, input: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    const viewerId = viewerOf(input);
-    const sessionId = sessionOf(path, input);
-    // Taken from the store (not pinned by the caller): the query is for the tab's session of now.
-    const followsStore = sessionId !== undefined && !(isRecord(input) && typeof input.sessionId === "string");
+    const { viewerId, sessionId, injectSession } = scopeOf(path);
     const builtEpoch = session?.epoch ?? 0;
-    let wire = wireInput(path, input, viewerId);
-    if (typeof sessionId === "string") wire = isRecord(wire) ? { ...wire, sessionId } : { sessionId };
     const queryFn = async (context: QueryFunctionContext) => {
-      if (sessionId === null) {
+      if (injectSession && sessionId === null) {
         throw new TabrpcError({
           code: "PRECONDITION_FAILED",
           message: `${path} needs the tab's session id, and there is none yet (server rendering, or a tab checking for a copied id): the query is skipped`,
@@ -330,52 +241,45 @@ export function createOptionsProxy<TProcs extends ProcedureMap>(options: Options
           path,
         });
       }
-      const call = () => {
+      const send = () => {
         if (auth.accountId !== viewerId) {
           // A key of another account (or the anonymous key of a tab now signed in, and the
           // reverse): the answer would be another account's data under this key. Not sent; the
           // query goes back to its state before the fetch.
           return Promise.reject(otherAccountError(path, viewerId, auth.accountId, auth.epoch));
         }
-        if (followsStore && session !== undefined && session.id !== sessionId) {
+        if (injectSession && session !== undefined && session.id !== sessionId) {
           // Built for a session id the tab has left: its answer would belong to the old id.
           return Promise.reject(sessionChangeError(path, builtEpoch, session.epoch));
         }
-        return caller(path).query(wire, { signal: context.signal, context: sessionId === undefined ? { viewerId } : { viewerId, sessionId } });
+        // The key's account and session, pinned: the answer is for exactly this key.
+        return call(path, "query", input, { signal: context.signal, context: injectSession ? { viewerId, sessionId } : { viewerId } });
       };
-      const data = await callForViewer(
-        auth,
-        viewerId,
-        context.signal,
-        call,
-        () => {
-          // Put the query back as it was before this fetch: the answer is for an account state
-          // the tab has left, not an error to show.
-          void context.client?.cancelQueries({ queryKey: context.queryKey, exact: true });
-        },
-      );
+      const data = await callForViewer(auth, viewerId, context.signal, send, () => {
+        // Put the query back as it was before this fetch: the answer is for an account state
+        // the tab has left, not an error to show.
+        void context.client?.cancelQueries({ queryKey: context.queryKey, exact: true });
+      });
       return data === undefined ? null : data;
     };
-    const disabled = sessionId === null ? { enabled: false } : {};
-    return { ...extra, ...disabled, queryKey: queryKeyOf(path, input, viewerId, sessionId), queryFn };
+    const disabled = injectSession && sessionId === null ? { enabled: false } : {};
+    return { ...extra, ...disabled, queryKey: keyOf(path, input), queryFn };
   }
+
+  /** The key of a query of `path` built now. */
+  const keyOf = (path: string, input: unknown) => {
+    const { viewerId, sessionId, injectSession } = scopeOf(path);
+    return queryKeyOf(path, input, viewerId, injectSession ? sessionId : undefined);
+  };
 
   function mutationOptions(path: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
     // The account the screen shows when it builds the options: if the tab has moved on by the
     // time the user submits, the auth link drops the call unsent (`isAuthChange`) rather than
     // write to the other account.
-    const built = auth.accountId;
-    const mutationFn = (input: unknown) => {
-      const viewerId = isRecord(input) && typeof input.viewerId === "string" ? input.viewerId : built;
-      return callForViewer(
-        auth,
-        viewerId,
-        undefined,
-        () => caller(path).mutate(wireInput(path, input, viewerId), { context: { viewerId } }),
-        () => undefined,
-      );
-    };
-    return { ...extra, mutationKey: mutationKeyOf(path, built), mutationFn };
+    const { viewerId } = scopeOf(path);
+    const mutationFn = (input: unknown) =>
+      callForViewer(auth, viewerId, undefined, () => call(path, "mutation", input, { context: { viewerId } }), () => undefined);
+    return { ...extra, mutationKey: mutationKeyOf(path, viewerId), mutationFn };
   }
 
   const nodes = new Map<string, unknown>();
@@ -383,9 +287,9 @@ export function createOptionsProxy<TProcs extends ProcedureMap>(options: Options
     const cached = nodes.get(path);
     if (cached !== undefined) return cached;
     const methods: Record<string, unknown> = {
-      queryKey: (input?: unknown) => queryKeyOf(path, input, viewerOf(input), sessionOf(path, input)),
+      queryKey: (input?: unknown) => keyOf(path, input),
       queryOptions: (input?: unknown, extra?: Record<string, unknown>) => queryOptions(path, input, extra),
-      mutationKey: () => mutationKeyOf(path, auth.accountId),
+      mutationKey: () => mutationKeyOf(path, scopeOf(path).viewerId),
       mutationOptions: (extra?: Record<string, unknown>) => mutationOptions(path, extra),
       pathKey: () => pathKey(path),
     };

@@ -2,13 +2,13 @@
 // skipped queries while there is no id, and the old id's queries gone after a refresh.
 import { MutationObserver, QueryClient, QueryObserver, type QueryObserverResult } from "@tanstack/query-core";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { PROCEDURE_MARKERS, type Cart, type Procedures } from "../../../bindings/demo.js";
+import { procedures, type Cart, type Procedures } from "../../../bindings/demo.js";
 import { createTabAuth } from "../auth/tabAuth.js";
 import { createClient } from "../client.js";
 import { TabrpcError } from "../error.js";
 import { authLink } from "../links/authLink.js";
 import { httpBatchLink } from "../links/httpBatchLink.js";
-import { sessionLink } from "../links/sessionLink.js";
+import { tabLinks } from "../links/tabLinks.js";
 import { createSessionStore, type SessionStore, type SessionStoreOptions } from "../session/store.js";
 import { cartServer, type CartServer } from "../testing/cart-server.js";
 import { fakeFetch, parseBatchUrl, tick, type RecordedRequest } from "../testing/fake-fetch.js";
@@ -28,10 +28,8 @@ function openTab(server: CartServer, options: SessionStoreOptions = { storage: "
   stores.push(session);
   const auth = createTabAuth(scriptedSource({ accountId: null }), { tokenRetryDelayMs: 1 });
   const fetch = fakeFetch(respond ?? ((r) => server.respond(r)));
-  const client = createClient<Procedures>({
-    links: [sessionLink({ store: session, markers: PROCEDURE_MARKERS }), authLink({ auth }), httpBatchLink({ url: "http://api.test/trpc", fetch })],
-  });
-  const rq = createOptionsProxy<Procedures>({ client, auth, session, markers: PROCEDURE_MARKERS });
+  const client = createClient(procedures, { links: tabLinks({ url: "http://api.test/trpc", auth, session, fetch }) });
+  const rq = createOptionsProxy(client);
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, gcTime: Infinity } } });
   return { session, auth, fetch, client, rq, queryClient };
 }
@@ -41,9 +39,7 @@ describe("createOptionsProxy: session procedures", () => {
     const tab = openTab(cartServer());
     expect(tab.rq.cart.get.queryKey()).toEqual([["cart", "get"], { input: { sessionId: tab.session.id, viewerId: null }, type: "query" }]);
     expect(tab.rq.cart.get.queryOptions().queryKey).toEqual(tab.rq.cart.get.queryKey());
-    const other = "3f0c2a9e-7b1d-4c5e-9a2f-1d3b5c7e9f10";
-    expect(tab.rq.cart.get.queryKey({ sessionId: other })[1].input.sessionId).toBe(other);
-    // Not for procedures without the marker.
+    // Not for procedures without the "session" scope.
     expect(tab.rq.profile.getUser.queryKey()).toEqual([["profile", "getUser"], { input: { viewerId: null }, type: "query" }]);
   });
 
@@ -78,10 +74,12 @@ describe("createOptionsProxy: session procedures", () => {
     expect(server.carts.get(next)).toEqual([{ item: "kiwi", quantity: 1 }]);
   });
 
-  it("are required: a proxy for procedures marked session needs the store", () => {
-    const client = createClient<Procedures>({ links: [httpBatchLink({ url: "http://api.test/trpc" })] });
+  it("are required: a client of session procedures needs the store, and the proxy needs the links that carry it", () => {
     const auth = createTabAuth(scriptedSource());
-    expect(() => createOptionsProxy<Procedures>({ client, auth, markers: PROCEDURE_MARKERS } as never)).toThrow(/session store/);
+    expect(() => createClient(procedures, { links: tabLinks({ url: "http://api.test/trpc", auth }) })).toThrow(/session store/);
+    const bare = createClient(procedures, { links: [httpBatchLink({ url: "http://api.test/trpc" })] });
+    expect(() => createOptionsProxy(bare)).toThrow(/authLink/);
+    expect(() => createClient(procedures, { links: [authLink({ auth }), httpBatchLink({ url: "http://api.test/trpc" })] })).toThrow(/session store/);
   });
 });
 
@@ -118,7 +116,7 @@ describe("connectQueryClient with a session store", () => {
   it("removes the old id's queries on refresh; the new key finds the rotated cart", async () => {
     const server = cartServer();
     const tab = openTab(server);
-    connectQueryClient(tab.queryClient, tab.auth, { session: tab.session });
+    connectQueryClient(tab.queryClient, tab.client);
     await tab.client.cart.add.mutate({ item: "apple" });
     const oldKey = tab.rq.cart.get.queryKey();
     await tab.queryClient.fetchQuery(tab.rq.cart.get.queryOptions());
@@ -142,7 +140,7 @@ describe("connectQueryClient with a session store", () => {
       await gate.promise;
       return server.respond(r);
     });
-    connectQueryClient(tab.queryClient, tab.auth, { session: tab.session });
+    connectQueryClient(tab.queryClient, tab.client);
     const options = tab.rq.cart.get.queryOptions();
     const observer = new QueryObserver(tab.queryClient, options);
     const states: QueryObserverResult<Cart, TabrpcError<never>>[] = [];
@@ -190,7 +188,7 @@ describe("connectQueryClient with a session store", () => {
 
   it("stops following the store when stopped", async () => {
     const tab = openTab(cartServer());
-    const stop = connectQueryClient(tab.queryClient, tab.auth, { session: tab.session });
+    const stop = connectQueryClient(tab.queryClient, tab.client);
     await tab.queryClient.fetchQuery(tab.rq.cart.get.queryOptions());
     const key = tab.rq.cart.get.queryKey();
     stop();

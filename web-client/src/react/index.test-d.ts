@@ -10,18 +10,16 @@ import { useAccountId, useTabrpcMutation, useTabrpcQuery } from "./index.js";
 
 declare const auth: TabAuth;
 declare const client: Client<Procedures>;
-const rq = createOptionsProxy<Procedures>({
-  client,
-  auth,
-  markers: { "profile.getUser": ["viewer"], "onboarding.getProgress": ["viewer"], "onboarding.saveStep": ["viewer"] },
-});
+const rq = createOptionsProxy(client);
 
 describe("React hooks", () => {
   it("type the query's data and error", () => {
     const user = useTabrpcQuery(rq.profile.getUser);
     expectTypeOf(user.data).toEqualTypeOf<User | undefined>();
     expectTypeOf(user.error).toEqualTypeOf<TabrpcError<never> | null>();
-    expectTypeOf(useTabrpcQuery(rq.onboarding.getProgress, { viewerId: "user_bob" }).data).toEqualTypeOf<Progress | undefined>();
+    expectTypeOf(useTabrpcQuery(rq.onboarding.getProgress, {}).data).toEqualTypeOf<Progress | undefined>();
+    // @ts-expect-error viewerId is filled in, never passed
+    useTabrpcQuery(rq.onboarding.getProgress, { viewerId: "user_bob" });
   });
 
   it("accept TanStack options", () => {

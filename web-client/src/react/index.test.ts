@@ -3,11 +3,12 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { act, renderHook, waitFor } from "@testing-library/react";
 import { createElement, type ReactNode } from "react";
 import { describe, expect, it } from "vitest";
-import { MARKERS, type Procedures } from "../testing/demo-procedures.js";
+import { procedures } from "../testing/demo-procedures.js";
 import { createTabAuth } from "../auth/tabAuth.js";
 import { createClient } from "../client.js";
 import { authLink } from "../links/authLink.js";
 import { httpBatchLink } from "../links/httpBatchLink.js";
+import { queryKeyOf } from "../query/keys.js";
 import { createOptionsProxy } from "../query/options.js";
 import { fakeFetch, jsonReply, parseBatchUrl, type RecordedRequest } from "../testing/fake-fetch.js";
 import { scriptedSource } from "../testing/scripted-auth.js";
@@ -34,15 +35,11 @@ function setup() {
   const source = scriptedSource({ accountId: "user_alice", accounts: ["user_alice", "user_bob"] });
   const auth = createTabAuth(source, { settleMs: 10 });
   const fetch = fakeFetch(server);
-  const client = createClient<Procedures>({ links: [authLink({ auth }), httpBatchLink({ url: "http://api.test/trpc", fetch })] });
-  const rq = createOptionsProxy<Procedures>({
-    client,
-    auth,
-    markers: MARKERS,
-  });
+  const client = createClient(procedures, { links: [authLink({ auth }), httpBatchLink({ url: "http://api.test/trpc", fetch })] });
+  const rq = createOptionsProxy(client);
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   const wrapper = ({ children }: { children: ReactNode }) => createElement(QueryClientProvider, { client: queryClient }, children);
-  return { source, auth, fetch, rq, queryClient, wrapper };
+  return { source, auth, fetch, client, rq, queryClient, wrapper };
 }
 
 describe("React hooks", () => {
@@ -55,10 +52,10 @@ describe("React hooks", () => {
   });
 
   it("useTabrpcQuery re-keys on an account switch, keeping both accounts apart; sign-out removes one", async () => {
-    const { source, auth, rq, queryClient, wrapper } = setup();
+    const { source, client, rq, queryClient, wrapper } = setup();
     const { result } = renderHook(
       () => {
-        useConnectQueryClient(auth);
+        useConnectQueryClient(client);
         return useTabrpcQuery(rq.profile.getUser);
       },
       { wrapper },
@@ -66,11 +63,11 @@ describe("React hooks", () => {
     await waitFor(() => expect(result.current.data?.id).toBe("user_alice"));
     act(() => source.set({ accountId: "user_bob" }));
     await waitFor(() => expect(result.current.data?.id).toBe("user_bob"));
-    expect(queryClient.getQueryData(rq.profile.getUser.queryKey({ viewerId: "user_alice" }))?.id).toBe("user_alice");
+    expect(queryClient.getQueryData(queryKeyOf("profile.getUser", undefined, "user_alice") as unknown as ReturnType<typeof rq.profile.getUser.queryKey>)?.id).toBe("user_alice");
     act(() => source.set({ accountId: null, accounts: ["user_alice"] }));
     await waitFor(() => expect(result.current.data?.signedIn).toBe(false));
-    expect(queryClient.getQueryData(rq.profile.getUser.queryKey({ viewerId: "user_bob" }))).toBeUndefined();
-    expect(queryClient.getQueryData(rq.profile.getUser.queryKey({ viewerId: "user_alice" }))?.id).toBe("user_alice");
+    expect(queryClient.getQueryData(queryKeyOf("profile.getUser", undefined, "user_bob"))).toBeUndefined();
+    expect(queryClient.getQueryData(queryKeyOf("profile.getUser", undefined, "user_alice") as unknown as ReturnType<typeof rq.profile.getUser.queryKey>)?.id).toBe("user_alice");
     expect(result.current.error).toBeNull();
   });
 

@@ -4,7 +4,7 @@
  *
  * ```tsx
  * function Profile() {
- *   useConnectQueryClient(auth);
+ *   useConnectQueryClient(client);
  *   const user = useTabrpcQuery(rq.profile.getUser);
  *   const save = useTabrpcMutation(rq.onboarding.saveStep);
  *   return <button onClick={() => save.mutate({ step: "profile" })}>{user.data?.displayName}</button>;
@@ -23,7 +23,7 @@ import {
 } from "@tanstack/react-query";
 import { useCallback, useEffect, useSyncExternalStore } from "react";
 import type { TabAuth } from "../auth/tabAuth.js";
-import type { CallOutput, ProcedureDef } from "../client.js";
+import type { CallOutput, Client, ProcedureDef, ProcedureMap } from "../client.js";
 import { connectQueryClient } from "../query/connect.js";
 import type { SessionStore } from "../session/store.js";
 import {
@@ -62,14 +62,14 @@ export function useSessionId(session: SessionStore | undefined): string | null {
 }
 
 /**
- * Connects the nearest `QueryClient` to the tab's auth state (and session store, if given) for
+ * Connects the nearest `QueryClient` to the client's tab (its auth state and session store) for
  * as long as the component is mounted (see `connectQueryClient`): an account's queries are
  * cancelled when the tab leaves it and removed at its sign-out; an old session id's queries are
  * removed when the id changes. Mount it once, near the root.
  */
-export function useConnectQueryClient(auth: TabAuth, session?: SessionStore): void {
+export function useConnectQueryClient<TProcs extends ProcedureMap>(client: Client<TProcs>): void {
   const queryClient = useQueryClient();
-  useEffect(() => connectQueryClient(queryClient, auth, { session }), [queryClient, auth, session]);
+  useEffect(() => connectQueryClient(queryClient, client), [queryClient, client]);
 }
 
 /** The arguments after the procedure: the input (optional when it may be left out) and options. */

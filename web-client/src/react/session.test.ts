@@ -4,12 +4,10 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { act, renderHook, waitFor } from "@testing-library/react";
 import { createElement, type ReactNode } from "react";
 import { afterEach, describe, expect, it } from "vitest";
-import { PROCEDURE_MARKERS, type Procedures } from "../../../bindings/demo.js";
+import { procedures } from "../../../bindings/demo.js";
 import { createTabAuth } from "../auth/tabAuth.js";
 import { createClient } from "../client.js";
-import { authLink } from "../links/authLink.js";
-import { httpBatchLink } from "../links/httpBatchLink.js";
-import { sessionLink } from "../links/sessionLink.js";
+import { tabLinks } from "../links/tabLinks.js";
 import { createOptionsProxy } from "../query/options.js";
 import { createSessionStore, type SessionStore } from "../session/store.js";
 import { cartServer } from "../testing/cart-server.js";
@@ -28,10 +26,8 @@ function setup(serverRendering: boolean) {
   const server = cartServer();
   const auth = createTabAuth(scriptedSource({ accountId: null }), { tokenRetryDelayMs: 1 });
   const fetch = fakeFetch((r) => server.respond(r));
-  const client = createClient<Procedures>({
-    links: [sessionLink({ store: session, markers: PROCEDURE_MARKERS }), authLink({ auth }), httpBatchLink({ url: "http://api.test/trpc", fetch })],
-  });
-  const rq = createOptionsProxy<Procedures>({ client, auth, session, markers: PROCEDURE_MARKERS });
+  const client = createClient(procedures, { links: tabLinks({ url: "http://api.test/trpc", auth, session, fetch }) });
+  const rq = createOptionsProxy(client);
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   const wrapper = ({ children }: { children: ReactNode }) => createElement(QueryClientProvider, { client: queryClient }, children);
   return { session, server, auth, fetch, client, rq, queryClient, wrapper };
@@ -50,10 +46,10 @@ describe("React hooks with sessions", () => {
   });
 
   it("useTabrpcQuery waits for the first id, then re-keys on refresh; the old id's data goes", async () => {
-    const { session, auth, client, rq, queryClient, fetch, wrapper } = setup(true);
+    const { session, client, rq, queryClient, fetch, wrapper } = setup(true);
     const { result } = renderHook(
       () => {
-        useConnectQueryClient(auth, session);
+        useConnectQueryClient(client);
         return useTabrpcQuery(rq.cart.get);
       },
       { wrapper },

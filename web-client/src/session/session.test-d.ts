@@ -1,22 +1,27 @@
 // Type-level tests of sessions by parameter injection (client.md section 6): callers never pass
-// `sessionId` to procedures marked "session", in the typed client and in the option builders.
+// `sessionId` to "session" procedures, in the typed client and in the option builders.
 import { QueryClient } from "@tanstack/query-core";
 import { describe, expectTypeOf, it } from "vitest";
-import { PROCEDURE_MARKERS, type Cart, type Procedures, type SessionRotation } from "../../../bindings/demo.js";
+import { procedures, type Cart, type Procedures, type SessionRotation } from "../../../bindings/demo.js";
 import type { TabAuth } from "../auth/tabAuth.js";
 import { createClient, type CallInput, type Client } from "../client.js";
-import { sessionLink } from "../links/sessionLink.js";
-import { createOptionsProxy, type KeyedInput, type SessionPaths } from "../query/options.js";
+import type { ProcedureTable } from "../codes.js";
+import { tabLinks } from "../links/tabLinks.js";
+import { createOptionsProxy, type KeyedInput } from "../query/options.js";
 import { sessionKey } from "../query/keys.js";
 import type { Link } from "../types.js";
+import { connectSession, type SessionFollowEvent } from "./connect.js";
 import { createSessionStore, type SessionChange, type SessionStore } from "./store.js";
 
 declare const link: Link;
 declare const auth: TabAuth;
 declare const window: Window;
 const session = createSessionStore();
-const client = createClient<Procedures>({ links: [sessionLink({ store: session, markers: PROCEDURE_MARKERS }), link] });
-const rq = createOptionsProxy<Procedures>({ client, auth, session, markers: PROCEDURE_MARKERS });
+const client = createClient(procedures, { links: tabLinks({ url: "/trpc", auth, session }) });
+const rq = createOptionsProxy(client);
+
+/** `TInput` without `sessionId`, which may not be given. */
+type NoSession<TInput> = Omit<TInput, "sessionId"> & { sessionId?: never };
 const queryClient = new QueryClient();
 
 describe("the typed client", () => {
@@ -28,12 +33,12 @@ describe("the typed client", () => {
     client.cart.get.query({});
   });
 
-  it("still accepts a sessionId to pin another session, as a string only", () => {
+  it("never takes a sessionId in the input: a pin goes in the call's context", () => {
+    // @ts-expect-error filled in by sessionLink, never passed
     client.cart.get.query({ sessionId: "3f0c2a9e-7b1d-4c5e-9a2f-1d3b5c7e9f10" });
-    // @ts-expect-error a session id is a string
-    client.cart.get.query({ sessionId: 1 });
-    // @ts-expect-error never null
-    client.cart.add.mutate({ item: "x", sessionId: null });
+    // @ts-expect-error filled in by sessionLink, never passed
+    client.cart.add.mutate({ item: "x", sessionId: "3f0c2a9e-7b1d-4c5e-9a2f-1d3b5c7e9f10" });
+    client.session.end.mutate(undefined, { context: { sessionId: "3f0c2a9e-7b1d-4c5e-9a2f-1d3b5c7e9f10" } });
   });
 
   it("keeps the other fields as the bindings say", () => {
@@ -45,15 +50,16 @@ describe("the typed client", () => {
     client.session.rotate.mutate({});
     // @ts-expect-error quantity is a number
     client.cart.add.mutate({ item: "x", quantity: "2" });
-    expectTypeOf<CallInput<Procedures["cart.add"]>>().toEqualTypeOf<Omit<Procedures["cart.add"]["input"], "sessionId"> & { sessionId?: string }>();
+    expectTypeOf<CallInput<Procedures["cart.add"]>>().toEqualTypeOf<NoSession<Procedures["cart.add"]["input"]>>();
   });
 
-  it("changes nothing for procedures without the marker", () => {
-    type Strict = { "pub.get": { kind: "query"; input: { sessionId: string }; output: string; error: never; stream: false; markers: never } };
-    const strict = createClient<Strict>({ links: [link] });
-    // @ts-expect-error not marked: sessionId is required
+  it("changes nothing for procedures without the scope", () => {
+    type Strict = { "pub.get": { kind: "query"; input: { sessionId: string }; output: string; error: never; stream: false; scopes: never } };
+    const table: ProcedureTable<Strict> = { "pub.get": { kind: "query", stream: false, scopes: [] } };
+    const strict = createClient(table, { links: [link] });
+    // @ts-expect-error not scoped: sessionId is required
     strict.pub.get.query();
-    // @ts-expect-error not marked: sessionId is required
+    // @ts-expect-error not scoped: sessionId is required
     strict.pub.get.query({});
     strict.pub.get.query({ sessionId: "x" });
     expectTypeOf<Client<Strict>["pub"]["get"]["query"]>().parameter(0).toEqualTypeOf<{ sessionId: string }>();
@@ -64,11 +70,10 @@ describe("the option builders", () => {
   it("let session procedures leave sessionId out", () => {
     rq.cart.get.queryOptions();
     rq.cart.get.queryKey();
+    expectTypeOf(rq.cart.add.mutationOptions().mutationFn).parameter(0).toEqualTypeOf<NoSession<Procedures["cart.add"]["input"]>>();
+    expectTypeOf(rq.session.end.mutationOptions().mutationFn).parameter(0).toEqualTypeOf<NoSession<Procedures["session.end"]["input"]> | undefined>();
+    // @ts-expect-error filled in, never passed
     rq.cart.get.queryOptions({ sessionId: "3f0c2a9e-7b1d-4c5e-9a2f-1d3b5c7e9f10" });
-    expectTypeOf(rq.cart.add.mutationOptions().mutationFn).parameter(0).toEqualTypeOf<Omit<Procedures["cart.add"]["input"], "sessionId"> & { sessionId?: string }>();
-    expectTypeOf(rq.session.end.mutationOptions().mutationFn).parameter(0).toEqualTypeOf<(Omit<Procedures["session.end"]["input"], "sessionId"> & { sessionId?: string }) | undefined>();
-    // @ts-expect-error a session id is a string
-    rq.cart.get.queryOptions({ sessionId: null });
   });
 
   it("type the key's sessionId as string | null, and the cached data", () => {
@@ -80,10 +85,21 @@ describe("the option builders", () => {
     expectTypeOf(sessionKey("x")).toEqualTypeOf<[[], { input: { sessionId: string | null } }]>();
   });
 
-  it("need the session store when the bindings mark a procedure session", () => {
-    expectTypeOf<SessionPaths<Procedures>>().toEqualTypeOf<"cart.add" | "cart.get" | "cart.remove" | "session.end" | "session.rotate">();
-    // @ts-expect-error session is required: the bindings mark session procedures
-    createOptionsProxy<Procedures>({ client, auth, markers: PROCEDURE_MARKERS });
+  it("infer the procedures from the client", () => {
+    expectTypeOf(createOptionsProxy(client)).toEqualTypeOf<typeof rq>();
+    expectTypeOf(rq.cart.get.queryOptions().queryFn).returns.resolves.toEqualTypeOf<Cart>();
+  });
+});
+
+describe("connectSession", () => {
+  it("takes a client whose procedures have session.rotate and session.end, and types the rotation", () => {
+    expectTypeOf(connectSession(client)).toEqualTypeOf<() => void>();
+    connectSession(client, {
+      onChange: (event) => expectTypeOf(event).toEqualTypeOf<SessionFollowEvent<SessionRotation>>(),
+    });
+    type Other = { "pub.get": { kind: "query"; input: null; output: string; error: never; stream: false; scopes: never } };
+    // @ts-expect-error no session procedures to call
+    connectSession({} as Client<Other>);
   });
 });
 

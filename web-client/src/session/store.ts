@@ -68,8 +68,8 @@ export interface SessionStoreOptions {
 }
 
 /**
- * The session id of one tab (or one browser, in `localStorage` mode). Share one store between
- * `sessionLink`, `createOptionsProxy` and `connectQueryClient`.
+ * The session id of one tab (or one browser, in `localStorage` mode). Give it to `tabLinks`: the
+ * client, its option builders, `connectQueryClient` and `connectSession` read it from there.
  */
 export interface SessionStore {
   /**
@@ -351,9 +351,7 @@ class SessionStoreState implements SessionStore {
  * @example
  * ```ts
  * const session = createSessionStore(); // per tab, in sessionStorage
- * const client = createClient<Procedures>({
- *   links: [sessionLink({ store: session, markers: PROCEDURE_MARKERS }), authLink({ auth }), httpBatchLink({ url })],
- * });
+ * const client = createClient(procedures, { links: tabLinks({ url: "/trpc", auth, session }) });
  * await client.cart.add.mutate({ item: "apple" }); // sends { sessionId: session.id, item: "apple" }
  * ```
  */

@@ -1,12 +1,13 @@
 // Test support only (not part of the package): the demo procedures the unit tests call, picked
 // from the generated bindings so that procedures added to the demo later need no change here.
-import type { Procedures as Demo } from "../../../bindings/demo.js";
+import { procedures as demo, type Procedures as Demo } from "../../../bindings/demo.js";
+import type { ProcedureTable } from "../codes.js";
 
 export type Procedures = Pick<Demo, "profile.getUser" | "onboarding.getProgress" | "onboarding.saveStep">;
 
-/** The run-time markers of {@link Procedures} (the bindings carry them as types only). */
-export const MARKERS = {
-  "profile.getUser": ["viewer"],
-  "onboarding.getProgress": ["viewer"],
-  "onboarding.saveStep": ["viewer"],
-} as const;
+/** The procedures table of {@link Procedures}, picked from the generated one. */
+export const procedures: ProcedureTable<Procedures> = {
+  "profile.getUser": demo["profile.getUser"],
+  "onboarding.getProgress": demo["onboarding.getProgress"],
+  "onboarding.saveStep": demo["onboarding.saveStep"],
+};

@@ -2,10 +2,11 @@
 // a background refetch), what its API requests carried, its anonymous cart and its onboarding
 // progress.
 //
-// The cart belongs to the tab's session id (marked "session": the session link fills it in). At
-// sign-in the anonymous cart moves to a new id linked to the account (`session.rotate`, with the
-// new account's token); at sign-out the session ends (`session.end`, while the token is still
-// there) and the tab takes a new, anonymous id.
+// The cart belongs to the tab's session id (a "session" procedure: the client fills it in).
+// `connectSession` keeps the id in step with the account: at sign-in the anonymous cart moves to
+// a new id linked to the account (`session.rotate`, with the new account's token); at sign-out
+// the session ends (`session.end`, while the token is still there) and the tab takes a new,
+// anonymous id; an ended session gets a new id.
 //
 // Query parameters: `mode=cookie` turns the per-tab token off (the naive client, to show the
 // bug); `refetch=<ms>` sets the background refetch interval (default 5000); `accountsLag=<ms>`
@@ -13,32 +14,24 @@
 // that long (see `lagging` below).
 import { MutationObserver, QueryClient, QueryObserver } from "@tanstack/query-core";
 import {
-  authLink,
   connectQueryClient,
+  connectSession,
   createClient,
   createOptionsProxy,
   createSessionStore,
   createTabAuth,
   devIdpAuthSource,
   HEADERS,
-  httpBatchLink,
   isAuthChange,
   isSessionChange,
-  sessionLink,
   TabrpcError,
+  tabLinks,
   type AuthSource,
   type DevIdpAuthSource,
   type SessionChange,
+  type SessionFollowEvent,
 } from "@tabrpc/client";
-import {
-  PROCEDURE_MARKERS,
-  type Cart,
-  type OnboardingStep,
-  type Procedures,
-  type Progress,
-  type SessionRotation,
-  type User,
-} from "../../../../bindings/demo.js";
+import { procedures, type Cart, type OnboardingStep, type Progress, type SessionRotation } from "../../../../bindings/demo.js";
 
 const params = new URLSearchParams(location.search);
 const mode = params.get("mode") === "cookie" ? "cookie" : "token";
@@ -52,8 +45,8 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 };
 
 function showError(error: unknown): void {
-  // A cart answer for a session id the tab has left: dropped on purpose, nothing to show.
-  if (isSessionChange(error)) return;
+  // An answer for a session id or an account the tab has left: dropped on purpose, nothing to show.
+  if (isSessionChange(error) || isAuthChange(error)) return;
   const text = error instanceof TabrpcError ? `${error.code}: ${error.message}` : String(error);
   $("last-error").textContent = text;
 }
@@ -156,18 +149,20 @@ function lagging(inner: DevIdpAuthSource, ms: number): AuthSource {
   };
 }
 
+/**
+ * Cookie mode's naive client, which shows the bug: it knows no account and has no token, and its
+ * fail-closed marker goes under a name the server ignores, so the shared cookie decides every
+ * answer (and every cache key is the anonymous one).
+ */
+const naive: AuthSource = { getToken: async () => null, accountId: () => null, signedInAccounts: () => 0, subscribe: () => () => undefined };
+
 const source = devIdpAuthSource({ url: location.origin });
-const auth = createTabAuth(accountsLagMs > 0 ? lagging(source, accountsLagMs) : source);
+const auth = createTabAuth(mode === "cookie" ? naive : accountsLagMs > 0 ? lagging(source, accountsLagMs) : source);
 // This tab's anonymous session id (a UUID v4 in sessionStorage: one per tab; a tab opened with
 // window.open gets its own, a reload keeps it).
 const session = createSessionStore();
-const transport = httpBatchLink({ url: "/trpc", fetch: observedFetch });
-// The session link goes first: it fills in `sessionId`, by which the auth link keeps calls of
-// different sessions in different requests.
-const sessions = sessionLink({ store: session, markers: PROCEDURE_MARKERS });
-const client = createClient<Procedures>({
-  links: mode === "token" ? [sessions, authLink({ auth }), transport] : [sessions, transport],
-});
+const markerHeader = mode === "cookie" ? "x-demo-cookie-mode" : undefined;
+const client = createClient(procedures, { links: tabLinks({ url: "/trpc", auth, session, fetch: observedFetch, markerHeader }) });
 // A refused call (4xx: signed out, not allowed) is an answer, not a glitch: shown at once, not
 // retried; anything else is retried twice.
 const queryClient = new QueryClient({
@@ -178,28 +173,21 @@ const queryClient = new QueryClient({
   },
 });
 queryClient.mount();
-connectQueryClient(queryClient, auth, { session });
-const rq = createOptionsProxy<Procedures>({ client, auth, session, markers: PROCEDURE_MARKERS });
+connectQueryClient(queryClient, client);
+const rq = createOptionsProxy(client);
+connectSession(client, { onChange: followed, onError: showError });
 
 $("mode").textContent = mode === "token" ? "per-tab token" : "cookie only (no per-tab token)";
 if (mode === "cookie") document.body.classList.add("mode-cookie");
 
 // Profile. In token mode the key carries the tab's account, so each account has its own cache
-// entry; in cookie mode it is one shared key, as a naive client would have it.
+// entry; in cookie mode it is one shared key (the naive client's account is always "none").
 let fetches = 0;
 /** Every profile this tab has shown, in order (read by the end-to-end tests). */
 const shown: string[] = [];
 const profileOptions = () =>
-  mode === "token"
-    ? rq.profile.getUser.queryOptions(undefined, { staleTime: Infinity, refetchInterval: refetchMs, refetchIntervalInBackground: true })
-    : {
-        queryKey: ["profile.getUser"],
-        queryFn: () => client.profile.getUser.query(),
-        staleTime: Infinity,
-        refetchInterval: refetchMs,
-        refetchIntervalInBackground: true,
-      };
-const profile = new QueryObserver<User, Error>(queryClient, profileOptions() as never);
+  rq.profile.getUser.queryOptions(undefined, { staleTime: Infinity, refetchInterval: refetchMs, refetchIntervalInBackground: true });
+const profile = new QueryObserver(queryClient, profileOptions());
 let lastUpdated = 0;
 profile.subscribe((result) => {
   if (result.dataUpdatedAt !== lastUpdated && result.data !== undefined) {
@@ -219,14 +207,16 @@ profile.subscribe((result) => {
 // Onboarding (per account; needs a signed-in account).
 const STEPS: readonly OnboardingStep[] = ["welcome", "profile", "preferences", "done"];
 // Not asked for while the tab is signed out: there is no progress to show, only a refusal.
-const progressOptions = () => rq.onboarding.getProgress.queryOptions(undefined, { retry: false, enabled: auth.accountId !== null });
-const progress = new QueryObserver(queryClient, progressOptions() as never);
+/** The tab's account as its client sees it (the naive client of cookie mode sees none: ask the provider). */
+const tabAccount = () => (mode === "token" ? auth.accountId : source.accountId());
+const progressOptions = () => rq.onboarding.getProgress.queryOptions(undefined, { retry: false, enabled: tabAccount() !== null });
+const progress = new QueryObserver(queryClient, progressOptions());
 function renderProgress(): void {
   const result = progress.getCurrentResult();
-  const data = result.data as Progress | undefined;
+  const data: Progress | undefined = result.data;
   $("onboarding").textContent =
     data === undefined
-      ? auth.accountId === null || (result.error instanceof TabrpcError && result.error.code === "UNAUTHORIZED")
+      ? tabAccount() === null || (result.error instanceof TabrpcError && result.error.code === "UNAUTHORIZED")
         ? "sign in to see your progress"
         : "…"
       : `${data.completed.length} of ${STEPS.length} steps done; next: ${data.next ?? "all done"}`;
@@ -245,11 +235,10 @@ function renderProgress(): void {
 progress.subscribe(renderProgress);
 renderProgress();
 $("onboarding-next").addEventListener("click", () => {
-  const next = (progress.getCurrentResult().data as Progress | undefined)?.next;
+  const next = progress.getCurrentResult().data?.next;
   if (next === null || next === undefined) return;
-  const save = new MutationObserver(queryClient, rq.onboarding.saveStep.mutationOptions() as never);
-  save
-    .mutate({ step: next } as never)
+  new MutationObserver(queryClient, rq.onboarding.saveStep.mutationOptions())
+    .mutate({ step: next })
     .then(() => queryClient.invalidateQueries({ queryKey: rq.onboarding.pathKey() }))
     .catch(showError);
 });
@@ -259,9 +248,8 @@ $("onboarding-next").addEventListener("click", () => {
 const shortId = (id: string | null) => (id === null ? "…" : `${id.slice(0, 8)}…`);
 
 /**
- * The account this tab's session id belongs to (`null`: anonymous). A new id is created on the
- * server by its first call, linked to the caller's account, so at start-up it is the tab's
- * account; afterwards only {@link followAccount} and the sign-out change it, together with the id.
+ * The account this tab's session id belongs to (`null`: anonymous), as `connectSession` last
+ * said: at start-up the tab's account (a new id is linked to its first caller).
  */
 let sessionOwner: string | null = auth.accountId;
 /** What the tab last did with its session (shown, and read by the tests). */
@@ -270,31 +258,41 @@ let sessionNote = "";
 const sessionChanges: SessionChange[] = [];
 /** The session id the tab had when its script started (`null`: it was checking for a copied tab). */
 const sessionIdAtStart = session.id;
+/** Whether the session was ended before this tab's sign-out (for the note that follows). */
+let ended = false;
+
+/** Says what `connectSession` did. */
+function followed(event: SessionFollowEvent<SessionRotation>): void {
+  sessionOwner = event.account;
+  if (event.type === "ended") ended = true;
+  else if (event.type === "rotated") {
+    const { moved = 0, linked = false } = event.rotation ?? {};
+    sessionNote = `signed in: ${moved} cart line(s) moved to a new session${linked ? ` linked to ${event.account}` : ""}`;
+  } else if (event.reason === "sign-out") {
+    sessionNote = ended ? "signed out: session ended, new anonymous session" : "signed out: new anonymous session";
+    ended = false;
+  } else if (event.reason === "switch") sessionNote = `switched to ${event.account}: new session`;
+  else if (event.reason === "rotation-failed") sessionNote = "signed in: the cart could not be moved; new session";
+  else sessionNote = "the session had ended: took a new id";
+  updateCart();
+}
 
 /**
  * Whether the tab's session id belongs to its account, so the cart may be asked for. Not while
  * the id is about to change (after a sign-in, before the rotation; after a sign-out or a switch,
  * before the new id): the call would be refused (403, a session linked to another account) or
- * go to a session about to end. Cookie mode never follows the account.
+ * go to a session about to end.
  */
-const sessionFollowsAccount = () => mode === "cookie" || auth.accountId === sessionOwner;
+const sessionFollowsAccount = () => auth.accountId === sessionOwner;
 
 // The cart (a per-tab query: only this tab changes it, so no refetch on focus). In cookie mode
 // one key for every account, as a naive client would have it.
-const cartOptions = () =>
-  mode === "token"
-    ? rq.cart.get.queryOptions(undefined, { enabled: sessionFollowsAccount(), refetchOnWindowFocus: false })
-    : {
-        queryKey: ["cart.get", session.id],
-        queryFn: () => client.cart.get.query(),
-        enabled: session.id !== null,
-        refetchOnWindowFocus: false,
-      };
-const cart = new QueryObserver(queryClient, cartOptions() as never);
+const cartOptions = () => rq.cart.get.queryOptions(undefined, { enabled: sessionFollowsAccount(), refetchOnWindowFocus: false });
+const cart = new QueryObserver(queryClient, cartOptions());
 
 function renderCart(): void {
   const result = cart.getCurrentResult();
-  const data = result.data as Cart | undefined;
+  const data: Cart | undefined = result.data;
   const usable = session.id !== null && sessionFollowsAccount();
   $("session-id").textContent = session.id === null ? "checking whether this tab was copied…" : shortId(session.id);
   $("session-owner").textContent =
@@ -325,24 +323,12 @@ function renderCart(): void {
   );
   for (const button of document.querySelectorAll<HTMLButtonElement>("[data-cart-control]")) button.disabled = !usable;
 }
-cart.subscribe((result) => {
-  renderCart();
-  // An ended session (expired, revoked, rotated elsewhere) answers 404: the remedy is a new id.
-  if (result.error instanceof TabrpcError && result.error.code === "NOT_FOUND") {
-    const ended = session.id;
-    void inSessionQueue(async () => {
-      if (session.id !== ended) return;
-      await session.refresh();
-      sessionOwner = auth.accountId;
-      sessionNote = "the session had ended: took a new id";
-    });
-  }
-});
+cart.subscribe(renderCart);
 /** Points the cart at the tab's session and account of now (its key holds both). */
-const updateCart = () => {
-  cart.setOptions(cartOptions() as never);
+function updateCart(): void {
+  cart.setOptions(cartOptions());
   renderCart();
-};
+}
 session.subscribe((change) => {
   sessionChanges.push(change);
   // A tab that found a live tab using its id took a new one, which its account uses first.
@@ -354,13 +340,13 @@ function cartChange(kind: "add" | "remove", item: string): void {
   const options = kind === "add" ? rq.cart.add.mutationOptions() : rq.cart.remove.mutationOptions();
   // Answered for the session id the call was sent with; an answer for an id the tab has left
   // is dropped by the session link (and not shown).
-  new MutationObserver(queryClient, options as never)
-    .mutate({ item } as never)
+  new MutationObserver(queryClient, options)
+    .mutate({ item })
     .then(async (updated) => {
       const key = rq.cart.get.queryKey();
       // A fetch of the cart still in flight may hold an answer from before this change.
       await queryClient.cancelQueries({ queryKey: key, exact: true });
-      queryClient.setQueryData(key, updated as Cart);
+      queryClient.setQueryData(key, updated);
     })
     .catch(showError);
 }
@@ -372,86 +358,6 @@ $("cart-add").addEventListener("click", () => {
   if (item !== "") cartChange("add", item);
 });
 $("cart-refresh").addEventListener("click", () => void cart.refetch());
-
-// The session follows the account, one change at a time.
-let sessionWork: Promise<void> = Promise.resolve();
-function inSessionQueue(step: () => Promise<void>): Promise<void> {
-  const run = sessionWork
-    .then(step)
-    .catch((error: unknown) => {
-      if (!isAuthChange(error)) showError(error);
-    })
-    .finally(updateCart);
-  sessionWork = run;
-  return run;
-}
-
-/**
- * Brings the session in line with the tab's account after a sign-in, a switch, or a sign-out
- * made elsewhere (this tab's own sign-out is {@link signOut}).
- *
- * - From anonymous to an account (sign-in): `session.rotate`, sent with the new account's
- *   token, moves the cart to a new id linked to that account; the old id ends.
- * - From one account to another, or to none (another tab signed the account out): the id
- *   belongs to the old account, which this tab can no longer speak for; the tab takes a new id
- *   (the old session stays the old account's, until it expires).
- */
-function followAccount(): void {
-  void inSessionQueue(async () => {
-    await session.ready(); // a copied tab is still checking its id
-    const target = auth.accountId;
-    if (target === sessionOwner) return;
-    if (sessionOwner === null && target !== null) {
-      try {
-        let rotation: SessionRotation | undefined;
-        await session.refresh(async (newSessionId) => {
-          rotation = await client.session.rotate.mutate({ newSessionId });
-        });
-        sessionNote = `signed in: ${rotation?.moved ?? 0} cart line(s) moved to a new session${rotation?.linked === true ? ` linked to ${target}` : ""}`;
-      } catch (error) {
-        // The account changed again meanwhile: the step queued by that change takes over.
-        if (isAuthChange(error)) throw error;
-        // Not moved (the old id stays anonymous, with its cart): carry on with a new id.
-        showError(error);
-        await session.refresh();
-        sessionNote = "signed in: the cart could not be moved; new session";
-      }
-    } else {
-      await session.refresh();
-      sessionNote = `${target === null ? "signed out elsewhere" : `switched to ${target}`}: new session`;
-    }
-    sessionOwner = target;
-  });
-}
-
-/**
- * This tab's sign-out: end the session while the tab's token is still there (a session linked to
- * an account answers only that account), then sign out, then take a new, anonymous id. A session
- * that cannot be ended is left to expire (nobody else can use it); the sign-out goes on.
- */
-function signOut(): void {
-  void inSessionQueue(async () => {
-    if (source.accountId() === null) return;
-    let ended = false;
-    await session.refresh(async () => {
-      try {
-        await client.session.end.mutate();
-        ended = true;
-      } catch (error) {
-        showError(error);
-      }
-      // Signed out here at once (no more token, calls in flight dropped), not only once the
-      // provider's own sign-out has answered.
-      const undo = auth.beginSignOut();
-      await source.signOut().catch((error: unknown) => {
-        undo();
-        throw error;
-      });
-    });
-    sessionOwner = null;
-    sessionNote = ended ? "signed out: session ended, new anonymous session" : "signed out: new anonymous session";
-  });
-}
 
 // Account controls.
 function renderAccount(): void {
@@ -482,16 +388,17 @@ function renderAccount(): void {
       }),
   );
 }
-$("sign-out").addEventListener("click", () => (mode === "token" ? signOut() : void source.signOut().catch(showError)));
-auth.subscribe(() => {
+// Signed out here at once, after the session ended; the naive client only asks the provider.
+$("sign-out").addEventListener("click", () => void (mode === "token" ? auth.signOut(() => source.signOut()) : source.signOut()).catch(showError));
+/** The keys follow the account: points the observers at the new account's entries. */
+function followAccount(): void {
   renderAccount();
-  // The keys follow the account: point the observers at the new account's entries.
-  profile.setOptions(profileOptions() as never);
-  progress.setOptions(progressOptions() as never);
+  profile.setOptions(profileOptions());
+  progress.setOptions(progressOptions());
   updateCart();
-  if (mode === "token") followAccount();
-});
-source.subscribe(renderAccount);
+}
+auth.subscribe(followAccount);
+source.subscribe(followAccount);
 renderAccount();
 renderCart();
 void source.refresh().catch(showError);
