@@ -20,32 +20,21 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tabrpc::auth::{Algorithm, Caller, Resolver, Verifier};
-use tabrpc::{Error, Procedure, Router, ViewerGuard, ViewerInput};
+use tabrpc::{Procedure, Router, ViewerGuard};
 
-#[derive(Clone)]
+#[derive(Clone, tabrpc::Context)]
 struct Ctx {
+    #[tabrpc(caller)]
     caller: Caller,
 }
 
-impl tabrpc::ViewerContext for Ctx {
-    fn viewer(&self) -> Result<&str, Error> {
-        self.caller.viewer()
-    }
-}
-
 /// Input of `profile.getUser`, as in the demo.
+#[tabrpc::input]
 #[derive(Debug, Default, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 struct GetUserInput {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[specta(optional, type = String)]
+    #[tabrpc(viewer)]
     viewer_id: Option<String>,
-}
-
-impl ViewerInput for GetUserInput {
-    fn viewer_id(&self) -> Option<&str> {
-        self.viewer_id.as_deref()
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Type)]

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
-use tabrpc::{Error, Procedure, Router, ViewerGuard, ViewerInput};
+use tabrpc::{Error, Procedure, Router, ViewerGuard};
 
 use crate::Ctx;
 
@@ -39,37 +39,25 @@ impl OnboardingStep {
 }
 
 /// Input of `onboarding.getProgress`.
+#[tabrpc::input]
 #[derive(Debug, Default, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct GetProgressInput {
     /// The account the client expects to be answered for (checked, never trusted).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[specta(optional, type = String)]
+    #[tabrpc(viewer)]
     pub viewer_id: Option<String>,
 }
 
-impl ViewerInput for GetProgressInput {
-    fn viewer_id(&self) -> Option<&str> {
-        self.viewer_id.as_deref()
-    }
-}
-
 /// Input of `onboarding.saveStep`.
+#[tabrpc::input]
 #[derive(Debug, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct SaveStepInput {
     /// The step just completed.
     pub step: OnboardingStep,
     /// The account the client expects to be answered for (checked, never trusted).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[specta(optional, type = String)]
+    #[tabrpc(viewer)]
     pub viewer_id: Option<String>,
-}
-
-impl ViewerInput for SaveStepInput {
-    fn viewer_id(&self) -> Option<&str> {
-        self.viewer_id.as_deref()
-    }
 }
 
 /// The caller's onboarding progress.

@@ -2,26 +2,20 @@
 
 use serde::{Deserialize, Serialize};
 use specta::Type;
-use tabrpc::{Procedure, Router, ViewerGuard, ViewerInput};
+use tabrpc::{Procedure, Router, ViewerGuard};
 
 use crate::Ctx;
 use crate::idp::display_name;
 
 /// Input of `profile.getUser`.
+#[tabrpc::input]
 #[derive(Debug, Default, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct GetUserInput {
     /// The account the client expects to be answered for. It scopes client caches per
     /// account; the server never takes identity from it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[specta(optional, type = String)]
+    #[tabrpc(viewer)]
     pub viewer_id: Option<String>,
-}
-
-impl ViewerInput for GetUserInput {
-    fn viewer_id(&self) -> Option<&str> {
-        self.viewer_id.as_deref()
-    }
 }
 
 /// A user's profile.
