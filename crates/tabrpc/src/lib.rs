@@ -57,6 +57,11 @@ pub mod plumbing {
 #[cfg(all(doctest, feature = "auth", feature = "sessions"))]
 mod macro_docs;
 
+/// The README's Rust blocks, compiled (and run, unless `no_run`) as doc tests.
+#[cfg(all(doctest, feature = "axum", feature = "auth", feature = "sessions"))]
+#[doc = include_str!("../../../README.md")]
+mod readme_doctests {}
+
 /// Derive and trait for exported types (`#[derive(specta::Type)]`).
 pub use specta;
 
