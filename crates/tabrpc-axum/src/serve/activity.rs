@@ -1,5 +1,6 @@
 //! Whether a connection has a request in flight, and since when it has not: what the idle
-//! timeout of [`ServeConfig`](super::ServeConfig) is measured on.
+//! timeout of [`ServeConfig`](super::ServeConfig) is measured on. The same per-request hook
+//! hands every request its server's [`Shutdown`] signal.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,6 +11,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use http::{Request, Response};
 use hyper::body::{Body, Frame, SizeHint};
+use tabrpc_core::wire::Shutdown;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -70,11 +72,14 @@ impl Drop for InFlight {
     }
 }
 
-/// A hyper service that counts its requests in flight on an [`Activity`].
+/// A hyper service that counts its requests in flight on an [`Activity`], and puts its
+/// server's [`Shutdown`] in each request's extensions (the streams a request opens end when it
+/// fires).
 #[derive(Clone)]
 pub(crate) struct Tracked<S> {
     pub(crate) inner: S,
     pub(crate) activity: Arc<Activity>,
+    pub(crate) shutdown: Shutdown,
 }
 
 impl<S, B, ResBody> hyper::service::Service<Request<B>> for Tracked<S>
@@ -86,7 +91,8 @@ where
     type Error = S::Error;
     type Future = BoxFuture<'static, Result<Self::Response, S::Error>>;
 
-    fn call(&self, request: Request<B>) -> Self::Future {
+    fn call(&self, mut request: Request<B>) -> Self::Future {
+        request.extensions_mut().insert(self.shutdown.clone());
         let in_flight = self.activity.begin();
         let response = self.inner.call(request);
         Box::pin(async move {

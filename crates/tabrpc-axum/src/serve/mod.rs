@@ -15,6 +15,7 @@ use tokio::sync::{Semaphore, watch};
 
 use activity::{Activity, Tracked};
 pub use config::ServeConfig;
+use tabrpc_core::wire::Shutdown;
 
 /// hyper refuses a smaller HTTP/1 read buffer (it panics).
 const MIN_HEAD_BYTES: usize = 8 * 1024;
@@ -37,8 +38,12 @@ pub async fn serve_until(
 }
 
 /// Serves `app` on `listener` (HTTP/1.1 and HTTP/2) with `config`'s connection limits until
-/// `signal` resolves; then stops accepting connections, ends open subscriptions, lets
-/// in-flight requests finish and closes idle connections before returning.
+/// `signal` resolves; then stops accepting connections, ends the streams its requests opened
+/// (subscriptions and streamed outputs), lets in-flight requests finish and closes idle
+/// connections before returning.
+///
+/// Each server has its own [`Shutdown`](tabrpc_core::wire::Shutdown) signal, in the extensions
+/// of every request it serves: stopping one server never ends another's streams.
 ///
 /// At [`ServeConfig::max_connections`] it stops accepting until a connection closes. A failed
 /// `accept` (out of file descriptors, a reset during the handshake) is logged and retried after
@@ -67,6 +72,8 @@ pub async fn serve_with(
     ));
     // Every connection's task holds a receiver: `closed()` tells when the last one ended.
     let (shutdown, watching) = watch::channel(());
+    // The streams of this server's requests end on it.
+    let streams_end = Shutdown::new();
     let mut signal = std::pin::pin!(signal);
     loop {
         // At the cap, wait for a slot before accepting: the kernel's backlog holds the rest.
@@ -95,6 +102,7 @@ pub async fn serve_with(
         let service = Tracked {
             inner: service,
             activity: activity.clone(),
+            shutdown: streams_end.clone(),
         };
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
@@ -108,8 +116,8 @@ pub async fn serve_with(
     }
     drop(listener);
     drop(watching);
-    // Open subscriptions would keep their connections, and this shutdown, waiting forever.
-    tabrpc_core::wire::close_subscriptions();
+    // Open streams would keep their connections, and this shutdown, waiting forever.
+    streams_end.trigger();
     // Wakes every connection's task, which shuts its connection down gracefully.
     shutdown.send_replace(());
     shutdown.closed().await;

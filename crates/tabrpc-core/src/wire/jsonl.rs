@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 
 use crate::error::Error;
 use crate::procedure::Output;
-use crate::wire::deadline::{self, StreamDeadline};
+use crate::wire::ends::{self, StreamEnds};
 use crate::wire::envelope;
 
 const PROMISE: u8 = 0;
@@ -45,38 +45,48 @@ pub(crate) fn head(count: usize) -> Bytes {
 }
 
 /// One call as a stream of lines. `outcome` settles the call; `ids` are the two chunk ids a
-/// streamed output needs (for its `result` promise and its `data` iterable). At `deadline` a
-/// call still pending, or a streamed output still running, fails (see [`StreamDeadline`]).
+/// streamed output needs (for its `result` promise and its `data` iterable). At the request's
+/// deadline a call still pending, or a streamed output still running, fails (see
+/// [`StreamDeadline`](super::StreamDeadline)); at its server's shutdown a streamed output
+/// still running fails (see [`Shutdown`](super::Shutdown)), a pending call is left to finish.
 pub(crate) fn item<F>(
     index: usize,
     path: Arc<str>,
     outcome: F,
     ids: (usize, usize),
-    deadline: Option<StreamDeadline>,
+    ends: &StreamEnds,
 ) -> BoxStream<'static, Bytes>
 where
     F: Future<Output = Result<Output, Error>> + Send + 'static,
 {
     let outcome = stream::once(outcome).boxed();
-    deadline::until(outcome, deadline, Some(Err(deadline::expired())))
+    let ends = ends.clone();
+    ends.until_deadline(outcome, Some(Err(ends::expired())))
         .flat_map(move |result| match result {
             Ok(Output::Value(raw)) => single(index, |out| envelope::write_result(out, Some(&raw))),
             Ok(Output::Unit) => single(index, |out| envelope::write_result(out, None)),
             Err(err) => single(index, |out| envelope::write_error(out, &err, Some(&path))),
             Ok(Output::Stream(values)) => {
-                let values = deadline::until(values, deadline, Some(Err(deadline::expired())));
-                iterable(index, path.clone(), values, ids)
+                iterable(index, path.clone(), bounded(&ends, values), ids)
             }
             // Subscriptions are refused in batches before they run; should one get here, its
             // values stream like any other.
             Ok(Output::Events(events)) => {
                 let values = events.map(|event| event.map(|e| e.data)).boxed();
-                let values = deadline::until(values, deadline, Some(Err(deadline::expired())));
-                iterable(index, path.clone(), values, ids)
+                iterable(index, path.clone(), bounded(&ends, values), ids)
             }
         })
         .boxed()
 }
+
+/// A streamed output's values, failed at the request's deadline or its server's shutdown.
+fn bounded(ends: &StreamEnds, values: Values) -> Values {
+    let values = ends.until_deadline(values, Some(Err(ends::expired())));
+    ends.until_shutdown(values, Some(Err(ends::shutting_down())))
+}
+
+/// A streamed output's values.
+type Values = BoxStream<'static, Result<Box<RawValue>, Error>>;
 
 fn single(index: usize, write: impl FnOnce(&mut Vec<u8>)) -> BoxStream<'static, Bytes> {
     let bytes = line(|out| {
@@ -90,7 +100,7 @@ fn single(index: usize, write: impl FnOnce(&mut Vec<u8>)) -> BoxStream<'static, 
 fn iterable(
     index: usize,
     path: Arc<str>,
-    values: BoxStream<'static, Result<Box<RawValue>, Error>>,
+    values: Values,
     (result_id, data_id): (usize, usize),
 ) -> BoxStream<'static, Bytes> {
     let opening = [
@@ -184,7 +194,7 @@ mod tests {
             "iter".into(),
             async { Ok(Output::Stream(values)) },
             (1, 2),
-            None,
+            &StreamEnds::default(),
         ));
         assert_eq!(
             out,
@@ -205,7 +215,7 @@ mod tests {
             "s".into(),
             async { Ok(Output::Stream(values)) },
             (1, 2),
-            None,
+            &StreamEnds::default(),
         ));
         assert!(out.ends_with("[2,1,[[\"a\"]]]\n[2,2,{\"message\":\"no\",\"code\":-32003,\"data\":{\"code\":\"FORBIDDEN\",\"httpStatus\":403,\"path\":\"s\"}}]\n"), "{out}");
     }

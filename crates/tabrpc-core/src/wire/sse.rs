@@ -6,9 +6,11 @@
 //! `event: serialized-error` with the error shape. Errors before the stream starts (bad input,
 //! a refused caller) are delivered the same way, with HTTP 200, as tRPC does.
 //!
-//! At the request's [`StreamDeadline`] (its token's expiry) the stream ends without `return`:
-//! the client reconnects with a fresh token and `Last-Event-ID`, a cursor that the procedure
-//! gets as `lastEventId`, never a credential (the new request's caller is the one answered).
+//! At the request's [`StreamDeadline`](super::StreamDeadline) (its token's expiry) the stream
+//! ends without `return`: the client reconnects with a fresh token and `Last-Event-ID`, a
+//! cursor that the procedure gets as `lastEventId`, never a credential (the new request's
+//! caller is the one answered). At its server's [`Shutdown`](super::Shutdown) it ends the same
+//! way, and the client reconnects to another instance.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -17,22 +19,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
-use tokio::sync::Notify;
 
 use crate::codes::ErrorCode;
 use crate::error::Error;
 use crate::procedure::{Event, Output};
-use crate::wire::deadline::{self, StreamDeadline};
+use crate::wire::ends::StreamEnds;
 use crate::wire::envelope;
-
-static CLOSING: Notify = Notify::const_new();
-
-/// Ends every subscription stream open in this process (each simply stops; clients reconnect
-/// to another instance). Graceful shutdown calls it, since an endless stream would otherwise
-/// keep its connection, and so the shutdown, waiting forever.
-pub fn close_subscriptions() {
-    CLOSING.notify_waiters();
-}
 
 fn connected() -> Bytes {
     Bytes::from_static(b"event: connected\ndata: {}\n\n")
@@ -69,29 +61,13 @@ fn ping() -> Bytes {
     Bytes::from_static(b"event: ping\ndata: \n\n")
 }
 
-/// The event stream of one subscription call: `setup` runs the procedure up to its stream.
+/// The event stream of one subscription call: `setup` runs the procedure up to its stream;
+/// `ends` are the request's bounds.
 pub(crate) fn events<F>(
     path: Arc<str>,
     setup: F,
     ping_every: Option<Duration>,
-    deadline: Option<StreamDeadline>,
-) -> BoxStream<'static, Bytes>
-where
-    F: Future<Output = Result<Output, Error>> + Send + 'static,
-{
-    // Ends without `return`, so that clients reconnect with fresh credentials.
-    deadline::until(
-        events_until(path, setup, ping_every, &CLOSING),
-        deadline,
-        None,
-    )
-}
-
-fn events_until<F>(
-    path: Arc<str>,
-    setup: F,
-    ping_every: Option<Duration>,
-    closing: &'static Notify,
+    ends: &StreamEnds,
 ) -> BoxStream<'static, Bytes>
 where
     F: Future<Output = Result<Output, Error>> + Send + 'static,
@@ -150,7 +126,9 @@ where
                 .boxed()
         }
     };
-    body.take_until(closing.notified()).boxed()
+    // Both end the body without `return`, so that clients reconnect (with fresh credentials,
+    // or to another instance).
+    ends.until_shutdown(ends.until_deadline(body, None), None)
 }
 
 #[cfg(test)]
@@ -166,9 +144,10 @@ mod tests {
     }
 
     async fn text(setup: Result<Output, Error>) -> String {
-        let chunks: Vec<Bytes> = events("sub".into(), async { setup }, None, None)
-            .collect()
-            .await;
+        let chunks: Vec<Bytes> =
+            events("sub".into(), async { setup }, None, &StreamEnds::default())
+                .collect()
+                .await;
         chunks
             .iter()
             .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -206,7 +185,7 @@ mod tests {
             "sub".into(),
             async { Ok(Output::Events(silent)) },
             Some(Duration::from_millis(5)),
-            None,
+            &StreamEnds::default(),
         )
         .take(3)
         .collect()
@@ -216,19 +195,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn closing_ends_open_streams() {
+    async fn shutdown_ends_open_streams_without_return() {
         let silent = stream::pending::<Result<Event, Error>>().boxed();
-        // A closing signal of this test's own, so other tests' streams are not cut.
-        static TEST_CLOSING: Notify = Notify::const_new();
-        let stream = events_until(
+        let shutdown = crate::wire::Shutdown::new();
+        let ends = StreamEnds {
+            deadline: None,
+            shutdown: Some(shutdown.clone()),
+        };
+        let stream = events(
             "sub".into(),
             async { Ok(Output::Events(silent)) },
             None,
-            &TEST_CLOSING,
+            &ends,
         );
         let collected = tokio::spawn(stream.collect::<Vec<Bytes>>());
         tokio::time::sleep(Duration::from_millis(20)).await;
-        TEST_CLOSING.notify_waiters();
+        shutdown.trigger();
         let chunks = tokio::time::timeout(Duration::from_secs(5), collected).await;
         assert!(
             matches!(chunks, Ok(Ok(ref c)) if c == &[connected()]),
@@ -241,12 +223,18 @@ mod tests {
         let items = stream::iter(vec![event(None, 1)])
             .chain(stream::pending())
             .boxed();
-        let deadline = StreamDeadline::at(std::time::SystemTime::now() + Duration::from_millis(50));
+        let deadline = crate::wire::StreamDeadline::at(
+            std::time::SystemTime::now() + Duration::from_millis(50),
+        );
+        let ends = StreamEnds {
+            deadline: Some(deadline),
+            shutdown: None,
+        };
         let chunks = events(
             "sub".into(),
             async { Ok(Output::Events(items)) },
             Some(Duration::from_millis(5)),
-            Some(deadline),
+            &ends,
         )
         .collect::<Vec<Bytes>>();
         let chunks = tokio::time::timeout(Duration::from_secs(5), chunks).await;
