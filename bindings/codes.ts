@@ -48,19 +48,10 @@ export const HEADERS = {
   CSRF: "x-tabrpc-csrf",
 } as const;
 
-/**
- * A per-call scope a procedure declares: `"viewer"` (the call says whose account it is for, in
- * `viewerId`, which the server checks) or `"session"` (the call carries the tab's client session
- * id, `sessionId`). The client fills both in; callers never pass them.
- */
+/** A scope a procedure declares: `viewer` (its input's `viewerId` is the caller's account, filled in by the client) or `session` (its input's `sessionId` is the tab's session, filled in by the client). */
 export type Scope = "viewer" | "session";
 
-/**
- * What the client needs to know of each procedure at run time, generated as `procedures` next to
- * the `Procedures` type it describes: its kind, whether its output is streamed, its scopes.
- * `createClient(procedures, …)` reads it, and infers `P` from its type (`"~types"` is never
- * present at run time).
- */
+/** The run-time table of a router's procedures, generated next to its types. `"~types"` is never set: it only carries the procedures' types. */
 export type ProcedureTable<P> = {
   readonly [K in keyof P]: { readonly kind: "query" | "mutation" | "subscription"; readonly stream: boolean; readonly scopes: readonly Scope[] };
 } & { readonly "~types"?: P };

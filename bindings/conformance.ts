@@ -68,7 +68,7 @@ export type Procedures = {
   "unauthorized": { kind: "query"; input: null; output: null; error: never; stream: false; scopes: never };
 };
 
-/** Every procedure's kind, streaming and scopes, as a value for the client at run time. */
+/** Every procedure's kind, whether its output streams, and its scopes, as a value for the client at run time. */
 export const procedures: ProcedureTable<Procedures> = {
   "boom": { kind: "query", stream: false, scopes: [] },
   "echo": { kind: "mutation", stream: false, scopes: [] },

@@ -125,7 +125,7 @@ export type Procedures = {
   "session.rotate": { kind: "mutation"; input: SessionRotateInput; output: SessionRotation; error: never; stream: false; scopes: "session" };
 };
 
-/** Every procedure's kind, streaming and scopes, as a value for the client at run time. */
+/** Every procedure's kind, whether its output streams, and its scopes, as a value for the client at run time. */
 export const procedures: ProcedureTable<Procedures> = {
   "cart.add": { kind: "mutation", stream: false, scopes: ["session"] },
   "cart.get": { kind: "query", stream: false, scopes: ["session"] },

@@ -20,32 +20,21 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tabrpc::auth::{Algorithm, Caller, Resolver, Verifier};
-use tabrpc::{Error, Procedure, Router, ViewerInput};
+use tabrpc::{Procedure, Router, ViewerGuard};
 
-#[derive(Clone)]
+#[derive(Clone, tabrpc::Context)]
 struct Ctx {
+    #[tabrpc(caller)]
     caller: Caller,
 }
 
-impl tabrpc::ViewerContext for Ctx {
-    fn viewer(&self) -> Result<&str, Error> {
-        self.caller.viewer()
-    }
-}
-
 /// Input of `profile.getUser`, as in the demo.
+#[tabrpc::input]
 #[derive(Debug, Default, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 struct GetUserInput {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[specta(optional, type = String)]
+    #[tabrpc(viewer)]
     viewer_id: Option<String>,
-}
-
-impl ViewerInput for GetUserInput {
-    fn viewer_id(&self) -> Option<&str> {
-        self.viewer_id.as_deref()
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Type)]
@@ -62,7 +51,7 @@ fn router() -> Router<Ctx> {
         Router::new().procedure(
             "getUser",
             Procedure::query(|ctx: Ctx, _input: Option<GetUserInput>| async move {
-                Ok::<_, Error>(match ctx.caller.user_id() {
+                Ok(match ctx.caller.user_id() {
                     Some(id) => User {
                         display_name: id.to_owned(),
                         id: id.to_owned(),
@@ -75,7 +64,7 @@ fn router() -> Router<Ctx> {
                     },
                 })
             })
-            .viewer_guard(),
+            .guard(ViewerGuard),
         ),
     )
 }
@@ -104,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let resolver = Arc::new(Resolver::builder(builder.build().await?).build()?);
 
-    let built = router().build().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let built = router().build()?;
     let endpoint = tabrpc::axum::Endpoint::new(built, |parts: &http::request::Parts| {
         let ctx = Ctx {
             caller: tabrpc::auth::caller(parts),

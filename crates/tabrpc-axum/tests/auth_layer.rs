@@ -15,7 +15,7 @@ use tabrpc_auth::{Caller, Resolver};
 use tabrpc_axum::Endpoint;
 use tabrpc_axum::auth::{AuthLayer, CurrentCaller, caller};
 use tabrpc_core::protocol::{ACCOUNT_HEADER, MARKER_HEADER};
-use tabrpc_core::{Error, Procedure, Router};
+use tabrpc_core::{Procedure, Router};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -40,7 +40,7 @@ async fn serve(layer: impl FnOnce(Arc<Resolver>) -> AuthLayer) -> SocketAddr {
     let built = Router::new()
         .procedure(
             "hello",
-            Procedure::query(|_: Ctx, (): ()| async { Ok::<_, Error>("hi") }),
+            Procedure::query(|_: Ctx, (): ()| async { Ok("hi") }),
         )
         .procedure(
             "me",

@@ -32,14 +32,15 @@ pub struct Generated {
 /// Why the bindings could not be generated, written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A router failed its build-time checks (a duplicate or malformed path).
+    /// A router failed its build-time checks (a duplicate or malformed path, a scope key
+    /// without its guard).
     #[error("the {name} router does not build")]
     Router {
         /// `demo` or `conformance`.
         name: &'static str,
-        /// The router's error.
+        /// Every problem of the router.
         #[source]
-        source: tabrpc::Error,
+        source: tabrpc::BuildError,
     },
     /// A router's types have no TypeScript form.
     #[error("the {name} router cannot be exported")]

@@ -7,7 +7,7 @@ use futures_util::stream;
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tabrpc::wire::Config;
-use tabrpc::{BuiltRouter, Error, ErrorCode, Procedure, Router, Tracked};
+use tabrpc::{BuildError, BuiltRouter, Error, ErrorCode, Procedure, Router, Tracked};
 
 /// The fixture's context: it needs nothing from the request.
 #[derive(Debug, Clone, Copy, Default)]
@@ -64,7 +64,7 @@ pub fn router() -> Router<Ctx> {
             "hello",
             Procedure::query(|_: Ctx, input: Option<HelloInput>| async move {
                 let who = input.and_then(|i| i.who).unwrap_or_else(|| "world".into());
-                Ok::<_, Error>(Greeting {
+                Ok(Greeting {
                     text: format!("hello {who}"),
                 })
             }),
@@ -72,35 +72,33 @@ pub fn router() -> Router<Ctx> {
         .procedure(
             "helloStr",
             Procedure::query(|_: Ctx, input: Option<String>| async move {
-                Ok::<_, Error>(format!("Hello {}", input.as_deref().unwrap_or("world")))
+                Ok(format!("Hello {}", input.as_deref().unwrap_or("world")))
             }),
         )
         .procedure(
             "noInput",
-            Procedure::query(|_: Ctx, (): ()| async { Ok::<_, Error>("no-input") }),
+            Procedure::query(|_: Ctx, (): ()| async { Ok("no-input") }),
         )
         .procedure(
             "returnUndefined",
-            Procedure::query(|_: Ctx, (): ()| async { Ok::<_, Error>(()) }),
+            Procedure::query(|_: Ctx, (): ()| async { Ok(()) }),
         )
         .procedure(
             "returnNull",
-            Procedure::query(|_: Ctx, (): ()| async { Ok::<_, Error>(None::<String>) }),
+            Procedure::query(|_: Ctx, (): ()| async { Ok(None::<String>) }),
         )
         .procedure(
             "echo",
-            Procedure::mutation(|_: Ctx, input: String| async move {
-                Ok::<_, Error>(format!("echo {input}"))
-            }),
+            Procedure::mutation(|_: Ctx, input: String| async move { Ok(format!("echo {input}")) }),
         )
         .procedure(
             "mut",
-            Procedure::mutation(|_: Ctx, (): ()| async { Ok::<_, Error>("mutation") }),
+            Procedure::mutation(|_: Ctx, (): ()| async { Ok("mutation") }),
         )
         .procedure(
             "optMut",
             Procedure::mutation(|_: Ctx, input: Option<String>| async move {
-                Ok::<_, Error>(OptMutOutput { got: input })
+                Ok(OptMutOutput { got: input })
             }),
         )
         .procedure(
@@ -121,7 +119,7 @@ pub fn router() -> Router<Ctx> {
                 if std::hint::black_box(true) {
                     panic!("boom: an unexpected failure inside a procedure");
                 }
-                Ok::<_, Error>(())
+                Ok(())
             }),
         )
         .procedure(
@@ -131,7 +129,7 @@ pub fn router() -> Router<Ctx> {
         .procedure(
             "post.byId",
             Procedure::query(|_: Ctx, input: PostById| async move {
-                Ok::<_, Error>(Post {
+                Ok(Post {
                     id: input.id,
                     title: format!("post {}", input.id),
                 })
@@ -141,14 +139,12 @@ pub fn router() -> Router<Ctx> {
             "slow",
             Procedure::query(|_: Ctx, ms: u32| async move {
                 tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
-                Ok::<_, Error>(format!("slept {ms}"))
+                Ok(format!("slept {ms}"))
             }),
         )
         .procedure(
             "iter",
-            Procedure::stream(|_: Ctx, (): ()| async {
-                Ok::<_, Error>(stream::iter([Ok::<_, Error>(1), Ok(2)]))
-            }),
+            Procedure::stream(|_: Ctx, (): ()| async { Ok(stream::iter([Ok(1), Ok(2)])) }),
         )
         .procedure(
             "sub",
@@ -170,15 +166,15 @@ pub fn router() -> Router<Ctx> {
                         })?,
                 };
                 let count = input.n.unwrap_or(3);
-                Ok::<_, Error>(stream::iter((first..first.saturating_add(count)).map(
-                    |k| Ok::<_, Error>(Tracked::new(k.to_string(), SubEvent { i: k })),
+                Ok(stream::iter((first..first.saturating_add(count)).map(
+                    |k| Ok(Tracked::new(k.to_string(), SubEvent { i: k })),
                 )))
             }),
         )
         .procedure(
             "subFail",
             Procedure::subscription(|_: Ctx, (): ()| async {
-                Ok::<_, Error>(stream::iter([
+                Ok(stream::iter([
                     Ok("a".to_owned()),
                     Err(Error::new(ErrorCode::Forbidden).with_message("sub forbidden")),
                 ]))
@@ -273,7 +269,7 @@ impl Args {
 }
 
 /// The fixture as an axum app, procedures at the root (`/hello`, `/a,b?batch=1`).
-pub fn app(config: Config) -> Result<axum::Router, Error> {
+pub fn app(config: Config) -> Result<axum::Router, BuildError> {
     let built: BuiltRouter<Ctx> = router().build()?;
     Ok(
         tabrpc::axum::Endpoint::new(built, |_: &http::request::Parts| async { Ok(Ctx) })

@@ -16,9 +16,10 @@ use crate::protocol::ErrorReason;
 /// payload (sent as `error.data.payload`), an optional cause (logged, never sent) and optional
 /// response headers (such as `WWW-Authenticate`).
 ///
-/// Procedures return it (or any type that converts into it, see [`ProcedureError`]); the
-/// transport turns it into the wire envelope. Router construction reports its failures with the
-/// same type, coded [`ErrorCode::InternalServerError`].
+/// Every procedure's handler returns it (`?` converts any error that implements
+/// `Into<Error>`); the transport turns it into the wire envelope. Configuration mistakes are not
+/// RPC errors: [`Router::build`](crate::Router::build) reports them as a
+/// [`BuildError`](crate::BuildError).
 ///
 /// ```
 /// use tabrpc_core::{Error, ErrorCode};
@@ -177,25 +178,10 @@ impl From<ErrorCode> for Error {
     }
 }
 
-/// An error type a procedure may return: it converts into [`Error`] and names the type of its
-/// payload, which the TypeScript bindings export as the procedure's error type.
-///
-/// [`Error`] itself has no declared payload ([`NoPayload`], exported as `never`). For a typed
-/// payload use [`TypedError`] or implement this trait for your own error enum.
-pub trait ProcedureError: Into<Error> + Send + 'static {
-    /// The payload type sent in `error.data.payload`.
-    type Payload: specta::Type;
-}
-
-impl ProcedureError for Error {
-    type Payload = NoPayload;
-}
-
-/// The payload type of errors that carry none. Exported to TypeScript as `never`.
-#[derive(Debug, Clone, Copy, Serialize, specta::Type)]
-pub enum NoPayload {}
-
-/// An [`Error`] whose payload has a declared type `P`, exported to TypeScript.
+/// An [`Error`] built with a payload of type `P`: the procedure declares `P` once with
+/// [`Procedure::error_payload`](crate::Procedure::error_payload), which exports it to
+/// TypeScript as the procedure's `error` type, and returns `TypedError::new(…).into()` (or uses
+/// `?`, which converts it).
 ///
 /// ```
 /// # use tabrpc_core::{TypedError, ErrorCode};
@@ -228,10 +214,6 @@ impl<P> From<TypedError<P>> for Error {
     fn from(err: TypedError<P>) -> Self {
         err.inner
     }
-}
-
-impl<P: specta::Type + 'static> ProcedureError for TypedError<P> {
-    type Payload = P;
 }
 
 impl<P> fmt::Debug for TypedError<P> {

@@ -2,20 +2,21 @@
 //! tRPC-compatible wire protocol, with no web framework in it.
 //!
 //! ```
-//! use tabrpc_core::{Error, Procedure, Router};
+//! use tabrpc_core::{Procedure, Router};
 //!
 //! #[derive(Clone)]
 //! struct Ctx;
 //!
 //! let router = Router::new()
 //!     .procedure("hello", Procedure::query(|_ctx: Ctx, who: Option<String>| async move {
-//!         Ok::<_, Error>(format!("hello {}", who.as_deref().unwrap_or("world")))
+//!         Ok(format!("hello {}", who.as_deref().unwrap_or("world")))
 //!     }))
-//!     .build()
-//!     .unwrap();
+//!     .build()?;
 //! assert_eq!(router.len(), 1);
+//! # Ok::<(), tabrpc_core::BuildError>(())
 //! ```
 
+mod build_error;
 mod codes;
 mod error;
 mod middleware;
@@ -26,8 +27,9 @@ pub mod scope;
 mod viewer;
 pub mod wire;
 
+pub use build_error::{BuildError, BuildProblem, BuildProblemKind};
 pub use codes::ErrorCode;
-pub use error::{Error, NoPayload, ProcedureError, TypedError};
+pub use error::{Error, TypedError};
 pub use middleware::Call;
 pub use procedure::{
     ErasedProcedure, Event, IntoProcedure, Output, Procedure, ProcedureKind, ProcedureMeta,
@@ -35,5 +37,5 @@ pub use procedure::{
 };
 pub use protocol::ErrorReason;
 pub use router::{BuiltRouter, Router};
-pub use scope::{RESERVED_SCOPES, SESSION_SCOPE, ScopeKey, VIEWER_SCOPE};
-pub use viewer::{VIEWER_MARKER, VIEWER_MISMATCH, ViewerContext, ViewerInput};
+pub use scope::{Guard, Scope};
+pub use viewer::{VIEWER_MISMATCH, ViewerContext, ViewerGuard, ViewerInput};

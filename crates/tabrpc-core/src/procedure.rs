@@ -11,9 +11,9 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use specta::datatype::DataType;
 
-use crate::error::{Error, ProcedureError};
+use crate::error::Error;
 use crate::middleware::{Call, Input};
-use crate::scope::{self, ScopeKey};
+use crate::scope::{self, Guard, Scope};
 
 /// What kind of procedure this is, which decides the HTTP method it answers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,8 +104,9 @@ pub struct TypeInfo {
     pub input: fn(&mut specta::Types) -> DataType,
     /// The output type; for a streamed procedure, the type of one item.
     pub output: fn(&mut specta::Types) -> DataType,
-    /// The error payload type (`never` when the procedure declares none).
-    pub error: fn(&mut specta::Types) -> DataType,
+    /// The error payload type declared with [`Procedure::error_payload`]; `None` (exported as
+    /// `never`) when the procedure declares none.
+    pub error: Option<fn(&mut specta::Types) -> DataType>,
     /// The Rust name of the input type, used in build-time checks and messages.
     pub input_name: &'static str,
 }
@@ -130,12 +131,16 @@ pub struct ProcedureMeta {
     /// Whether the procedure reads its input. One that takes `()` does not: like a tRPC
     /// procedure without an input parser, it ignores whatever input was sent, even unreadable.
     pub reads_input: bool,
-    /// Markers set by middleware (for example `"viewer"` for account-scoped procedures); exported
-    /// to the bindings so clients can act on them.
-    pub markers: Vec<&'static str>,
-    /// Reserved scope keys the procedure's input has only to ignore them (see
-    /// [`Procedure::dangerous_ignore_scope_key`]); not exported.
-    pub ignored_scope_keys: Vec<ScopeKey>,
+    /// Set only by [`Procedure::guard`], which installs the check.
+    scopes: Vec<Scope>,
+}
+
+impl ProcedureMeta {
+    /// The scopes the procedure declares, each by its guard (sorted, no repeats); exported to
+    /// the bindings so that clients fill in their keys.
+    pub fn scopes(&self) -> &[Scope] {
+        &self.scopes
+    }
 }
 
 type TypedExec<TCtx, TIn> =
@@ -143,16 +148,26 @@ type TypedExec<TCtx, TIn> =
 
 /// A procedure with its context type `TCtx` and its typed input `TIn`.
 ///
-/// Made with [`Procedure::query`], [`Procedure::mutation`] or [`Procedure::stream`], then added to
-/// a [`Router`](crate::Router) under a path. [`Procedure::with`] puts middleware in front of it.
+/// Made with [`Procedure::query`], [`Procedure::mutation`], [`Procedure::stream`],
+/// [`Procedure::subscription`] or [`Procedure::tracked_subscription`] from a handler: a closure
+/// or an `async fn` taking the context and the input and returning `Result<T, Error>`. Then
+/// added to a [`Router`](crate::Router) under a path. [`Procedure::guard`] puts it in a scope;
+/// [`Procedure::with`] puts middleware in front of it.
 ///
 /// ```
-/// use tabrpc_core::{Procedure, Error};
+/// use tabrpc_core::{Error, Procedure};
+///
 /// #[derive(Clone)]
 /// struct Ctx;
+///
 /// let hello = Procedure::query(|_ctx: Ctx, who: Option<String>| async move {
-///     Ok::<_, Error>(format!("hello {}", who.as_deref().unwrap_or("world")))
+///     Ok(format!("hello {}", who.as_deref().unwrap_or("world")))
 /// });
+///
+/// async fn add(_ctx: Ctx, (a, b): (i32, i32)) -> Result<i32, Error> {
+///     a.checked_add(b).ok_or_else(|| Error::bad_request("overflow"))
+/// }
+/// let add = Procedure::mutation(add);
 /// ```
 pub struct Procedure<TCtx, TIn> {
     meta: ProcedureMeta,
@@ -178,79 +193,72 @@ fn serialize_output<T: Serialize + 'static>(value: T) -> Result<Output, Error> {
         .map_err(Error::internal)
 }
 
+// The handler's error type is always `Error`, so that a closure's `Ok(…)` and `?` need no
+// annotation; a typed payload is declared once with `error_payload`.
 impl<TCtx, TIn> Procedure<TCtx, TIn>
 where
     TCtx: Send + 'static,
     TIn: DeserializeOwned + specta::Type + Send + 'static,
 {
-    fn new<F, Fut, TOut, E>(kind: ProcedureKind, handler: F) -> Self
+    fn new<F, Fut, TOut>(kind: ProcedureKind, handler: F) -> Self
     where
         F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<TOut, E>> + Send + 'static,
+        Fut: Future<Output = Result<TOut, Error>> + Send + 'static,
         TOut: Serialize + specta::Type + 'static,
-        E: ProcedureError,
     {
         let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input| {
             let fut = handler(ctx, input);
-            Box::pin(async move {
-                match fut.await {
-                    Ok(value) => serialize_output(value),
-                    Err(err) => Err(err.into()),
-                }
-            })
+            Box::pin(async move { serialize_output(fut.await?) })
         });
         Self {
-            meta: meta_of::<TIn, TOut, E::Payload>(kind, false),
+            meta: meta_of::<TIn, TOut>(kind, false),
             exec,
         }
     }
 
     /// A query: a read, answered to GET. The handler takes the context and the typed input
-    /// (use `()` for none, `Option<T>` for an optional one) and returns `Result<T, E>`.
-    pub fn query<F, Fut, TOut, E>(handler: F) -> Self
+    /// (use `()` for none, `Option<T>` for an optional one) and returns `Result<T, Error>`.
+    pub fn query<F, Fut, TOut>(handler: F) -> Self
     where
         F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<TOut, E>> + Send + 'static,
+        Fut: Future<Output = Result<TOut, Error>> + Send + 'static,
         TOut: Serialize + specta::Type + 'static,
-        E: ProcedureError,
     {
         Self::new(ProcedureKind::Query, handler)
     }
 
     /// A mutation: a write, answered to POST only.
-    pub fn mutation<F, Fut, TOut, E>(handler: F) -> Self
+    pub fn mutation<F, Fut, TOut>(handler: F) -> Self
     where
         F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<TOut, E>> + Send + 'static,
+        Fut: Future<Output = Result<TOut, Error>> + Send + 'static,
         TOut: Serialize + specta::Type + 'static,
-        E: ProcedureError,
     {
         Self::new(ProcedureKind::Mutation, handler)
     }
 
     /// A query whose output is a stream of values. The client sees an async iterable when it
     /// uses the streaming link; an `Err` item ends the stream with that error.
-    pub fn stream<F, Fut, S, TItem, E>(handler: F) -> Self
+    pub fn stream<F, Fut, S, TItem>(handler: F) -> Self
     where
         F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<S, E>> + Send + 'static,
-        S: Stream<Item = Result<TItem, E>> + Send + 'static,
+        Fut: Future<Output = Result<S, Error>> + Send + 'static,
+        S: Stream<Item = Result<TItem, Error>> + Send + 'static,
         TItem: Serialize + specta::Type + 'static,
-        E: ProcedureError,
     {
         let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input| {
             let fut = handler(ctx, input);
             Box::pin(async move {
-                let stream = fut.await.map_err(Into::into)?;
-                let items = stream.map(|item| match item {
-                    Ok(value) => serde_json::value::to_raw_value(&value).map_err(Error::internal),
-                    Err(err) => Err(err.into()),
+                let items = fut.await?.map(|item| {
+                    item.and_then(|value| {
+                        serde_json::value::to_raw_value(&value).map_err(Error::internal)
+                    })
                 });
                 Ok(Output::Stream(items.boxed()))
             })
         });
         Self {
-            meta: meta_of::<TIn, TItem, E::Payload>(ProcedureKind::Query, true),
+            meta: meta_of::<TIn, TItem>(ProcedureKind::Query, true),
             exec,
         }
     }
@@ -258,15 +266,14 @@ where
     /// A subscription: a long-lived stream of values served as server-sent events to a GET
     /// (wire.md section 4; tRPC's `httpSubscriptionLink`). Never batched. An `Err` item ends
     /// it with that error; the end of the stream is announced to the client.
-    pub fn subscription<F, Fut, S, TItem, E>(handler: F) -> Self
+    pub fn subscription<F, Fut, S, TItem>(handler: F) -> Self
     where
         F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<S, E>> + Send + 'static,
-        S: Stream<Item = Result<TItem, E>> + Send + 'static,
+        Fut: Future<Output = Result<S, Error>> + Send + 'static,
+        S: Stream<Item = Result<TItem, Error>> + Send + 'static,
         TItem: Serialize + specta::Type + 'static,
-        E: ProcedureError,
     {
-        Self::events::<F, Fut, S, TItem, TItem, E>(handler, |value| {
+        Self::events::<F, Fut, S, TItem, TItem>(handler, |value| {
             Ok(Event {
                 id: None,
                 data: serde_json::value::to_raw_value(&value).map_err(Error::internal)?,
@@ -277,15 +284,14 @@ where
     /// A subscription whose events carry ids ([`Tracked`]), so that a reconnecting client
     /// resumes where it left off: the last id it saw arrives as the input's `lastEventId`
     /// field (give the input an optional `last_event_id`, renamed `lastEventId`).
-    pub fn tracked_subscription<F, Fut, S, TItem, E>(handler: F) -> Self
+    pub fn tracked_subscription<F, Fut, S, TItem>(handler: F) -> Self
     where
         F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<S, E>> + Send + 'static,
-        S: Stream<Item = Result<Tracked<TItem>, E>> + Send + 'static,
+        Fut: Future<Output = Result<S, Error>> + Send + 'static,
+        S: Stream<Item = Result<Tracked<TItem>, Error>> + Send + 'static,
         TItem: Serialize + specta::Type + 'static,
-        E: ProcedureError,
     {
-        Self::events::<F, Fut, S, Tracked<TItem>, TItem, E>(handler, |tracked| {
+        Self::events::<F, Fut, S, Tracked<TItem>, TItem>(handler, |tracked| {
             Ok(Event {
                 id: Some(tracked.id),
                 data: serde_json::value::to_raw_value(&tracked.data).map_err(Error::internal)?,
@@ -293,31 +299,26 @@ where
         })
     }
 
-    fn events<F, Fut, S, TRaw, TItem, E>(
+    fn events<F, Fut, S, TRaw, TItem>(
         handler: F,
         to_event: fn(TRaw) -> Result<Event, Error>,
     ) -> Self
     where
         F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<S, E>> + Send + 'static,
-        S: Stream<Item = Result<TRaw, E>> + Send + 'static,
+        Fut: Future<Output = Result<S, Error>> + Send + 'static,
+        S: Stream<Item = Result<TRaw, Error>> + Send + 'static,
         TRaw: 'static,
         TItem: Serialize + specta::Type + 'static,
-        E: ProcedureError,
     {
         let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input| {
             let fut = handler(ctx, input);
             Box::pin(async move {
-                let stream = fut.await.map_err(Into::into)?;
-                let events = stream.map(move |item| match item {
-                    Ok(value) => to_event(value),
-                    Err(err) => Err(err.into()),
-                });
+                let events = fut.await?.map(move |item| item.and_then(to_event));
                 Ok(Output::Events(events.boxed()))
             })
         });
         Self {
-            meta: meta_of::<TIn, TItem, E::Payload>(ProcedureKind::Subscription, true),
+            meta: meta_of::<TIn, TItem>(ProcedureKind::Subscription, true),
             exec,
         }
     }
@@ -328,6 +329,105 @@ where
     TCtx: Send + 'static,
     TIn: Send + 'static,
 {
+    /// Puts the procedure in `guard`'s [`Scope`]: the guard checks every call (the input's
+    /// `viewerId` or `sessionId` against the verified caller) before the handler runs, and
+    /// hands the handler its context. The scope is recorded on the procedure, which is what
+    /// lets its input take the scope's reserved key ([`Router::build`](crate::Router::build)
+    /// refuses an input with the key otherwise, and an unguarded procedure answers 400 to it)
+    /// and what the bindings export for the client to fill the key in.
+    ///
+    /// ```
+    /// use tabrpc_core::{Error, ErrorCode, Procedure, Router, ViewerContext, ViewerGuard, ViewerInput};
+    ///
+    /// #[derive(Clone)]
+    /// struct Ctx { user: Option<String> }
+    /// impl ViewerContext for Ctx {
+    ///     fn viewer(&self) -> Result<&str, Error> {
+    ///         self.user.as_deref().ok_or_else(|| Error::new(ErrorCode::Unauthorized))
+    ///     }
+    /// }
+    ///
+    /// #[derive(serde::Deserialize, specta::Type)]
+    /// #[serde(rename_all = "camelCase")]
+    /// struct GetUser { viewer_id: Option<String> }
+    /// impl ViewerInput for GetUser {
+    ///     fn viewer_id(&self) -> Option<&str> { self.viewer_id.as_deref() }
+    /// }
+    ///
+    /// let get_user = Procedure::query(|ctx: Ctx, _: GetUser| async move {
+    ///     Ok(ctx.viewer()?.to_owned())
+    /// })
+    /// .guard(ViewerGuard);
+    /// assert!(Router::new().procedure("user.get", get_user).build().is_ok());
+    /// ```
+    ///
+    /// A guard that does not fit the procedure does not compile: the viewer guard on an input
+    /// without [`ViewerInput`](crate::ViewerInput),
+    ///
+    /// ```compile_fail
+    /// use tabrpc_core::{Error, Procedure, ViewerContext, ViewerGuard};
+    /// #[derive(Clone)]
+    /// struct Ctx;
+    /// impl ViewerContext for Ctx {
+    ///     fn viewer(&self) -> Result<&str, Error> { Ok("alice") }
+    /// }
+    /// #[derive(serde::Deserialize, specta::Type)]
+    /// struct NoViewer { viewer_id: Option<String> }
+    /// let p = Procedure::query(|_: Ctx, _: NoViewer| async { Ok(()) }).guard(ViewerGuard);
+    /// ```
+    ///
+    /// or on a context without [`ViewerContext`](crate::ViewerContext):
+    ///
+    /// ```compile_fail
+    /// use tabrpc_core::{Procedure, ViewerGuard, ViewerInput};
+    /// #[derive(Clone)]
+    /// struct Anonymous;
+    /// #[derive(serde::Deserialize, specta::Type)]
+    /// struct In { viewer_id: Option<String> }
+    /// impl ViewerInput for In {
+    ///     fn viewer_id(&self) -> Option<&str> { self.viewer_id.as_deref() }
+    /// }
+    /// let p = Procedure::query(|_: Anonymous, _: In| async { Ok(()) }).guard(ViewerGuard);
+    /// ```
+    pub fn guard<G>(self, guard: G) -> Procedure<G::Outer, TIn>
+    where
+        G: Guard<TCtx, TIn>,
+    {
+        let kind = self.meta.kind;
+        let mut guarded = self.with(move |ctx, input: &TIn| guard.check(ctx, input, kind));
+        if !guarded.meta.scopes.contains(&G::SCOPE) {
+            guarded.meta.scopes.push(G::SCOPE);
+            guarded.meta.scopes.sort_unstable();
+        }
+        guarded
+    }
+
+    /// Declares the type of the payload this procedure's errors carry (`error.data.payload`),
+    /// exported as the procedure's `error` type in the bindings. The handler attaches it with
+    /// [`Error::with_payload`] or returns a [`TypedError<P>`](crate::TypedError).
+    ///
+    /// ```
+    /// use tabrpc_core::{ErrorCode, Procedure, TypedError};
+    ///
+    /// #[derive(serde::Serialize, specta::Type)]
+    /// struct OutOfStock { sku: String }
+    ///
+    /// #[derive(Clone)]
+    /// struct Ctx;
+    ///
+    /// let buy = Procedure::mutation(|_: Ctx, sku: String| async move {
+    ///     if sku.is_empty() {
+    ///         return Err(TypedError::new(ErrorCode::Conflict, OutOfStock { sku }).into());
+    ///     }
+    ///     Ok(())
+    /// })
+    /// .error_payload::<OutOfStock>();
+    /// ```
+    pub fn error_payload<P: specta::Type>(mut self) -> Self {
+        self.meta.types.error = Some(<P as specta::Type>::definition);
+        self
+    }
+
     /// Puts a middleware in front of this procedure. It gets the caller's context and the typed
     /// input, and either rejects the call with an [`Error`] or returns the context the procedure
     /// runs with, which may be a richer type (for example one that carries the signed-in user).
@@ -356,92 +456,29 @@ where
         }
     }
 
-    /// Adds a marker to the procedure's metadata, exported in the bindings for clients to act
-    /// on. The markers of reserved scope keys (`"viewer"`, `"session"`, see
-    /// [`RESERVED_SCOPES`](crate::RESERVED_SCOPES)) are ignored here: marking by hand would
-    /// claim a check that does not run. [`Procedure::guard_scope`] sets them.
-    pub fn mark(self, marker: &'static str) -> Self {
-        if ScopeKey::of_marker(marker).is_some() {
-            return self;
-        }
-        self.mark_internal(marker)
-    }
-
-    /// Puts `guard` in front of this procedure, as [`Procedure::with`] does, and marks the
-    /// procedure as taking `scope`'s reserved key (`viewerId`, `sessionId`): only a procedure
-    /// so guarded may have the key in its input type ([`Router::build`](crate::Router::build)
-    /// refuses it otherwise) or receive it (otherwise a 400).
-    ///
-    /// For guard authors: [`Procedure::viewer_guard`] and tabrpc-sessions' `with_session` are
-    /// built on it. The guard must check the key against the verified caller and refuse the
-    /// call when they disagree.
-    pub fn guard_scope<TOuter, M, Fut>(self, scope: ScopeKey, guard: M) -> Procedure<TOuter, TIn>
-    where
-        TOuter: Send + 'static,
-        M: Fn(TOuter, &TIn) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<TCtx, Error>> + Send + 'static,
-    {
-        self.with(guard).mark_internal(scope.marker)
-    }
-
-    /// Marks the procedure as taking `scope`'s reserved key without installing a guard: its
-    /// body checks the key against the verified caller itself. Dangerous: nothing verifies
-    /// that it does, and a body that does not answers for whichever account or session the
-    /// input names. Prefer [`Procedure::guard_scope`]; tabrpc-sessions' `rotate` and `end`
-    /// use this because they check ownership inside the store's transaction.
-    pub fn dangerous_mark_scope_checked_by_body(self, scope: ScopeKey) -> Self {
-        self.mark_internal(scope.marker)
-    }
-
-    /// Declares that the procedure's input has a field that reads as `scope`'s reserved key
-    /// only to ignore it, without the key's guard and without the marker (so clients do not
-    /// fill the key in): [`Router::build`](crate::Router::build) then accepts the field, and
-    /// the key is not refused at run time. For a deprecated field kept so that old clients are
-    /// not refused. Dangerous: nothing verifies that the procedure ignores the value; one that
-    /// reads it answers for whichever account or session the input names.
-    pub fn dangerous_ignore_scope_key(mut self, scope: ScopeKey) -> Self {
-        if !self.meta.ignored_scope_keys.contains(&scope) {
-            self.meta.ignored_scope_keys.push(scope);
-        }
-        self
-    }
-
-    pub(crate) fn mark_internal(mut self, marker: &'static str) -> Self {
-        if !self.meta.markers.contains(&marker) {
-            self.meta.markers.push(marker);
-        }
-        self
-    }
-
     /// The procedure's metadata.
     pub fn meta(&self) -> &ProcedureMeta {
         &self.meta
     }
 }
 
-/// The metadata of a new procedure: no markers yet.
-fn meta_of<TIn, TOut, P>(kind: ProcedureKind, stream: bool) -> ProcedureMeta
+/// The metadata of a new procedure: no scopes, no error payload yet.
+fn meta_of<TIn, TOut>(kind: ProcedureKind, stream: bool) -> ProcedureMeta
 where
     TIn: specta::Type + 'static,
     TOut: specta::Type,
-    P: specta::Type,
 {
     ProcedureMeta {
         kind,
         stream,
-        types: types_of::<TIn, TOut, P>(),
+        types: TypeInfo {
+            input: <TIn as specta::Type>::definition,
+            output: <TOut as specta::Type>::definition,
+            error: None,
+            input_name: std::any::type_name::<TIn>(),
+        },
         reads_input: TypeId::of::<TIn>() != TypeId::of::<()>(),
-        markers: Vec::new(),
-        ignored_scope_keys: Vec::new(),
-    }
-}
-
-fn types_of<TIn: specta::Type, TOut: specta::Type, P: specta::Type>() -> TypeInfo {
-    TypeInfo {
-        input: <TIn as specta::Type>::definition,
-        output: <TOut as specta::Type>::definition,
-        error: <P as specta::Type>::definition,
-        input_name: std::any::type_name::<TIn>(),
+        scopes: Vec::new(),
     }
 }
 
@@ -574,12 +611,12 @@ mod tests {
 
     #[test]
     fn unit_output_is_distinct_from_null() {
-        let unit = Procedure::query(|_: Ctx, (): ()| async { Ok::<_, Error>(()) });
+        let unit = Procedure::query(|_: Ctx, (): ()| async { Ok(()) });
         assert!(matches!(
             run(unit.into_procedure(), Ctx(0), json!(null)),
             Ok(Output::Unit)
         ));
-        let null = Procedure::query(|_: Ctx, (): ()| async { Ok::<_, Error>(None::<u8>) });
+        let null = Procedure::query(|_: Ctx, (): ()| async { Ok(None::<u8>) });
         match run(null.into_procedure(), Ctx(0), json!(null)) {
             Ok(Output::Value(raw)) => assert_eq!(raw.get(), "null"),
             other => panic!("unexpected {other:?}"),
@@ -593,7 +630,7 @@ mod tests {
         struct In {
             id: u32,
         }
-        let p = Procedure::query(|_: Ctx, i: In| async move { Ok::<_, Error>(i.id) });
+        let p = Procedure::query(|_: Ctx, i: In| async move { Ok(i.id) });
         let err = run(p.into_procedure(), Ctx(0), json!({"id": "x"})).unwrap_err();
         assert_eq!(err.code(), crate::ErrorCode::BadRequest);
         assert!(err.message().contains("`id`"), "{}", err.message());
@@ -601,7 +638,7 @@ mod tests {
 
     #[test]
     fn middleware_runs_outermost_last_added_first_and_can_change_context() {
-        let p = Procedure::query(|ctx: Ctx, (): ()| async move { Ok::<_, Error>(ctx.0) })
+        let p = Procedure::query(|ctx: Ctx, (): ()| async move { Ok(ctx.0) })
             .with(|n: u32, _: &()| async move { Ok(Ctx(n * 10)) })
             .with(|s: String, _: &()| {
                 let parsed = s.parse::<u32>();

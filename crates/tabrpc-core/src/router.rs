@@ -5,7 +5,7 @@ use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
 
-use crate::codes::ErrorCode;
+use crate::build_error::{BuildError, BuildProblem, BuildProblemKind};
 use crate::error::Error;
 use crate::middleware::{self, Call};
 use crate::procedure::{ErasedProcedure, IntoProcedure};
@@ -13,29 +13,54 @@ use crate::scope;
 
 struct Entry<TCtx> {
     path: String,
+    /// Where [`Router::procedure`] was called.
     at: &'static Location<'static>,
+    /// Where the [`Router::nest`] and [`Router::merge`] calls that brought it here were made,
+    /// innermost first.
+    via: Vec<&'static Location<'static>>,
     procedure: ErasedProcedure<TCtx>,
+}
+
+impl<TCtx> Entry<TCtx> {
+    /// `added at <file:line:col>`, with the nest and merge calls it came through.
+    fn added_at(&self) -> String {
+        let mut out = format!("added at {}", self.at);
+        if !self.via.is_empty() {
+            let via: Vec<String> = self.via.iter().map(ToString::to_string).collect();
+            out.push_str(&format!(" (through nest or merge at {})", via.join(", ")));
+        }
+        out
+    }
+
+    fn problem(&self, kind: BuildProblemKind, message: String) -> BuildProblem {
+        BuildProblem {
+            kind,
+            path: self.path.clone(),
+            location: self.at,
+            message,
+        }
+    }
 }
 
 /// A set of procedures under dotted paths, generic over the context type `TCtx` it runs with.
 ///
 /// Routers nest ([`Router::nest`]) and merge ([`Router::merge`]); [`Router::with`] puts
 /// middleware in front of every procedure, and may change the context type. Mistakes (a
-/// duplicate or malformed path) are reported by [`Router::build`], naming where each
-/// registration was made.
+/// duplicate or malformed path, a scope key without its guard) are reported together by
+/// [`Router::build`], naming where each procedure was added.
 ///
 /// ```
-/// use tabrpc_core::{Router, Procedure, Error};
+/// use tabrpc_core::{Procedure, Router};
 /// #[derive(Clone)]
 /// struct Ctx;
 /// let posts = Router::new()
-///     .procedure("byId", Procedure::query(|_: Ctx, id: u32| async move { Ok::<_, Error>(id) }));
+///     .procedure("byId", Procedure::query(|_: Ctx, id: u32| async move { Ok(id) }));
 /// let router = Router::new()
-///     .procedure("hello", Procedure::query(|_: Ctx, (): ()| async { Ok::<_, Error>("hi") }))
+///     .procedure("hello", Procedure::query(|_: Ctx, (): ()| async { Ok("hi") }))
 ///     .nest("post", posts)
-///     .build()
-///     .unwrap();
+///     .build()?;
 /// assert!(router.get("post.byId").is_some());
+/// # Ok::<(), tabrpc_core::BuildError>(())
 /// ```
 pub struct Router<TCtx> {
     entries: Vec<Entry<TCtx>>,
@@ -56,11 +81,13 @@ impl<TCtx: Send + 'static> Router<TCtx> {
     }
 
     /// Adds a procedure under `path` (a dotted path such as `getUser` or `profile.getUser`).
+    /// Problems are reported by [`Router::build`], at this call's location.
     #[track_caller]
     pub fn procedure(mut self, path: &str, procedure: impl IntoProcedure<TCtx>) -> Self {
         self.entries.push(Entry {
             path: path.to_owned(),
             at: Location::caller(),
+            via: Vec::new(),
             procedure: procedure.into_procedure(),
         });
         self
@@ -68,18 +95,27 @@ impl<TCtx: Send + 'static> Router<TCtx> {
 
     /// Adds every procedure of `router` under `prefix` (`nest("post", r)` makes `byId` into
     /// `post.byId`).
+    #[track_caller]
     pub fn nest(mut self, prefix: &str, router: Router<TCtx>) -> Self {
+        let here = Location::caller();
         self.entries
-            .extend(router.entries.into_iter().map(|entry| Entry {
-                path: format!("{prefix}.{}", entry.path),
-                ..entry
+            .extend(router.entries.into_iter().map(|mut entry| {
+                entry.path = format!("{prefix}.{}", entry.path);
+                entry.via.push(here);
+                entry
             }));
         self
     }
 
     /// Adds every procedure of `router` at the same level.
+    #[track_caller]
     pub fn merge(mut self, router: Router<TCtx>) -> Self {
-        self.entries.extend(router.entries);
+        let here = Location::caller();
+        self.entries
+            .extend(router.entries.into_iter().map(|mut entry| {
+                entry.via.push(here);
+                entry
+            }));
         self
     }
 
@@ -105,6 +141,7 @@ impl<TCtx: Send + 'static> Router<TCtx> {
                 .map(|entry| Entry {
                     path: entry.path,
                     at: entry.at,
+                    via: entry.via,
                     procedure: middleware::wrap(entry.procedure, middleware.clone()),
                 })
                 .collect(),
@@ -113,51 +150,54 @@ impl<TCtx: Send + 'static> Router<TCtx> {
 
     /// Checks every procedure and returns the router ready to serve.
     ///
-    /// Fails with one [`ErrorCode::InternalServerError`] error whose message lists every
-    /// problem, each with the procedure's path and where it was registered:
+    /// # Errors
     ///
-    /// - a path registered twice, or malformed (empty segments, or characters other than
-    ///   ASCII letters, digits, `_`, `-` and `$`);
-    /// - an input type with a field (or serde rename, alias, enum tag or variant) that reads as
-    ///   a reserved scope key ([`RESERVED_SCOPES`](crate::RESERVED_SCOPES): `viewerId`,
-    ///   `sessionId`, in any spelling, at any depth) while the procedure lacks that key's
-    ///   guard ([`scope`](crate::scope)).
-    pub fn build(self) -> Result<BuiltRouter<TCtx>, Error> {
+    /// A [`BuildError`] listing every problem, each with the procedure's path, a
+    /// [`BuildProblemKind`] and where the procedure was added:
+    ///
+    /// - [`DuplicatePath`](BuildProblemKind::DuplicatePath): a path added twice;
+    /// - [`InvalidPath`](BuildProblemKind::InvalidPath): empty segments, or characters other
+    ///   than ASCII letters, digits, `_`, `-` and `$`;
+    /// - [`UnguardedScopeKey`](BuildProblemKind::UnguardedScopeKey): an input type with a field
+    ///   (or serde rename, alias, enum tag or variant) that reads as a [`Scope`]'s reserved key
+    ///   (`viewerId`, `sessionId`, in any spelling, at any depth) while the procedure lacks
+    ///   that scope's guard ([`scope`](crate::scope)).
+    ///
+    /// [`Scope`]: crate::Scope
+    pub fn build(self) -> Result<BuiltRouter<TCtx>, BuildError> {
         let mut problems = Vec::new();
         let mut map: HashMap<Arc<str>, (&'static Location<'static>, Arc<ErasedProcedure<TCtx>>)> =
             HashMap::with_capacity(self.entries.len());
         let mut order = Vec::with_capacity(self.entries.len());
         for entry in self.entries {
-            if let Err(problem) = check_path(&entry.path, entry.at) {
-                problems.push(problem);
+            if !valid_path(&entry.path) {
+                problems.push(entry.problem(
+                    BuildProblemKind::InvalidPath,
+                    format!(
+                        "invalid procedure path `{}` {}: use dot-separated segments of ASCII \
+                         letters, digits, `_`, `-` or `$`",
+                        entry.path,
+                        entry.added_at()
+                    ),
+                ));
             }
             problems.extend(unguarded_scope_keys(&entry));
-            let path: Arc<str> = Arc::from(entry.path);
+            let path: Arc<str> = Arc::from(entry.path.as_str());
             if let Some((first, _)) = map.get(&path) {
-                problems.push(format!(
-                    "duplicate procedure path `{path}`: registered at {first} and again at {}",
-                    entry.at
+                problems.push(entry.problem(
+                    BuildProblemKind::DuplicatePath { first },
+                    format!(
+                        "duplicate procedure path `{path}`: first added at {first}, and again {}",
+                        entry.added_at()
+                    ),
                 ));
                 continue;
             }
             order.push(path.clone());
             map.insert(path, (entry.at, Arc::new(entry.procedure)));
         }
-        match problems.len() {
-            0 => {}
-            1 => {
-                return Err(
-                    Error::new(ErrorCode::InternalServerError).with_message(problems.concat())
-                );
-            }
-            n => {
-                return Err(
-                    Error::new(ErrorCode::InternalServerError).with_message(format!(
-                        "the router has {n} problems:\n- {}",
-                        problems.join("\n- ")
-                    )),
-                );
-            }
+        if !problems.is_empty() {
+            return Err(BuildError::new(problems));
         }
         order.sort();
         let procedures = map
@@ -171,44 +211,39 @@ impl<TCtx: Send + 'static> Router<TCtx> {
 }
 
 /// auth.md section 3: an input that carries a reserved scope key (`viewerId`, `sessionId`)
-/// must never reach a procedure without that key's guard. One problem per key and place.
-fn unguarded_scope_keys<TCtx>(entry: &Entry<TCtx>) -> Vec<String> {
+/// must never reach a procedure without that scope's guard. One problem per key and place.
+fn unguarded_scope_keys<TCtx>(entry: &Entry<TCtx>) -> Vec<BuildProblem> {
     let meta = entry.procedure.meta();
     scope::reserved_fields(&meta.types)
         .into_iter()
-        .filter(|found| !scope::allowed(meta, &found.scope))
+        .filter(|found| !meta.scopes().contains(&found.scope))
         .map(|found| {
-            format!(
-                "procedure `{}` registered at {} takes a `{}` in its input `{}` ({}) but has no \
-                 guard for it: add {} to the procedure so that a `{}` naming another caller's \
-                 data is refused",
-                entry.path,
-                entry.at,
-                found.scope.key,
-                meta.types.input_name,
-                found.at,
-                found.scope.guard,
-                found.scope.key,
+            let key = found.scope.key();
+            entry.problem(
+                BuildProblemKind::UnguardedScopeKey { scope: found.scope },
+                format!(
+                    "procedure `{}` {} takes a `{key}` in its input `{}` ({}) but has no guard \
+                     for it: add {} to the procedure so that a `{key}` naming another caller's \
+                     data is refused",
+                    entry.path,
+                    entry.added_at(),
+                    meta.types.input_name,
+                    found.at,
+                    found.scope.guard_hint(),
+                ),
             )
         })
         .collect()
 }
 
-fn check_path(path: &str, at: &Location<'_>) -> Result<(), String> {
-    let valid = !path.is_empty()
+fn valid_path(path: &str) -> bool {
+    !path.is_empty()
         && path.split('.').all(|segment| {
             !segment.is_empty()
                 && segment
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$'))
-        });
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid procedure path `{path}` registered at {at}: use dot-separated segments of ASCII letters, digits, `_`, `-` or `$`"
-        ))
-    }
+        })
 }
 
 struct Inner<TCtx> {
@@ -273,32 +308,64 @@ mod tests {
     struct Ctx;
 
     fn unit() -> Procedure<Ctx, ()> {
-        Procedure::query(|_: Ctx, (): ()| async { Ok::<_, Error>(()) })
+        Procedure::query(|_: Ctx, (): ()| async { Ok(()) })
     }
 
     #[test]
     fn duplicate_path_names_both_places() {
         let a = Router::new().procedure("getUser", unit());
+        let first_line = line!() + 2;
         let err = Router::new()
             .procedure("profile.getUser", unit())
             .nest("profile", a)
             .build()
-            .err()
-            .map(|e| e.message().to_owned())
-            .unwrap_or_default();
+            .err();
+        let problems = err.as_ref().map(BuildError::problems).unwrap_or_default();
+        assert_eq!(problems.len(), 1, "{err:?}");
+        let problem = &problems[0];
+        assert_eq!(problem.path(), "profile.getUser");
+        match problem.kind() {
+            BuildProblemKind::DuplicatePath { first } => {
+                assert_eq!((first.file(), first.line()), (file!(), first_line));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(problem.location().line(), first_line - 3);
+        let message = problem.message();
         assert!(
-            err.contains("duplicate procedure path `profile.getUser`"),
-            "{err}"
+            message.contains("duplicate procedure path `profile.getUser`"),
+            "{message}"
         );
-        assert_eq!(err.matches("router.rs:").count(), 2, "{err}");
+        assert_eq!(message.matches("router.rs:").count(), 3, "{message}");
+        assert!(message.contains("through nest or merge at"), "{message}");
     }
 
     #[test]
     fn malformed_paths_are_rejected() {
         for bad in ["", "a..b", ".a", "a.", "a,b", "a/b", "a b"] {
-            let result = Router::new().procedure(bad, unit()).build();
-            assert!(result.is_err(), "{bad:?} was accepted");
+            let kinds: Vec<_> = Router::new()
+                .procedure(bad, unit())
+                .build()
+                .err()
+                .iter()
+                .flat_map(|e| e.problems().iter().map(BuildProblem::kind))
+                .collect();
+            assert_eq!(kinds, [BuildProblemKind::InvalidPath], "{bad:?}");
         }
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let err = Router::new()
+            .procedure("a", unit())
+            .procedure("a", unit())
+            .procedure("b c", unit())
+            .build()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("the router has 2 problems:\n- "), "{err}");
+        assert!(err.contains("\n- invalid procedure path `b c`"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! never trusts it for identity.
 //!
 //! ```
-//! use tabrpc_core::{Error, ErrorCode, Procedure, Router, ViewerContext, ViewerInput};
+//! use tabrpc_core::{Error, ErrorCode, Procedure, Router, ViewerContext, ViewerGuard, ViewerInput};
 //!
 //! #[derive(Clone)]
 //! struct Ctx { user_id: Option<String> }
@@ -23,22 +23,20 @@
 //! }
 //!
 //! let get_user = Procedure::query(|ctx: Ctx, _: Option<GetUserInput>| async move {
-//!     Ok::<_, Error>(ctx.viewer()?.to_owned())
+//!     Ok(ctx.viewer()?.to_owned())
 //! });
-//! // Without `.viewer_guard()` this router would fail to build.
-//! let router = Router::new().procedure("profile.getUser", get_user.viewer_guard()).build();
+//! // Without `.guard(ViewerGuard)` this router would fail to build.
+//! let router = Router::new().procedure("profile.getUser", get_user.guard(ViewerGuard)).build();
 //! assert!(router.is_ok());
 //! ```
 
 use crate::codes::ErrorCode;
 use crate::error::Error;
-use crate::procedure::Procedure;
-use crate::protocol::ErrorReason;
-use crate::scope::VIEWER_SCOPE;
+use std::future::Future;
 
-/// The marker [`Procedure::viewer_guard`] puts on a procedure; exported in the bindings so the
-/// client fills in the current account's id and keys caches by it.
-pub const VIEWER_MARKER: &str = VIEWER_SCOPE.marker;
+use crate::procedure::ProcedureKind;
+use crate::protocol::ErrorReason;
+use crate::scope::{Guard, Scope};
 
 /// The message of the 403 answered when `viewerId` names someone other than the caller.
 pub const VIEWER_MISMATCH: &str = "viewer/session mismatch";
@@ -62,26 +60,33 @@ pub trait ViewerContext {
     fn viewer(&self) -> Result<&str, Error>;
 }
 
-impl<TCtx, TIn> Procedure<TCtx, TIn>
+/// The guard of [`Scope::Viewer`]: `.guard(ViewerGuard)` on a procedure whose input is a
+/// [`ViewerInput`] and whose context is a [`ViewerContext`].
+///
+/// When the input carries a `viewerId`, an anonymous caller gets 401 and a caller with another
+/// id gets 403 FORBIDDEN [`VIEWER_MISMATCH`] (`data.reason` `viewer_mismatch`), and the handler
+/// never runs. Without `viewerId` there is no check: the handler still uses the verified
+/// identity, never the input, to decide whose data to answer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ViewerGuard;
+
+impl<TCtx, TIn> Guard<TCtx, TIn> for ViewerGuard
 where
     TCtx: ViewerContext + Send + 'static,
     TIn: ViewerInput + Send + 'static,
 {
-    /// Guards an account-scoped procedure: when the input carries a `viewerId`, an anonymous
-    /// caller gets 401 and a caller with another id gets 403 FORBIDDEN
-    /// [`VIEWER_MISMATCH`], and the procedure body never runs. Without `viewerId` there is no
-    /// check (the procedure still uses the verified identity, never the input, to decide whose
-    /// data to answer).
-    ///
-    /// [`Router::build`](crate::Router::build) refuses a procedure whose input has a field
-    /// that reads as `viewerId` (in any spelling, renamed, aliased, flattened, nested) but no
-    /// guard, and an unguarded procedure answers 400 to such an input key, so the guard cannot
-    /// be forgotten ([`scope`](crate::scope)).
-    pub fn viewer_guard(self) -> Self {
-        self.guard_scope(VIEWER_SCOPE, |ctx: TCtx, input: &TIn| {
-            let checked = check(&ctx, input);
-            async move { checked.map(|()| ctx) }
-        })
+    const SCOPE: Scope = Scope::Viewer;
+
+    type Outer = TCtx;
+
+    fn check(
+        &self,
+        ctx: TCtx,
+        input: &TIn,
+        _kind: ProcedureKind,
+    ) -> impl Future<Output = Result<TCtx, Error>> + Send + use<TCtx, TIn> {
+        let checked = check(&ctx, input);
+        std::future::ready(checked.map(|()| ctx))
     }
 }
 
@@ -151,30 +156,31 @@ mod tests {
 
     #[test]
     fn a_viewer_id_input_without_the_guard_fails_the_build() {
-        let unguarded = Procedure::query(|_: Ctx, _: Option<Scoped>| async { Ok::<_, Error>(()) });
+        use crate::{BuildProblemKind, Procedure};
+        let unguarded = Procedure::query(|_: Ctx, _: Option<Scoped>| async { Ok(()) });
         let err = Router::new()
             .procedure("profile.getUser", unguarded)
             .build()
-            .err()
-            .map(|e| e.message().to_owned())
-            .unwrap_or_default();
-        assert!(err.contains("profile.getUser"), "{err}");
-        assert!(err.contains("viewer_guard"), "{err}");
+            .err();
+        let problems = err.as_ref().map(|e| e.problems()).unwrap_or_default();
+        assert_eq!(problems.len(), 1, "{err:?}");
+        assert_eq!(problems[0].path(), "profile.getUser");
+        assert_eq!(
+            problems[0].kind(),
+            BuildProblemKind::UnguardedScopeKey {
+                scope: Scope::Viewer
+            }
+        );
+        assert!(problems[0].message().contains("`.guard(ViewerGuard)`"));
 
-        let guarded = Procedure::query(|_: Ctx, _: Option<Scoped>| async { Ok::<_, Error>(()) })
-            .viewer_guard();
+        let guarded =
+            Procedure::query(|_: Ctx, _: Option<Scoped>| async { Ok(()) }).guard(ViewerGuard);
+        assert_eq!(guarded.meta().scopes(), [Scope::Viewer]);
         assert!(
             Router::new()
                 .procedure("profile.getUser", guarded)
                 .build()
                 .is_ok()
         );
-    }
-
-    #[test]
-    fn the_marker_cannot_be_set_by_hand() {
-        let p = Procedure::query(|_: Ctx, _: Option<Scoped>| async { Ok::<_, Error>(()) })
-            .mark(VIEWER_MARKER);
-        assert!(!p.meta().markers.contains(&VIEWER_MARKER));
     }
 }

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+use std::future::Future;
+
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
@@ -11,7 +13,8 @@ use specta::Type;
 use specta::datatype::{DataType, Field, Struct};
 use tabrpc_core::wire::{Config, Handler, ReplyBody};
 use tabrpc_core::{
-    Error, ErrorCode, IntoProcedure, Procedure, Router, SESSION_SCOPE, ViewerContext, ViewerInput,
+    BuildError, BuildProblemKind, Error, ErrorCode, Guard, IntoProcedure, Procedure, ProcedureKind,
+    Router, Scope, ViewerContext, ViewerGuard, ViewerInput,
 };
 
 #[derive(Clone)]
@@ -24,12 +27,9 @@ impl ViewerContext for Ctx {
 }
 
 /// The build error of a router holding `procedure` at `path`, or `None` if it builds.
-fn build_error(path: &str, procedure: impl IntoProcedure<Ctx>) -> Option<String> {
-    Router::new()
-        .procedure(path, procedure)
-        .build()
-        .err()
-        .map(|e| e.message().to_owned())
+#[track_caller]
+fn build_error(path: &str, procedure: impl IntoProcedure<Ctx>) -> Option<BuildError> {
+    Router::new().procedure(path, procedure).build().err()
 }
 
 /// An unguarded query taking `T`.
@@ -37,7 +37,7 @@ fn takes<T>() -> Procedure<Ctx, T>
 where
     T: serde::de::DeserializeOwned + Type + Send + 'static,
 {
-    Procedure::query(|_: Ctx, _: T| async { Ok::<_, Error>(()) })
+    Procedure::query(|_: Ctx, _: T| async { Ok(()) })
 }
 
 #[track_caller]
@@ -45,11 +45,33 @@ fn assert_refused<T>(what: &str)
 where
     T: serde::de::DeserializeOwned + Type + Send + 'static,
 {
+    let caller = std::panic::Location::caller();
     let err = build_error("scoped.get", takes::<T>())
         .unwrap_or_else(|| panic!("{what}: an unguarded input with viewerId was accepted"));
-    assert!(err.contains("procedure `scoped.get`"), "{what}: {err}");
-    assert!(err.contains("takes a `viewerId`"), "{what}: {err}");
-    assert!(err.contains("`.viewer_guard()`"), "{what}: {err}");
+    assert!(!err.problems().is_empty(), "{what}");
+    for problem in err.problems() {
+        assert_eq!(
+            problem.kind(),
+            BuildProblemKind::UnguardedScopeKey {
+                scope: Scope::Viewer
+            },
+            "{what}: {err}"
+        );
+        assert_eq!(problem.path(), "scoped.get", "{what}");
+        // `build_error` and this function track their caller: the procedure was "added" where
+        // this function was called.
+        assert_eq!(problem.location(), caller, "{what}");
+        let message = problem.message();
+        assert!(
+            message.contains("procedure `scoped.get`"),
+            "{what}: {message}"
+        );
+        assert!(message.contains("takes a `viewerId`"), "{what}: {message}");
+        assert!(
+            message.contains("`.guard(ViewerGuard)`"),
+            "{what}: {message}"
+        );
+    }
 }
 
 #[derive(Deserialize, Type)]
@@ -207,7 +229,7 @@ fn a_recursive_type_ends() {
         children: Vec<Tree>,
         label: String,
     }
-    assert_eq!(build_error("tree", takes::<Tree>()), None);
+    assert!(build_error("tree", takes::<Tree>()).is_none());
     #[derive(Deserialize, Type)]
     struct ScopedTree {
         children: Vec<ScopedTree>,
@@ -230,12 +252,27 @@ fn other_names_and_guarded_procedures_build() {
         ViewerId,
         Name,
     }
-    assert_eq!(build_error("other", takes::<Other>()), None);
-    assert_eq!(build_error("sort", takes::<Sort>()), None);
-    assert_eq!(
-        build_error("scoped", takes::<Option<Scoped>>().viewer_guard()),
-        None
-    );
+    assert!(build_error("other", takes::<Other>()).is_none());
+    assert!(build_error("sort", takes::<Sort>()).is_none());
+    assert!(build_error("scoped", takes::<Option<Scoped>>().guard(ViewerGuard)).is_none());
+}
+
+/// A stand-in for tabrpc-sessions' `SessionGuard` (core cannot depend on it): any guard of
+/// [`Scope::Session`] goes through the one mechanism, `Procedure::guard`.
+struct SessionStandIn;
+
+impl<I: Send + 'static> Guard<Ctx, I> for SessionStandIn {
+    const SCOPE: Scope = Scope::Session;
+    type Outer = Ctx;
+
+    fn check(
+        &self,
+        ctx: Ctx,
+        _: &I,
+        _: ProcedureKind,
+    ) -> impl Future<Output = Result<Ctx, Error>> + Send + use<I> {
+        std::future::ready(Ok(ctx))
+    }
 }
 
 #[test]
@@ -245,45 +282,72 @@ fn a_session_id_in_any_spelling_needs_the_session_guard() {
     struct Cart {
         Session_ID: String,
     }
-    let err = build_error("cart.get", takes::<Cart>()).unwrap_or_default();
-    assert!(err.contains("takes a `sessionId`"), "{err}");
-    assert!(err.contains("`.with_session()`"), "{err}");
+    let err = build_error("cart.get", takes::<Cart>()).map(|e| e.problems().to_vec());
+    let problem = err.as_deref().and_then(<[_]>::first);
+    assert_eq!(
+        problem.map(|p| p.kind()),
+        Some(BuildProblemKind::UnguardedScopeKey {
+            scope: Scope::Session
+        })
+    );
+    let message = problem.map(|p| p.message()).unwrap_or_default();
+    assert!(message.contains("takes a `sessionId`"), "{message}");
+    assert!(message.contains("`.guard(SessionGuard)`"), "{message}");
 
-    // Marking by hand claims a check that does not run: ignored.
-    let marked = takes::<Cart>().mark("session");
-    assert!(marked.meta().markers.is_empty());
-    assert!(build_error("cart.get", marked).is_some());
+    // The guard's way in builds, and records the scope.
+    let guarded = takes::<Cart>().guard(SessionStandIn);
+    assert_eq!(guarded.meta().scopes(), [Scope::Session]);
+    assert!(build_error("cart.get", guarded).is_none());
 
-    // The guard's way in builds.
-    let guarded = takes::<Cart>().guard_scope(SESSION_SCOPE, |ctx: Ctx, _: &Cart| async move {
-        Ok::<_, Error>(ctx)
-    });
-    assert_eq!(guarded.meta().markers, ["session"]);
-    assert_eq!(build_error("cart.get", guarded), None);
+    // Both scopes, each by its guard, in the bindings' order whatever the guards' order.
+    let both = takes::<Scoped>().guard(SessionStandIn).guard(ViewerGuard);
+    assert_eq!(both.meta().scopes(), [Scope::Viewer, Scope::Session]);
 }
 
 #[test]
-fn every_problem_is_listed_with_its_path() {
+fn every_problem_is_listed_with_its_path_kind_and_location() {
     #[derive(Deserialize, Type)]
     #[serde(rename_all = "camelCase")]
     struct Both {
         viewer_id: Option<String>,
         session_id: String,
     }
+    let first = line!() + 2;
     let err = Router::new()
         .procedure("a.first", takes::<Scoped>())
         .procedure("b.second", takes::<Both>())
         .procedure("bad..path", takes::<u32>())
+        .procedure("a.first", takes::<u32>())
         .build()
-        .err()
-        .map(|e| e.message().to_owned())
-        .unwrap_or_default();
-    assert!(err.starts_with("the router has 4 problems:"), "{err}");
-    assert!(err.contains("procedure `a.first`"), "{err}");
-    assert!(err.contains("procedure `b.second` registered at"), "{err}");
-    assert!(err.contains("takes a `sessionId`"), "{err}");
-    assert!(err.contains("invalid procedure path `bad..path`"), "{err}");
-    assert_eq!(err.matches("reserved_scope_keys.rs:").count(), 4, "{err}");
+        .err();
+    let problems = err.as_ref().map(BuildError::problems).unwrap_or_default();
+    let seen: Vec<_> = problems
+        .iter()
+        .map(|p| (p.path(), p.kind(), p.location().line() - first))
+        .collect();
+    let unguarded = |scope| BuildProblemKind::UnguardedScopeKey { scope };
+    assert_eq!(
+        seen[..4],
+        [
+            ("a.first", unguarded(Scope::Viewer), 0),
+            ("b.second", unguarded(Scope::Viewer), 1),
+            ("b.second", unguarded(Scope::Session), 1),
+            ("bad..path", BuildProblemKind::InvalidPath, 2),
+        ]
+    );
+    assert!(matches!(
+        seen.get(4),
+        Some(("a.first", BuildProblemKind::DuplicatePath { first: at }, 3)) if at.line() == first
+    ));
+    assert!(problems.iter().all(|p| p.location().file() == file!()));
+    let text = err.map(|e| e.to_string()).unwrap_or_default();
+    assert!(text.starts_with("the router has 5 problems:"), "{text}");
+    assert_eq!(text.matches("\n- ").count(), 5, "{text}");
+    assert!(text.contains("procedure `b.second` added at"), "{text}");
+    assert!(
+        text.contains("invalid procedure path `bad..path`"),
+        "{text}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,7 +395,7 @@ async fn an_unguarded_procedure_refuses_a_viewer_id_its_type_hides() {
     let flag = ran.clone();
     let hidden = Procedure::query(move |_: Ctx, input: Hidden| {
         flag.store(true, std::sync::atomic::Ordering::SeqCst);
-        async move { Ok::<_, Error>(input.who) }
+        async move { Ok(input.who) }
     });
     let built = Router::new().procedure("hidden", hidden).build().unwrap();
     let handler = Handler::new(built, Config::default());

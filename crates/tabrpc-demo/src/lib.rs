@@ -16,6 +16,7 @@ use std::sync::Arc;
 use tabrpc::Router;
 use tabrpc::auth::dev_idp::DevIdp;
 use tabrpc::auth::{Algorithm, Caller, Resolver};
+use tabrpc::sessions::SessionStore;
 
 pub use cart::{Cart, CartAddInput, CartGetInput, CartLine, CartRemoveInput};
 pub use config::{AuthSettings, Issuer, ServeSettings, SessionSettings, Settings};
@@ -25,24 +26,16 @@ pub use onboarding::{GetProgressInput, OnboardingStep, Progress, SaveStepInput};
 pub use profile::{GetUserInput, User};
 
 /// The per-request context of the demo API.
-#[derive(Clone)]
+#[derive(Clone, tabrpc::Context)]
 pub struct Ctx {
     /// The database.
     pub db: Db,
     /// Who is calling, resolved once per request by the auth layer.
+    #[tabrpc(caller)]
     pub caller: Caller,
-}
-
-impl tabrpc::ViewerContext for Ctx {
-    fn viewer(&self) -> Result<&str, tabrpc::Error> {
-        self.caller.viewer()
-    }
-}
-
-impl tabrpc::sessions::SessionContext for Ctx {
-    fn session_store(&self) -> &dyn tabrpc::sessions::SessionStore {
-        self.db.sessions().as_ref()
-    }
+    /// The session store (the database's, shared).
+    #[tabrpc(sessions)]
+    pub sessions: Arc<dyn SessionStore>,
 }
 
 /// The demo API.
@@ -129,12 +122,13 @@ pub fn app(
     db: Db,
     auth: Auth,
     config: tabrpc::wire::Config,
-) -> Result<axum::Router, tabrpc::Error> {
+) -> Result<axum::Router, tabrpc::BuildError> {
     let built = router().build()?;
     let endpoint = tabrpc::axum::Endpoint::new(built, move |parts: &http::request::Parts| {
         let ctx = Ctx {
             db: db.clone(),
             caller: tabrpc::auth::caller(parts),
+            sessions: db.sessions().clone(),
         };
         async move { Ok(ctx) }
     })

@@ -2,9 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use specta::Type;
-use std::sync::Once;
 
-use tabrpc::{Error, Procedure, Router, ViewerInput};
+use tabrpc::{Error, Procedure, Router, ViewerGuard};
 
 use crate::Ctx;
 
@@ -40,53 +39,26 @@ impl OnboardingStep {
 }
 
 /// Input of `onboarding.getProgress`.
+#[tabrpc::input]
 #[derive(Debug, Default, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct GetProgressInput {
     /// The account the client expects to be answered for (checked, never trusted).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[specta(optional, type = String)]
+    #[tabrpc(viewer)]
     pub viewer_id: Option<String>,
 }
 
-impl ViewerInput for GetProgressInput {
-    fn viewer_id(&self) -> Option<&str> {
-        self.viewer_id.as_deref()
-    }
-}
-
 /// Input of `onboarding.saveStep`.
+#[tabrpc::input]
 #[derive(Debug, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct SaveStepInput {
     /// The step just completed.
     pub step: OnboardingStep,
     /// The account the client expects to be answered for (checked, never trusted).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[specta(optional, type = String)]
+    #[tabrpc(viewer)]
     pub viewer_id: Option<String>,
-    /// Deprecated: older clients send the identity provider's session id here. Identity comes
-    /// from the verified token only, so the field is read (to warn once) and then ignored. Its
-    /// value is never kept or logged. Not exported to TypeScript.
-    #[serde(default, rename = "sessionId")]
-    #[specta(skip)]
-    legacy_session_id: Option<serde::de::IgnoredAny>,
 }
-
-impl SaveStepInput {
-    /// Whether the deprecated `sessionId` field was sent.
-    pub fn sent_legacy_session_id(&self) -> bool {
-        self.legacy_session_id.is_some()
-    }
-}
-
-impl ViewerInput for SaveStepInput {
-    fn viewer_id(&self) -> Option<&str> {
-        self.viewer_id.as_deref()
-    }
-}
-
-static LEGACY_SESSION_ID_WARNING: Once = Once::new();
 
 /// The caller's onboarding progress.
 #[derive(Debug, Clone, Serialize, Type)]
@@ -126,21 +98,12 @@ pub(crate) fn router() -> Router<Ctx> {
                 let user_id = ctx.caller.require()?.user_id.clone();
                 progress(&ctx, &user_id).await
             })
-            .viewer_guard(),
+            .guard(ViewerGuard),
         )
         .procedure(
             "saveStep",
             Procedure::mutation(|ctx: Ctx, input: SaveStepInput| async move {
                 let user_id = ctx.caller.require()?.user_id.clone();
-                if input.sent_legacy_session_id() {
-                    LEGACY_SESSION_ID_WARNING.call_once(|| {
-                        tracing::warn!(
-                            "onboarding.saveStep received the deprecated `sessionId` input field: \
-                             it is ignored (identity comes from the verified token); \
-                             update the client to stop sending it"
-                        );
-                    });
-                }
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs() as i64)
@@ -157,10 +120,6 @@ pub(crate) fn router() -> Router<Ctx> {
                 .map_err(Error::internal)?;
                 progress(&ctx, &user_id).await
             })
-            .viewer_guard()
-            // The deprecated `sessionId` (an identity provider's session id, not a tabrpc
-            // session) is read only to warn about it: auth.md section 3 reserves the key for
-            // session procedures, so the build would refuse it otherwise.
-            .dangerous_ignore_scope_key(tabrpc::SESSION_SCOPE),
+            .guard(ViewerGuard),
         )
 }

@@ -2,26 +2,20 @@
 
 use serde::{Deserialize, Serialize};
 use specta::Type;
-use tabrpc::{Error, Procedure, Router, ViewerInput};
+use tabrpc::{Procedure, Router, ViewerGuard};
 
 use crate::Ctx;
 use crate::idp::display_name;
 
 /// Input of `profile.getUser`.
+#[tabrpc::input]
 #[derive(Debug, Default, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct GetUserInput {
     /// The account the client expects to be answered for. It scopes client caches per
     /// account; the server never takes identity from it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[specta(optional, type = String)]
+    #[tabrpc(viewer)]
     pub viewer_id: Option<String>,
-}
-
-impl ViewerInput for GetUserInput {
-    fn viewer_id(&self) -> Option<&str> {
-        self.viewer_id.as_deref()
-    }
 }
 
 /// A user's profile.
@@ -42,7 +36,7 @@ pub(crate) fn router() -> Router<Ctx> {
         Procedure::query(|ctx: Ctx, _input: Option<GetUserInput>| async move {
             // Public: an anonymous caller gets the anonymous profile. The answer is always
             // the verified caller's own, whatever `viewerId` says (the guard checked it).
-            Ok::<_, Error>(match ctx.caller.user_id() {
+            Ok(match ctx.caller.user_id() {
                 Some(id) => User {
                     display_name: display_name(id).unwrap_or(id).to_owned(),
                     id: id.to_owned(),
@@ -55,6 +49,6 @@ pub(crate) fn router() -> Router<Ctx> {
                 },
             })
         })
-        .viewer_guard(),
+        .guard(ViewerGuard),
     )
 }

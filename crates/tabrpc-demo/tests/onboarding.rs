@@ -1,6 +1,6 @@
-//! `onboarding.*` over real HTTP: progress belongs to the verified user; the deprecated
-//! `sessionId` input is ignored (and warned about once, without its value); a mutation
-//! authenticated by the shared cookie needs a same-origin signal or the CSRF header.
+//! `onboarding.*` over real HTTP: progress belongs to the verified user; a `sessionId` input is
+//! refused (the key is reserved for session procedures); a mutation authenticated by the shared
+//! cookie needs a same-origin signal or the CSRF header.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -79,97 +79,35 @@ async fn unknown_steps_are_bad_requests_and_store_nothing() {
     );
 }
 
-/// The only test of this binary that sends `sessionId`: the warning is once per process.
+/// `sessionId` is reserved for session procedures (auth.md section 3): `saveStep` used to keep a
+/// deprecated field by that name, and now refuses the key before it runs, saving nothing.
 #[tokio::test]
-async fn legacy_session_id_is_ignored_and_warned_about_once() {
-    let (logs, _guard) = Capture::start();
+async fn save_step_refuses_a_session_id() {
     let demo = Demo::dev().await;
     let mut jar = Jar::default();
     let alice = sign_in(&demo, &mut jar, "alice").await;
     let bob = sign_in(&demo, &mut Jar::default(), "bob").await;
     let alice_token = get_token(&demo, &jar, &alice.session_id).await.token;
-
-    // Authenticated as alice, naming bob's session: saved for alice.
-    let reply = demo
-        .mutation(
-            "onboarding.saveStep",
-            json!({ "step": "welcome", "sessionId": bob.session_id }),
-        )
-        .bearer(&alice_token)
-        .send()
-        .await;
-    assert_eq!(
-        reply.data(),
-        json!({ "completed": ["welcome"], "next": "profile" }),
-        "{}",
-        reply.describe()
-    );
-    // Any JSON in the field is ignored, not just strings.
-    const LEGACY_VALUE: &str = "sess_legacy_client_value_5f1c";
-    let reply = demo
-        .mutation(
-            "onboarding.saveStep",
-            json!({ "step": "profile", "sessionId": { "id": LEGACY_VALUE } }),
-        )
-        .bearer(&alice_token)
-        .send()
-        .await;
-    assert_eq!(
-        reply.data(),
-        json!({ "completed": ["welcome", "profile"], "next": "preferences" }),
-        "{}",
-        reply.describe()
-    );
-    assert_eq!(
-        progress(&demo, "user_bob").await,
-        json!({ "completed": [], "next": "welcome" }),
-        "nothing saved for the session the input named"
-    );
-    assert_eq!(
-        progress(&demo, "user_alice").await,
-        json!({ "completed": ["welcome", "profile"], "next": "preferences" })
-    );
-
-    let log = logs.text();
-    let warnings: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("WARN") && l.contains("sessionId"))
-        .collect();
-    assert_eq!(
-        warnings.len(),
-        1,
-        "one deprecation warning for two calls:\n{log}"
-    );
-    assert!(
-        warnings[0].contains("deprecated"),
-        "the warning says why: {}",
-        warnings[0]
-    );
-    // The ignored value is never logged, nor is bob's real session id (the provider logs
-    // only fingerprints of its session ids).
-    assert!(
-        !log.contains(LEGACY_VALUE),
-        "the ignored sessionId value was logged:\n{log}"
-    );
-    assert!(
-        !log.contains(&bob.session_id),
-        "bob's session id, sent as the ignored sessionId, was logged:\n{log}"
-    );
-    let mut secrets = Vec::new();
-    for token in [&alice.token, &bob.token, &alice_token] {
-        secrets.extend(secret_pieces(token));
-    }
-    secrets.extend(jar.get("__client").map(str::to_owned));
-    for secret in &secrets {
-        assert!(
-            !log.contains(secret.as_str()),
-            "a token or cookie value was logged ({}…):\n{log}",
-            &secret[..12.min(secret.len())]
+    for input in [
+        json!({ "step": "welcome", "sessionId": bob.session_id }),
+        json!({ "step": "welcome", "session_id": { "id": "x" } }),
+    ] {
+        let reply = demo
+            .mutation("onboarding.saveStep", input)
+            .bearer(&alice_token)
+            .send()
+            .await;
+        assert_eq!(reply.status, 400, "{}", reply.describe());
+        assert_eq!(
+            reply.json().pointer("/error/data/reason"),
+            Some(&json!("reserved_input_key")),
+            "{}",
+            reply.describe()
         );
     }
-    assert!(
-        !log.contains("Bearer"),
-        "an Authorization value was logged:\n{log}"
+    assert_eq!(
+        progress(&demo, "user_alice").await,
+        json!({ "completed": [], "next": "welcome" })
     );
 }
 

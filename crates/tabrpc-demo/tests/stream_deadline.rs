@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use support::*;
 use tabrpc::auth::{AuthLayer, Caller, Resolver};
-use tabrpc::{Error, Procedure, Router, Tracked};
+use tabrpc::{Procedure, Router, Tracked};
 
 #[derive(Clone)]
 struct Ctx {
@@ -44,9 +44,9 @@ async fn serve() -> String {
                     .map_or(0, |last| last + 1);
                 let ticks = futures_util::stream::iter(first..).then(|n| async move {
                     tokio::time::sleep(TICK).await;
-                    Ok::<_, Error>(Tracked::new(n.to_string(), n))
+                    Ok(Tracked::new(n.to_string(), n))
                 });
-                Ok::<_, Error>(ticks)
+                Ok(ticks)
             }),
         )
         .procedure(
@@ -54,9 +54,9 @@ async fn serve() -> String {
             Procedure::stream(|_: Ctx, (): ()| async move {
                 let items = futures_util::stream::iter(0u64..).then(|n| async move {
                     tokio::time::sleep(TICK).await;
-                    Ok::<_, Error>(n)
+                    Ok(n)
                 });
-                Ok::<_, Error>(items)
+                Ok(items)
             }),
         )
         .build()

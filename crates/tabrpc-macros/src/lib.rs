@@ -8,7 +8,7 @@
 //! use std::sync::Arc;
 //! use tabrpc::auth::Caller;
 //! use tabrpc::sessions::{SessionId, SessionStore};
-//! use tabrpc::{Error, Procedure, Router};
+//! use tabrpc::{Procedure, Router, ViewerGuard};
 //!
 //! /// Input of `profile.getUser`: `{ viewerId?: string }` in TypeScript.
 //! #[tabrpc::input]
@@ -41,9 +41,9 @@
 //! }
 //!
 //! let get_user = Procedure::query(|ctx: Ctx, _: Option<GetUserInput>| async move {
-//!     Ok::<_, Error>(ctx.caller.user_id().map(str::to_owned))
+//!     Ok(ctx.caller.user_id().map(str::to_owned))
 //! });
-//! let router = Router::new().procedure("profile.getUser", get_user.viewer_guard());
+//! let router = Router::new().procedure("profile.getUser", get_user.guard(ViewerGuard));
 //! assert!(router.build().is_ok());
 //! ```
 //!

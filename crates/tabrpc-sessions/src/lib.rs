@@ -8,9 +8,9 @@
 //!   Postgres ([`PgStore`], for several server instances).
 //! - [`FeatureTable`]: where features keep their session-keyed rows, so rotation moves them in
 //!   the same transaction and ending a session deletes them.
-//! - [`SessionProcedure::with_session`]: a procedure that takes a session gets it resolved
-//!   (and ownership checked against the verified caller) in its [`SessionCtx`], and is marked
-//!   `"session"` in the bindings; [`router`] adds `rotate` and `end`.
+//! - [`SessionGuard`]: `.guard(SessionGuard)` on a procedure that takes a session gets it
+//!   resolved (and ownership checked against the verified caller) in its [`SessionCtx`], and
+//!   puts it in the `session` scope in the bindings; [`router`] adds `rotate` and `end`.
 //! - [`spawn_expiry`]: the background sweep.
 //! - [`Error`]: the crate's one error type; its [`ErrorKind`] maps to the shared codes table,
 //!   and to `data.reason` where the client must react (`session_expired`: make a new id;
@@ -50,9 +50,9 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use tabrpc_core::{Error, ErrorCode, Procedure, Router, ViewerContext};
+//! use tabrpc_core::{Error, ErrorCode, Procedure, Router, Scope, ViewerContext};
 //! use tabrpc_sessions::{
-//!     SessionContext, SessionCtx, SessionId, SessionInput, SessionProcedure, SessionStore,
+//!     SessionContext, SessionCtx, SessionGuard, SessionId, SessionInput, SessionStore,
 //!     SqliteStore, StoreConfig,
 //! };
 //!
@@ -76,12 +76,12 @@
 //!
 //! let router = Router::new()
 //!     .procedure("visit", Procedure::mutation(|ctx: SessionCtx<Ctx>, _: Visit| async move {
-//!         Ok::<_, Error>(ctx.session().user_id().is_some())
-//!     }).with_session())
+//!         Ok(ctx.session().user_id().is_some())
+//!     }).guard(SessionGuard))
 //!     .nest("session", tabrpc_sessions::router())
 //!     .build()?;
 //! let (_, visit) = router.get("visit").ok_or("no procedure")?;
-//! assert_eq!(visit.meta().markers, ["session"]);
+//! assert_eq!(visit.meta().scopes(), [Scope::Session]);
 //!
 //! // The store: a file by default (`sqlite://sessions.db`), Postgres for several instances.
 //! let sessions = SqliteStore::open("sqlite::memory:", StoreConfig::default()).await?;
@@ -103,7 +103,7 @@ pub use config::StoreConfig;
 pub use error::{EndReason, Error, ErrorKind, SESSION_ENDED, SESSION_WRONG_OWNER};
 pub use expiry::{ExpiryTask, spawn_expiry};
 pub use feature::{FeatureTable, Merge};
-pub use guard::{SESSION_MARKER, SessionContext, SessionCtx, SessionInput, SessionProcedure};
+pub use guard::{SessionContext, SessionCtx, SessionGuard, SessionInput};
 pub use id::{INVALID_SESSION_ID, SessionId};
 pub use procedures::{SessionEndInput, SessionRotateInput, SessionRotation, router};
 pub use store::{

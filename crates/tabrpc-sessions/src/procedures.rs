@@ -3,10 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 use specta::Type;
-use tabrpc_core::{Error, Procedure, Router};
+use tabrpc_core::{Procedure, Router};
 
-use crate::caller::Caller;
-use crate::guard::{SessionContext, SessionInput, checked_in_store};
+use crate::guard::{OwnerCheckedInStore, OwnerCtx, SessionContext, SessionInput};
 use crate::id::SessionId;
 
 /// Input of `session.rotate`.
@@ -49,7 +48,8 @@ impl SessionInput for SessionEndInput {
     }
 }
 
-/// `rotate` and `end`, both marked `"session"`, to nest under `session`:
+/// `rotate` and `end`, both in [`Scope::Session`](tabrpc_core::Scope::Session), to nest under
+/// `session`:
 ///
 /// - `session.rotate {sessionId, newSessionId}` (mutation): moves the session's data to the
 ///   new id in one transaction and links it to the verified caller, if any
@@ -66,39 +66,38 @@ impl SessionInput for SessionEndInput {
 ///   *before* dropping its token: a session linked to an account answers only that account.
 ///
 /// Both check ownership inside the store's transaction rather than through
-/// [`with_session`](crate::SessionProcedure::with_session), so that rotating away from an
-/// expired session still works (a client can always recover) and ending is idempotent.
+/// [`SessionGuard`](crate::SessionGuard), so that rotating away from an expired session still
+/// works (a client can always recover) and ending is idempotent: their guard resolves only who
+/// the caller is, and the store refuses a session linked to someone else.
 pub fn router<C: SessionContext>() -> Router<C> {
     Router::new()
         .procedure(
             "rotate",
-            checked_in_store(Procedure::mutation(
-                |ctx: C, input: SessionRotateInput| async move {
-                    let caller = Caller::of(&ctx)?;
-                    let user = caller.binding()?;
-                    let rotation = ctx
-                        .session_store()
-                        .rotate(&input.session_id, &input.new_session_id, user)
-                        .await
-                        .map_err(|err| caller.answer(err))?;
-                    Ok::<_, Error>(SessionRotation {
-                        moved: u32::try_from(rotation.moved).unwrap_or(u32::MAX),
-                        linked: rotation.session.user_id().is_some(),
-                    })
-                },
-            )),
+            Procedure::mutation(|call: OwnerCtx<C>, input: SessionRotateInput| async move {
+                let user = call.caller.binding()?;
+                let rotation = call
+                    .ctx
+                    .session_store()
+                    .rotate(&input.session_id, &input.new_session_id, user)
+                    .await
+                    .map_err(|err| call.caller.answer(err))?;
+                Ok(SessionRotation {
+                    moved: u32::try_from(rotation.moved).unwrap_or(u32::MAX),
+                    linked: rotation.session.user_id().is_some(),
+                })
+            })
+            .guard(OwnerCheckedInStore),
         )
         .procedure(
             "end",
-            checked_in_store(Procedure::mutation(
-                |ctx: C, input: SessionEndInput| async move {
-                    let caller = Caller::of(&ctx)?;
-                    ctx.session_store()
-                        .end(&input.session_id, caller.user())
-                        .await
-                        .map_err(|err| caller.answer(err))?;
-                    Ok::<_, Error>(())
-                },
-            )),
+            Procedure::mutation(|call: OwnerCtx<C>, input: SessionEndInput| async move {
+                call.ctx
+                    .session_store()
+                    .end(&input.session_id, call.caller.user())
+                    .await
+                    .map_err(|err| call.caller.answer(err))?;
+                Ok(())
+            })
+            .guard(OwnerCheckedInStore),
         )
 }

@@ -1,6 +1,6 @@
 //! Session procedures over real HTTP (the axum transport on 127.0.0.1:0): the guard's answers
 //! for invalid ids (400), sessions of another account (403) and ended sessions (404), the
-//! `session.rotate` and `session.end` procedures, and the `"session"` marker.
+//! `session.rotate` and `session.end` procedures, and the `session` scope.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use support::{cart_add, cart_of, id, user};
-use tabrpc_core::{Error, ErrorCode, Procedure, Router, ViewerContext};
+use tabrpc_core::{Error, ErrorCode, Procedure, Router, Scope, ViewerContext};
 use tabrpc_sessions::{
-    SessionContext, SessionCtx, SessionId, SessionInput, SessionProcedure, SessionStore,
+    SessionContext, SessionCtx, SessionGuard, SessionId, SessionInput, SessionStore,
 };
 
 #[derive(Clone)]
@@ -67,16 +67,16 @@ fn router() -> Router<Ctx> {
             "cart.add",
             Procedure::mutation(|ctx: SessionCtx<Ctx>, input: AddInput| async move {
                 cart_add(ctx.session_store(), ctx.session().id(), &input.item, 1).await?;
-                Ok::<_, Error>(cart_of(ctx.session_store(), ctx.session().id()).await)
+                Ok(cart_of(ctx.session_store(), ctx.session().id()).await)
             })
-            .with_session(),
+            .guard(SessionGuard),
         )
         .procedure(
             "cart.get",
             Procedure::query(|ctx: SessionCtx<Ctx>, _: GetInput| async move {
-                Ok::<_, Error>(cart_of(ctx.session_store(), ctx.session().id()).await)
+                Ok(cart_of(ctx.session_store(), ctx.session().id()).await)
             })
-            .with_session(),
+            .guard(SessionGuard),
         )
         .nest("session", tabrpc_sessions::router())
 }
@@ -147,11 +147,11 @@ fn error(body: &Value) -> (&str, &str) {
 }
 
 #[test]
-fn session_procedures_are_marked() {
+fn session_procedures_are_in_the_session_scope() {
     let built = router().build().unwrap();
     for path in ["cart.add", "cart.get", "session.rotate", "session.end"] {
         let (_, procedure) = built.get(path).unwrap();
-        assert_eq!(procedure.meta().markers, ["session"], "{path}");
+        assert_eq!(procedure.meta().scopes(), [Scope::Session], "{path}");
     }
 }
 

@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use tabrpc_core::ErrorCode;
 use tabrpc_core::protocol::{ACCOUNT_HEADER, CSRF_HEADER, ErrorReason, MARKER_HEADER};
+use tabrpc_core::{ErrorCode, Scope};
 
 use crate::HEADER;
 
@@ -11,7 +11,9 @@ use crate::HEADER;
 /// TypeScript module: `ERROR_CODES` (name → `{ code, httpStatus }`, `as const`) and
 /// `ErrorCodeName`, the union of the names; then the protocol constants of
 /// [`tabrpc_core::protocol`]: `ERROR_REASONS` (the values of `error.data.reason`) with their
-/// union `ErrorReason`, and `HEADERS` (the header names client and server share).
+/// union `ErrorReason`, and `HEADERS` (the header names client and server share); last, `Scope`
+/// (the union of [`Scope::ALL`]) and `ProcedureTable<P>`, the type of the `procedures` table
+/// that [`export`](crate::export) generates for each router.
 ///
 /// ```
 /// let ts = tabrpc_typescript::export_codes();
@@ -59,9 +61,24 @@ pub fn export_codes() -> String {
     ] {
         let _ = writeln!(out, "  {name}: {value:?},");
     }
-    out.push_str("} as const;\n");
+    out.push_str("} as const;\n\n");
+    out.push_str(SCOPE_DOC);
+    out.push('\n');
+    let scopes = crate::procedures::scope_literals(Scope::ALL).join(" | ");
+    let _ = writeln!(out, "export type Scope = {scopes};\n");
+    out.push_str(PROCEDURE_TABLE);
     out
 }
+
+/// The doc comment of the `Scope` union.
+const SCOPE_DOC: &str = "/** A scope a procedure declares: `viewer` (its input's `viewerId` is the caller's account, filled in by the client) or `session` (its input's `sessionId` is the tab's session, filled in by the client). */";
+
+/// The type of each router's `procedures` table.
+const PROCEDURE_TABLE: &str = r#"/** The run-time table of a router's procedures, generated next to its types. `"~types"` is never set: it only carries the procedures' types. */
+export type ProcedureTable<P> = {
+  readonly [K in keyof P]: { readonly kind: "query" | "mutation" | "subscription"; readonly stream: boolean; readonly scopes: readonly Scope[] };
+} & { readonly "~types"?: P };
+"#;
 
 #[cfg(test)]
 mod tests {
@@ -120,6 +137,14 @@ export const HEADERS = {
   ACCOUNT: "x-tabrpc-account",
   CSRF: "x-tabrpc-csrf",
 } as const;
+
+/** A scope a procedure declares: `viewer` (its input's `viewerId` is the caller's account, filled in by the client) or `session` (its input's `sessionId` is the tab's session, filled in by the client). */
+export type Scope = "viewer" | "session";
+
+/** The run-time table of a router's procedures, generated next to its types. `"~types"` is never set: it only carries the procedures' types. */
+export type ProcedureTable<P> = {
+  readonly [K in keyof P]: { readonly kind: "query" | "mutation" | "subscription"; readonly stream: boolean; readonly scopes: readonly Scope[] };
+} & { readonly "~types"?: P };
 "#
         );
     }

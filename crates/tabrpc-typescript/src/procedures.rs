@@ -7,34 +7,45 @@ use std::sync::{Arc, OnceLock};
 use specta::Types;
 use specta::datatype::DataType;
 use specta_typescript::{Exporter, FrameworkExporter, Typescript};
-use tabrpc_core::{BuiltRouter, NoPayload};
+use tabrpc_core::{BuiltRouter, Scope};
 
 use crate::HEADER;
 use crate::error::{Error, ErrorKind, TypePart};
 use crate::format::JsonFormat;
+
+/// The line after the header: the table's type comes with the codes table (`codes.ts`).
+const IMPORTS: &str = "import type { ProcedureTable } from \"./codes.js\";";
+
+/// The doc comment and declaration of the run-time table, up to its opening brace.
+const TABLE_START: &str = "/** Every procedure's kind, whether its output streams, and its scopes, as a value for the client at run time. */\nexport const procedures: ProcedureTable<Procedures> = {";
 
 /// One row of the `Procedures` map, with its types resolved into the shared [`Types`].
 struct Row {
     path: String,
     kind: &'static str,
     stream: bool,
-    markers: Vec<&'static str>,
+    scopes: Vec<Scope>,
     input: DataType,
     output: DataType,
-    /// `None` when the procedure declares no payload ([`NoPayload`]), exported as `never`.
+    /// `None` when the procedure declares no payload, exported as `never`.
     error: Option<DataType>,
 }
 
-/// Exports `router` as one TypeScript module: the generated header, an `export type` for every
-/// named Rust type its procedures use (sorted by name), then `Procedures`, which maps each
-/// dotted path (sorted) to `{ kind; input; output; error; stream; markers }`.
+/// Exports `router` as one TypeScript module: the generated header, the import of
+/// `ProcedureTable` from `./codes.js` ([`export_codes`](crate::export_codes)), an `export type`
+/// for every named Rust type its procedures use (sorted by name), then `Procedures`, which maps
+/// each dotted path (sorted) to `{ kind; input; output; error; stream; scopes }`, and
+/// `procedures`, the same paths with their `kind`, `stream` and `scopes` as a value for the
+/// client at run time.
 ///
 /// - `kind` is `"query"`, `"mutation"` or `"subscription"`; for a streamed procedure `stream` is
 ///   `true` and `output` is the type of one item.
 /// - A `()` input or output is `null`; `Option<T>` is `T | null` (a client may leave such an
 ///   input out). An `Option` field with `#[specta(optional)]` is `field?: T`.
-/// - `error` is the payload type of the procedure's [`ProcedureError`](tabrpc_core::ProcedureError),
-///   `never` for [`NoPayload`]; `markers` is a union of the markers' string literals, or `never`.
+/// - `error` is the payload type declared with
+///   [`Procedure::error_payload`](tabrpc_core::Procedure::error_payload), `never` when none is;
+///   `scopes` is a union of the procedure's [`Scope`]s as string literals (`"viewer"`,
+///   `"session"`), or `never`.
 /// - Integers wider than 32 bits (`i64`, `u64`, `usize`, …) are `number`: serde_json sends them as
 ///   JSON numbers, and a JavaScript client **rounds values beyond 2^53 − 1**. Send such values as
 ///   strings if they can be that large.
@@ -46,26 +57,19 @@ struct Row {
 /// Fails when a type has no TypeScript form, for example two Rust types with the same name
 /// ([`ErrorKind::NamedTypes`]) or a map keyed by a struct ([`ErrorKind::Procedure`]).
 pub fn export<TCtx>(router: &BuiltRouter<TCtx>) -> Result<String, Error> {
-    let no_payload = <NoPayload as specta::Type>::definition(&mut Types::default());
     let mut types = Types::default();
     let rows: Vec<Row> = router
         .procedures()
         .map(|(path, procedure)| {
             let meta = procedure.meta();
-            // Look at the payload type on the side, so that `NoPayload` is never registered
-            // and does not show up as a named type of its own.
-            let declares_payload = (meta.types.error)(&mut Types::default()) != no_payload;
-            let mut markers = meta.markers.clone();
-            markers.sort_unstable();
-            markers.dedup();
             Row {
                 path: path.to_owned(),
                 kind: meta.kind.as_str(),
                 stream: meta.stream,
-                markers,
+                scopes: meta.scopes().to_vec(),
                 input: (meta.types.input)(&mut types),
                 output: (meta.types.output)(&mut types),
-                error: declares_payload.then(|| (meta.types.error)(&mut types)),
+                error: meta.types.error.map(|error| error(&mut types)),
             }
         })
         .collect();
@@ -84,7 +88,10 @@ pub fn export<TCtx>(router: &BuiltRouter<TCtx>) -> Result<String, Error> {
         Error::new(kind, source)
     })?;
     // specta puts its (empty) header and prelude first, then what `render` returns.
-    Ok(format!("{HEADER}\n\n{}\n", tidy(body.trim_matches('\n'))))
+    Ok(format!(
+        "{HEADER}\n\n{IMPORTS}\n\n{}\n",
+        tidy(body.trim_matches('\n'))
+    ))
 }
 
 fn render(
@@ -98,9 +105,9 @@ fn render(
         out.push_str("\n\n");
     }
     if rows.is_empty() {
-        out.push_str(
-            "export type Procedures = {};\n\nexport const PROCEDURE_MARKERS = {} as const;\n",
-        );
+        out.push_str("export type Procedures = {};\n\n");
+        out.push_str(TABLE_START);
+        out.push_str("};\n");
         return Ok(Cow::Owned(out));
     }
     out.push_str("export type Procedures = {\n");
@@ -119,45 +126,41 @@ fn render(
             Some(dt) => ts(TypePart::Error, dt)?,
             None => "never".to_owned(),
         };
-        let markers = if row.markers.is_empty() {
+        let scopes = if row.scopes.is_empty() {
             "never".to_owned()
         } else {
-            let literals: Vec<String> = row.markers.iter().map(|m| string_literal(m)).collect();
-            literals.join(" | ")
+            scope_literals(&row.scopes).join(" | ")
         };
         // Writing to a `String` cannot fail.
         let _ = writeln!(
             out,
-            "  {}: {{ kind: {}; input: {input}; output: {output}; error: {error}; stream: {}; markers: {markers} }};",
+            "  {}: {{ kind: {}; input: {input}; output: {output}; error: {error}; stream: {}; scopes: {scopes} }};",
             string_literal(&row.path),
             string_literal(row.kind),
             row.stream,
         );
     }
-    out.push_str("};\n");
-    // The markers again as a value, for the client at run time (types are erased): every marked
-    // procedure with its markers, in the shape the web client's `ProcedureMarkers` checks.
-    out.push_str(
-        "\n/** The markers of the procedures that have some, as a value for the client at run time. */\n",
-    );
-    out.push_str("export const PROCEDURE_MARKERS = {");
-    let marked: Vec<&Row> = rows.iter().filter(|row| !row.markers.is_empty()).collect();
-    if marked.is_empty() {
-        out.push_str("} as const;\n");
-    } else {
-        out.push('\n');
-        for row in marked {
-            let literals: Vec<String> = row.markers.iter().map(|m| string_literal(m)).collect();
-            let _ = writeln!(
-                out,
-                "  {}: [{}],",
-                string_literal(&row.path),
-                literals.join(", ")
-            );
-        }
-        out.push_str("} as const;\n");
+    out.push_str("};\n\n");
+    // The same facts again as a value, for the client at run time (types are erased).
+    out.push_str(TABLE_START);
+    out.push('\n');
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "  {}: {{ kind: {}, stream: {}, scopes: [{}] }},",
+            string_literal(&row.path),
+            string_literal(row.kind),
+            row.stream,
+            scope_literals(&row.scopes).join(", ")
+        );
     }
+    out.push_str("};\n");
     Ok(Cow::Owned(out))
+}
+
+/// The scopes as TypeScript string literals, in [`Scope::ALL`] order.
+pub(crate) fn scope_literals(scopes: &[Scope]) -> Vec<String> {
+    scopes.iter().map(|s| string_literal(s.as_str())).collect()
 }
 
 /// Re-indents specta's tab-indented lines with two spaces per level, like the rest of the file
@@ -208,12 +211,44 @@ mod tests {
     use futures_util::stream;
     use serde::{Deserialize, Serialize};
     use specta::Type;
-    use tabrpc_core::{ErrorCode, Procedure, Router, TypedError};
+    use tabrpc_core::{
+        ErrorCode, Guard, Procedure, ProcedureKind, Router, TypedError, ViewerContext, ViewerGuard,
+        ViewerInput,
+    };
 
     use super::*;
 
     #[derive(Clone)]
     struct Ctx;
+
+    impl ViewerContext for Ctx {
+        fn viewer(&self) -> Result<&str, tabrpc_core::Error> {
+            Ok("alice")
+        }
+    }
+
+    impl ViewerInput for GetUser {
+        fn viewer_id(&self) -> Option<&str> {
+            None
+        }
+    }
+
+    /// Stands in for tabrpc-sessions' `SessionGuard`, which this crate does not depend on.
+    struct SessionStandIn;
+
+    impl<I: Send + 'static> Guard<Ctx, I> for SessionStandIn {
+        const SCOPE: Scope = Scope::Session;
+        type Outer = Ctx;
+
+        fn check(
+            &self,
+            ctx: Ctx,
+            _: &I,
+            _: ProcedureKind,
+        ) -> impl Future<Output = Result<Ctx, tabrpc_core::Error>> + Send + use<I> {
+            std::future::ready(Ok(ctx))
+        }
+    }
 
     /// Input of `user.get`.
     #[derive(Deserialize, Type)]
@@ -262,32 +297,38 @@ mod tests {
                             delta: 0,
                             items: 0,
                         })
-                    }),
+                    })
+                    .guard(ViewerGuard)
+                    .guard(SessionStandIn),
                 )
                 .procedure("user.touch", Procedure::mutation(|_: Ctx, (): ()| ok(())))
                 .procedure(
                     "feed",
-                    Procedure::stream(|_: Ctx, (): ()| {
-                        ok(stream::iter([Ok::<u32, tabrpc_core::Error>(1)]))
-                    }),
+                    Procedure::stream(|_: Ctx, (): ()| ok(stream::iter([Ok(1u32)]))),
                 )
                 .procedure("echo", Procedure::mutation(|_: Ctx, s: String| ok(Some(s))))
                 .procedure(
                     "cart.add",
                     Procedure::mutation(|_: Ctx, _: u32| {
-                        std::future::ready(Err::<(), _>(TypedError::new(
-                            ErrorCode::Conflict,
-                            SoldOut { sku: "a".into() },
-                        )))
+                        std::future::ready(Err::<(), _>(
+                            TypedError::new(ErrorCode::Conflict, SoldOut { sku: "a".into() })
+                                .into(),
+                        ))
                     })
-                    .dangerous_mark_scope_checked_by_body(tabrpc_core::SESSION_SCOPE)
-                    .mark("audit"),
+                    .error_payload::<SoldOut>()
+                    .guard(SessionStandIn),
+                )
+                .procedure(
+                    "cart.get",
+                    Procedure::query(|_: Ctx, (): ()| ok(1u8)).guard(SessionStandIn),
                 ),
         );
         let ts = export(&router).unwrap_or_else(|err| panic!("{err}"));
         assert_eq!(
             ts,
             r#"// generated by tabrpc-typescript: do not edit
+
+import type { ProcedureTable } from "./codes.js";
 
 /** Input of `user.get`. */
 export type GetUser = {
@@ -306,17 +347,23 @@ export type Usage = {
 };
 
 export type Procedures = {
-  "cart.add": { kind: "mutation"; input: number; output: null; error: SoldOut; stream: false; markers: "audit" | "session" };
-  "echo": { kind: "mutation"; input: string; output: string | null; error: never; stream: false; markers: never };
-  "feed": { kind: "query"; input: null; output: number; error: never; stream: true; markers: never };
-  "user.get": { kind: "query"; input: GetUser | null; output: Usage; error: never; stream: false; markers: never };
-  "user.touch": { kind: "mutation"; input: null; output: null; error: never; stream: false; markers: never };
+  "cart.add": { kind: "mutation"; input: number; output: null; error: SoldOut; stream: false; scopes: "session" };
+  "cart.get": { kind: "query"; input: null; output: number; error: never; stream: false; scopes: "session" };
+  "echo": { kind: "mutation"; input: string; output: string | null; error: never; stream: false; scopes: never };
+  "feed": { kind: "query"; input: null; output: number; error: never; stream: true; scopes: never };
+  "user.get": { kind: "query"; input: GetUser | null; output: Usage; error: never; stream: false; scopes: "viewer" | "session" };
+  "user.touch": { kind: "mutation"; input: null; output: null; error: never; stream: false; scopes: never };
 };
 
-/** The markers of the procedures that have some, as a value for the client at run time. */
-export const PROCEDURE_MARKERS = {
-  "cart.add": ["audit", "session"],
-} as const;
+/** Every procedure's kind, whether its output streams, and its scopes, as a value for the client at run time. */
+export const procedures: ProcedureTable<Procedures> = {
+  "cart.add": { kind: "mutation", stream: false, scopes: ["session"] },
+  "cart.get": { kind: "query", stream: false, scopes: ["session"] },
+  "echo": { kind: "mutation", stream: false, scopes: [] },
+  "feed": { kind: "query", stream: true, scopes: [] },
+  "user.get": { kind: "query", stream: false, scopes: ["viewer", "session"] },
+  "user.touch": { kind: "mutation", stream: false, scopes: [] },
+};
 "#
         );
     }
@@ -331,14 +378,18 @@ export const PROCEDURE_MARKERS = {
             export(&router).unwrap_or_else(|err| panic!("{err}")),
             r#"// generated by tabrpc-typescript: do not edit
 
+import type { ProcedureTable } from "./codes.js";
+
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
 
 export type Procedures = {
-  "raw": { kind: "mutation"; input: Value; output: Value; error: never; stream: false; markers: never };
+  "raw": { kind: "mutation"; input: Value; output: Value; error: never; stream: false; scopes: never };
 };
 
-/** The markers of the procedures that have some, as a value for the client at run time. */
-export const PROCEDURE_MARKERS = {} as const;
+/** Every procedure's kind, whether its output streams, and its scopes, as a value for the client at run time. */
+export const procedures: ProcedureTable<Procedures> = {
+  "raw": { kind: "mutation", stream: false, scopes: [] },
+};
 "#
         );
     }
@@ -348,7 +399,7 @@ export const PROCEDURE_MARKERS = {} as const;
         let router = built(Router::<Ctx>::new());
         assert_eq!(
             export(&router).unwrap_or_else(|err| panic!("{err}")),
-            "// generated by tabrpc-typescript: do not edit\n\nexport type Procedures = {};\n\nexport const PROCEDURE_MARKERS = {} as const;\n"
+            "// generated by tabrpc-typescript: do not edit\n\nimport type { ProcedureTable } from \"./codes.js\";\n\nexport type Procedures = {};\n\n/** Every procedure's kind, whether its output streams, and its scopes, as a value for the client at run time. */\nexport const procedures: ProcedureTable<Procedures> = {};\n"
         );
     }
 

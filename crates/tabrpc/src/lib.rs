@@ -1,13 +1,8 @@
 //! tabrpc: typed RPC for Rust backends with a generated TypeScript client, in the spirit of tRPC
 //! and rspc, speaking tRPC v11's HTTP protocol.
 //!
-//! This facade re-exports the crates users need: the core ([`Router`], [`Procedure`],
-//! [`Error`], …), the axum transport (`tabrpc::axum`, feature `axum`, on by default), the
-//! bindings exporter (`tabrpc::typescript`, feature `typescript`) and sessions
-//! (`tabrpc::sessions`, feature `sessions`).
-//!
 //! ```
-//! use tabrpc::{Error, Procedure, Router};
+//! use tabrpc::{Procedure, Router};
 //!
 //! #[derive(Clone)]
 //! struct Ctx;
@@ -17,24 +12,55 @@
 //!
 //! let router = Router::new()
 //!     .procedure("post.byId", Procedure::query(|_: Ctx, input: PostById| async move {
-//!         Ok::<_, Error>(format!("post {}", input.id))
+//!         Ok(format!("post {}", input.id))
 //!     }))
-//!     .build()
-//!     .unwrap();
+//!     .build()?;
 //! assert!(router.get("post.byId").is_some());
+//! # Ok::<(), tabrpc::BuildError>(())
 //! ```
+//!
+//! The top level has what an application writes: [`Router`], [`Procedure`], [`Error`], the
+//! scopes and their guards ([`Scope`], [`ViewerGuard`], `sessions::SessionGuard`). What only
+//! integrations (transports, exporters, guards of their own) need is in [`plumbing`].
+//!
+//! # Features
+//!
+//! | feature | default | enables |
+//! |---|---|---|
+//! | `axum` | yes | `axum`: the axum 0.8 transport (`Endpoint`, `serve`, `serve_with`) |
+//! | `auth` | no | `auth`: who is calling (bearer-first caller resolution, JWT verification) and, with `axum`, the `AuthLayer` |
+//! | `dev-idp` | no | `auth::dev_idp`: the development identity provider, for demos and tests only (implies `auth`) |
+//! | `sessions` | no | `sessions`: session ids, the SQLite and Postgres session stores, `SessionGuard`, rotation, revocation and expiry |
+//! | `typescript` | no | `typescript`: the TypeScript bindings exporter |
+//!
+//! The README's Rust blocks are compiled as doc tests of this crate with `auth`, `dev-idp` and
+//! `sessions` on; `examples/` has one runnable program per use (`hello`, `auth`, `sessions`,
+//! `subscriptions`).
 
 pub use tabrpc_core::{
-    BuiltRouter, Call, ErasedProcedure, Error, ErrorCode, Event, IntoProcedure, NoPayload, Output,
-    Procedure, ProcedureError, ProcedureKind, ProcedureMeta, RESERVED_SCOPES, Router,
-    SESSION_SCOPE, ScopeKey, Tracked, TypeInfo, TypedError, VIEWER_MARKER, VIEWER_MISMATCH,
-    VIEWER_SCOPE, ViewerContext, ViewerInput, wire,
+    BuildError, BuildProblem, BuildProblemKind, BuiltRouter, Error, ErrorCode, ErrorReason, Guard,
+    Procedure, Router, Scope, Tracked, TypedError, ViewerContext, ViewerGuard, ViewerInput, wire,
 };
 
 pub use tabrpc_macros::{Context, input};
 
+/// What integrations need and applications do not write: erased procedures and their metadata
+/// (for transports and exporters), the call as router middleware sees it, outputs and events,
+/// and the protocol constants.
+pub mod plumbing {
+    pub use tabrpc_core::{
+        Call, ErasedProcedure, Event, IntoProcedure, Output, ProcedureKind, ProcedureMeta,
+        TypeInfo, VIEWER_MISMATCH, protocol,
+    };
+}
+
 #[cfg(all(doctest, feature = "auth", feature = "sessions"))]
 mod macro_docs;
+
+/// The README's Rust blocks, compiled (and run, unless `no_run`) as doc tests.
+#[cfg(all(doctest, feature = "axum", feature = "auth", feature = "sessions"))]
+#[doc = include_str!("../../../README.md")]
+mod readme_doctests {}
 
 /// Derive and trait for exported types (`#[derive(specta::Type)]`).
 pub use specta;
@@ -75,9 +101,9 @@ pub mod typescript {
 pub mod sessions {
     pub use tabrpc_sessions::{
         Database, EndReason, Error, ErrorKind, ExpiryTask, FeatureTable, INVALID_SESSION_ID, Merge,
-        PgStore, Rotation, SESSION_ENDED, SESSION_MARKER, SESSION_WRONG_OWNER, Session,
-        SessionContext, SessionCtx, SessionEndInput, SessionId, SessionInput, SessionProcedure,
-        SessionRotateInput, SessionRotation, SessionState, SessionStore, SqliteStore, StoreConfig,
-        Sweep, router, spawn_expiry,
+        PgStore, Rotation, SESSION_ENDED, SESSION_WRONG_OWNER, Session, SessionContext, SessionCtx,
+        SessionEndInput, SessionGuard, SessionId, SessionInput, SessionRotateInput,
+        SessionRotation, SessionState, SessionStore, SqliteStore, StoreConfig, Sweep, router,
+        spawn_expiry,
     };
 }

@@ -13,10 +13,10 @@ use serde_json::Value;
 use specta::Type;
 use tabrpc::auth::{Caller, Identity, Source};
 use tabrpc::sessions::{
-    SessionContext, SessionCtx, SessionId, SessionProcedure, SessionStore, SqliteStore, StoreConfig,
+    SessionContext, SessionCtx, SessionGuard, SessionId, SessionStore, SqliteStore, StoreConfig,
 };
 use tabrpc::wire::{Config, Handler, ReplyBody};
-use tabrpc::{Error, ErrorCode, Procedure, Router, ViewerContext};
+use tabrpc::{ErrorCode, Procedure, Router, ViewerContext};
 
 /// The store as a trait object, as the demo holds it.
 #[derive(Clone, tabrpc::Context)]
@@ -97,16 +97,16 @@ fn router<C: SessionContext + Clone>() -> Router<C> {
         .procedure(
             "session.touch",
             Procedure::mutation(|ctx: SessionCtx<C>, _: Touch| async move {
-                Ok::<_, Error>(ctx.session().user_id().map(str::to_owned))
+                Ok(ctx.session().user_id().map(str::to_owned))
             })
-            .with_session(),
+            .guard(SessionGuard),
         )
         .procedure(
             "session.owner",
             Procedure::query(|ctx: SessionCtx<C>, _: Touch| async move {
-                Ok::<_, Error>(ctx.session().user_id().map(str::to_owned))
+                Ok(ctx.session().user_id().map(str::to_owned))
             })
-            .with_session(),
+            .guard(SessionGuard),
         )
 }
 

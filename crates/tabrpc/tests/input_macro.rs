@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use specta::Type;
 use tabrpc::wire::{Config, Handler, ReplyBody};
-use tabrpc::{Error, ErrorCode, Procedure, Router, ViewerContext, ViewerInput};
+use tabrpc::{Error, ErrorCode, Procedure, Router, ViewerContext, ViewerGuard, ViewerInput};
 
 #[tabrpc::input]
 #[derive(Debug, Deserialize, Type)]
@@ -117,16 +117,14 @@ fn router() -> Router<Ctx> {
         .procedure(
             "profile.getUser",
             Procedure::query(|ctx: Ctx, _: Option<GetUserInput>| async move {
-                Ok::<_, Error>(ctx.viewer()?.to_owned())
+                Ok(ctx.viewer()?.to_owned())
             })
-            .viewer_guard(),
+            .guard(ViewerGuard),
         )
         .procedure(
             "posts.list",
-            Procedure::query(
-                |_: Ctx, input: SnakeInput| async move { Ok::<_, Error>(input.page_size) },
-            )
-            .viewer_guard(),
+            Procedure::query(|_: Ctx, input: SnakeInput| async move { Ok(input.page_size) })
+                .guard(ViewerGuard),
         )
 }
 
@@ -135,12 +133,12 @@ fn the_build_time_check_sees_viewer_id_and_wants_its_guard() {
     assert!(router().build().is_ok());
     let unguarded = Router::new().procedure(
         "profile.getUser",
-        Procedure::query(|_: Ctx, _: Option<GetUserInput>| async { Ok::<_, Error>(()) }),
+        Procedure::query(|_: Ctx, _: Option<GetUserInput>| async { Ok(()) }),
     );
-    let err = unguarded.build().err().map(|e| e.message().to_owned());
+    let err = unguarded.build().err().map(|e| e.to_string());
     let err = err.unwrap_or_default();
     assert!(err.contains("takes a `viewerId`"), "{err}");
-    assert!(err.contains("`.viewer_guard()`"), "{err}");
+    assert!(err.contains("`.guard(ViewerGuard)`"), "{err}");
 }
 
 async fn get(handler: &Handler<Ctx>, who: Option<&'static str>, target: &str) -> (u16, Value) {
@@ -240,13 +238,13 @@ mod session {
     #[cfg(feature = "typescript")]
     #[test]
     fn a_session_field_exports_as_a_required_string() {
-        use tabrpc::sessions::{SessionCtx, SessionProcedure};
+        use tabrpc::sessions::{SessionCtx, SessionGuard};
         let router = Router::<crate::context::Ctx>::new().procedure(
             "cart.add",
             Procedure::mutation(
-                |_: SessionCtx<crate::context::Ctx>, _: CartAddInput| async { Ok::<_, Error>(()) },
+                |_: SessionCtx<crate::context::Ctx>, _: CartAddInput| async { Ok(()) },
             )
-            .with_session(),
+            .guard(SessionGuard),
         );
         let ts = tabrpc::typescript::export(&router.build().unwrap()).unwrap();
         assert!(

@@ -13,7 +13,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::ScopeKey;
+use super::Scope;
 use crate::error::Error;
 use crate::middleware::Input;
 use crate::protocol::ErrorReason;
@@ -23,11 +23,11 @@ use crate::protocol::ErrorReason;
 const MAX_DEPTH: u8 = 8;
 
 /// A key of the input that reads as a reserved key, and the key.
-type Hit = (String, ScopeKey);
+type Hit = (String, Scope);
 
 /// Refuses `input` with 400 BAD_REQUEST when an object in it has a key that reads as one of
 /// `refused` (at most [`MAX_DEPTH`] deep), or when it cannot be read at all.
-pub(crate) fn refuse_reserved_keys(input: &Input, refused: &[ScopeKey]) -> Result<(), Error> {
+pub(crate) fn refuse_reserved_keys(input: &Input, refused: &[Scope]) -> Result<(), Error> {
     let hit = match input {
         Input::Value(value) => in_value(value, refused, 1),
         Input::Raw { text, range, .. } => in_text(text.get(range.clone()).unwrap_or(""), refused)?,
@@ -37,13 +37,13 @@ pub(crate) fn refuse_reserved_keys(input: &Input, refused: &[ScopeKey]) -> Resul
         Some((key, scope)) => Err(Error::bad_request(format!(
             "Input key `{key}` reads as `{}`, which this procedure does not take: only a \
              procedure behind its guard does",
-            scope.key
+            scope.key()
         ))
         .with_reason(ErrorReason::ReservedInputKey)),
     }
 }
 
-fn in_value(value: &Value, refused: &[ScopeKey], depth: u8) -> Option<Hit> {
+fn in_value(value: &Value, refused: &[Scope], depth: u8) -> Option<Hit> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -56,7 +56,7 @@ fn in_value(value: &Value, refused: &[ScopeKey], depth: u8) -> Option<Hit> {
     }
 }
 
-fn in_text(json: &str, refused: &[ScopeKey]) -> Result<Option<Hit>, Error> {
+fn in_text(json: &str, refused: &[Scope]) -> Result<Option<Hit>, Error> {
     // Most inputs are numbers, strings or absent (no keys), or objects none of whose strings
     // reads as a refused key: nothing to parse.
     if !matches!(json.trim_start().as_bytes().first(), Some(b'{' | b'['))
@@ -90,13 +90,13 @@ fn in_text(json: &str, refused: &[ScopeKey]) -> Result<Option<Hit>, Error> {
 /// Each key's last letter is looked for (`d` of `viewerId` and `sessionId`, either case), and
 /// from each one found the string's letters and digits are compared backwards with the key's:
 /// most texts have few such letters and fail at the second.
-fn may_hold(text: &[u8], refused: &[ScopeKey]) -> bool {
+fn may_hold(text: &[u8], refused: &[Scope]) -> bool {
     // The keys' last letters, lower case; `| 0x20` lowers an ASCII letter and leaves no other
     // byte JSON text holds equal to one.
-    let mut last = [0u8; super::RESERVED_SCOPES.len()];
+    let mut last = [0u8; Scope::ALL.len()];
     for (slot, scope) in last.iter_mut().zip(refused) {
         *slot = scope
-            .key
+            .key()
             .as_bytes()
             .last()
             .map_or(0, u8::to_ascii_lowercase);
@@ -112,7 +112,7 @@ fn may_hold(text: &[u8], refused: &[ScopeKey]) -> bool {
         }
         if refused
             .iter()
-            .any(|scope| ends_string_reading_as(text, at, scope.key.as_bytes()))
+            .any(|scope| ends_string_reading_as(text, at, scope.key().as_bytes()))
         {
             return true;
         }
@@ -145,7 +145,7 @@ fn ends_string_reading_as(text: &[u8], at: usize, key: &[u8]) -> bool {
     }
 }
 
-fn hit(key: &str, refused: &[ScopeKey]) -> Option<Hit> {
+fn hit(key: &str, refused: &[Scope]) -> Option<Hit> {
     refused
         .iter()
         .find(|scope| scope.matches(key))
@@ -154,7 +154,7 @@ fn hit(key: &str, refused: &[ScopeKey]) -> Option<Hit> {
 
 /// Visits one JSON value, recording the first reserved key of its objects in `found`.
 struct Scan<'r> {
-    refused: &'r [ScopeKey],
+    refused: &'r [Scope],
     depth: u8,
     found: &'r mut Option<Hit>,
 }
@@ -231,7 +231,7 @@ impl<'de> Visitor<'de> for Scan<'_> {
 
 /// An object key: a hit when it reads as a refused key. Compared where it lies in the text
 /// (serde_json lends keys without escapes); copied only on a hit.
-struct Key<'r>(&'r [ScopeKey]);
+struct Key<'r>(&'r [Scope]);
 
 impl<'de> DeserializeSeed<'de> for Key<'_> {
     type Value = Option<Hit>;
@@ -256,10 +256,9 @@ impl<'de> Visitor<'de> for Key<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scope::{SESSION_SCOPE, VIEWER_SCOPE};
     use std::sync::Arc;
 
-    const BOTH: &[ScopeKey] = &[VIEWER_SCOPE, SESSION_SCOPE];
+    const BOTH: &[Scope] = &[Scope::Viewer, Scope::Session];
 
     fn raw(json: &str) -> Input {
         // Inside a larger text, as a batch's part.
@@ -267,7 +266,7 @@ mod tests {
         Input::raw(Arc::from(text), 5..5 + json.len())
     }
 
-    fn refused_key(input: &Input, refused: &[ScopeKey]) -> Option<String> {
+    fn refused_key(input: &Input, refused: &[Scope]) -> Option<String> {
         refuse_reserved_keys(input, refused)
             .err()
             .map(|e| e.message().to_owned())
@@ -308,12 +307,12 @@ mod tests {
             assert_eq!(refused_key(&raw(json), BOTH), None, "{json}");
         }
         assert_eq!(
-            refused_key(&raw(r#"{"viewerId":"me"}"#), &[SESSION_SCOPE]),
+            refused_key(&raw(r#"{"viewerId":"me"}"#), &[Scope::Session]),
             None
         );
         let message = refused_key(
             &raw(r#"{"viewerId":"me","sessionId":"s"}"#),
-            &[SESSION_SCOPE],
+            &[Scope::Session],
         );
         assert!(message.is_some_and(|m| m.contains("`sessionId`")));
     }
@@ -332,7 +331,7 @@ mod tests {
         ] {
             assert_eq!(may_hold(text.as_bytes(), BOTH), expected, "{text}");
         }
-        assert!(!may_hold(br#"{"viewerId":1}"#, &[SESSION_SCOPE]));
+        assert!(!may_hold(br#"{"viewerId":1}"#, &[Scope::Session]));
     }
 
     #[test]

@@ -10,14 +10,14 @@ use specta::datatype::{
     Attributes, DataType, Enum, Fields, Generic, NamedReference, NamedReferenceType, Reference,
 };
 
-use super::{RESERVED_SCOPES, ScopeKey};
+use super::Scope;
 use crate::procedure::TypeInfo;
 
 /// A reserved key found in an input type: which one, and where.
 #[derive(Debug, Clone)]
 pub(crate) struct Found {
     /// The key it reads as.
-    pub(crate) scope: ScopeKey,
+    pub(crate) scope: Scope,
     /// Where, e.g. `` field `viewer_id` at `input.filter` `` or `` serde alias `ViewerID` of
     /// field `id` at `input` ``.
     pub(crate) at: String,
@@ -194,7 +194,7 @@ impl Walk<'_> {
     }
 
     fn check(&mut self, name: &str, at: impl FnOnce() -> String) {
-        if let Some(scope) = RESERVED_SCOPES.iter().find(|s| s.matches(name)) {
+        if let Some(scope) = Scope::ALL.iter().find(|s| s.matches(name)) {
             self.found.push(Found {
                 scope: *scope,
                 at: at(),

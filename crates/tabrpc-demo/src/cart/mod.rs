@@ -5,9 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use specta::Type;
-use tabrpc::sessions::{
-    FeatureTable, Merge, SessionCtx, SessionId, SessionInput, SessionProcedure, StoreConfig,
-};
+use tabrpc::sessions::{FeatureTable, Merge, SessionCtx, SessionGuard, SessionId, StoreConfig};
 use tabrpc::{Error, Procedure, Router};
 
 use crate::Ctx;
@@ -36,18 +34,22 @@ pub(crate) fn session_config() -> StoreConfig {
 }
 
 /// Input of `cart.get`.
+#[tabrpc::input]
 #[derive(Debug, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct CartGetInput {
     /// The tab's session (injected by the client).
+    #[tabrpc(session)]
     pub session_id: SessionId,
 }
 
 /// Input of `cart.add`.
+#[tabrpc::input]
 #[derive(Debug, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct CartAddInput {
     /// The tab's session (injected by the client).
+    #[tabrpc(session)]
     pub session_id: SessionId,
     /// What to add (1 to 100 bytes).
     pub item: String,
@@ -58,25 +60,16 @@ pub struct CartAddInput {
 }
 
 /// Input of `cart.remove`.
+#[tabrpc::input]
 #[derive(Debug, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct CartRemoveInput {
     /// The tab's session (injected by the client).
+    #[tabrpc(session)]
     pub session_id: SessionId,
     /// The item to take out entirely.
     pub item: String,
 }
-
-macro_rules! session_input {
-    ($($ty:ty),*) => {$(
-        impl SessionInput for $ty {
-            fn session_id(&self) -> &SessionId {
-                &self.session_id
-            }
-        }
-    )*};
-}
-session_input!(CartGetInput, CartAddInput, CartRemoveInput);
 
 /// One line of the cart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
@@ -101,9 +94,9 @@ pub(crate) fn router() -> Router<Ctx> {
         .procedure(
             "get",
             Procedure::query(|ctx: SessionCtx<Ctx>, _: CartGetInput| async move {
-                read(ctx.db.sessions().as_ref(), ctx.session().id()).await
+                read(ctx.sessions.as_ref(), ctx.session().id()).await
             })
-            .with_session(),
+            .guard(SessionGuard),
         )
         .procedure(
             "add",
@@ -115,19 +108,19 @@ pub(crate) fn router() -> Router<Ctx> {
                 if quantity == 0 || quantity > MAX_QUANTITY {
                     return Err(Error::bad_request("`quantity` must be 1 to 99"));
                 }
-                let store = ctx.db.sessions().as_ref();
+                let store = ctx.sessions.as_ref();
                 add(store, ctx.session().id(), &input.item, quantity).await?;
                 read(store, ctx.session().id()).await
             })
-            .with_session(),
+            .guard(SessionGuard),
         )
         .procedure(
             "remove",
             Procedure::mutation(|ctx: SessionCtx<Ctx>, input: CartRemoveInput| async move {
-                let store = ctx.db.sessions().as_ref();
+                let store = ctx.sessions.as_ref();
                 remove(store, ctx.session().id(), &input.item).await?;
                 read(store, ctx.session().id()).await
             })
-            .with_session(),
+            .guard(SessionGuard),
         )
 }
