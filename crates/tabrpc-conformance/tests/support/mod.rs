@@ -2,10 +2,13 @@
 //! requests (with reqwest, or byte for byte over raw TCP when the URL must reach the server
 //! exactly as written), and build the envelopes wire.md sections 1–3 promise.
 //!
-//! The codes table below is copied from wire.md on purpose instead of using the server's own
+//! The codes table (`codes.rs`) is copied from wire.md on purpose instead of using the server's own
 //! `ErrorCode`, so that a drift between the two is caught.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+mod codes;
+pub use codes::lookup_code;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -348,30 +351,7 @@ pub fn input(value: &Value) -> String {
 
 /// The codes table of wire.md: name → (JSON-RPC code, HTTP status).
 pub fn code_of(name: &str) -> (i32, u16) {
-    match name {
-        "PARSE_ERROR" => (-32700, 400),
-        "BAD_REQUEST" => (-32600, 400),
-        "INTERNAL_SERVER_ERROR" => (-32603, 500),
-        "NOT_IMPLEMENTED" => (-32603, 501),
-        "BAD_GATEWAY" => (-32603, 502),
-        "SERVICE_UNAVAILABLE" => (-32603, 503),
-        "GATEWAY_TIMEOUT" => (-32603, 504),
-        "UNAUTHORIZED" => (-32001, 401),
-        "PAYMENT_REQUIRED" => (-32002, 402),
-        "FORBIDDEN" => (-32003, 403),
-        "NOT_FOUND" => (-32004, 404),
-        "METHOD_NOT_SUPPORTED" => (-32005, 405),
-        "TIMEOUT" => (-32008, 408),
-        "CONFLICT" => (-32009, 409),
-        "PRECONDITION_FAILED" => (-32012, 412),
-        "PAYLOAD_TOO_LARGE" => (-32013, 413),
-        "UNSUPPORTED_MEDIA_TYPE" => (-32015, 415),
-        "UNPROCESSABLE_CONTENT" => (-32022, 422),
-        "PRECONDITION_REQUIRED" => (-32028, 428),
-        "TOO_MANY_REQUESTS" => (-32029, 429),
-        "CLIENT_CLOSED_REQUEST" => (-32099, 499),
-        other => panic!("{other} is not in wire.md's codes table"),
-    }
+    lookup_code(name).unwrap_or_else(|| panic!("{name} is not in wire.md's codes table"))
 }
 
 /// `{"result":{"data":data}}`.
