@@ -5,9 +5,10 @@
 // (`x-tabrpc-account`), and the server refuses the cookie of anyone else: the tab is answered
 // as anonymous (401 for its account-scoped profile), never with the other account's data.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { Browser, BrowserContext, Page, Request } from "playwright-core";
+import type { Browser, Page, Request } from "playwright-core";
 import { expectNoErrors, launch, openTab, screenshots, type Tab } from "./support/browser.js";
 import { startDemo, type Demo } from "./support/demo.js";
+import { sharedCookieUser, signIn, subject, text } from "./support/page.js";
 
 let demo: Demo;
 let browser: Browser;
@@ -36,28 +37,13 @@ interface DemoWindow {
   };
 }
 
-const text = (page: Page, testId: string) => page.getByTestId(testId).textContent();
 
 async function shown(page: Page): Promise<string[]> {
   return page.evaluate(() => [...(window as unknown as DemoWindow).tabrpcDemo.shown]);
 }
 
-async function signIn(tab: Tab, account: string, name: string): Promise<void> {
-  await tab.page.getByTestId(`sign-in-${account}`).click();
-  await expect.poll(() => text(tab.page, "tab-account")).toBe(`user_${account}`);
-  await expect.poll(() => text(tab.page, "profile-name")).toBe(name);
-}
 
-/** The subject of a JWT (the tests read tokens; they never print them). */
-function subject(jwt: string): string {
-  const payload = jwt.split(".")[1] ?? "";
-  return (JSON.parse(Buffer.from(payload, "base64url").toString()) as { sub: string }).sub;
-}
 
-async function sharedCookieUser(context: BrowserContext): Promise<string | undefined> {
-  const cookie = (await context.cookies(demo.url)).find((c) => c.name === "__session");
-  return cookie === undefined || cookie.value === "" ? undefined : subject(cookie.value);
-}
 
 /** One API request of a tab, as it went over the network, and its answer. */
 interface ApiRequest {
@@ -116,7 +102,7 @@ describe("x-tabrpc-account: the shared cookie answers only for the tab's account
     const tab2 = await openTab(context, `${demo.url}/?refetch=${REFETCH_MS}`);
     await signIn(tab2, "bob", "Bob");
     await tab2.page.bringToFront();
-    expect(await sharedCookieUser(context)).toBe("user_bob");
+    expect(await sharedCookieUser(context, demo.url)).toBe("user_bob");
 
     // The lag holds: the dev IdP adapter of tab 1 knows of bob (BroadcastChannel), the accounts
     // its auth decides on do not.
@@ -139,7 +125,7 @@ describe("x-tabrpc-account: the shared cookie answers only for the tab's account
 
     // No token and, as far as tab 1 knows, alice is the only account: no marker, the cookie
     // path. Every such request said it is alice's call.
-    expect(await sharedCookieUser(context)).toBe("user_bob");
+    expect(await sharedCookieUser(context, demo.url)).toBe("user_bob");
     expect(new Set(answered().map((r) => `${r.paths} ${r.auth} ${r.account} viewerId=${r.viewerId}`))).toEqual(
       new Set(["profile.getUser none user_alice viewerId=user_alice"]),
     );

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Browser, BrowserContext, Page, Request } from "playwright-core";
 import { expectNoErrors, launch, openTab, screenshots, type Tab } from "./support/browser.js";
 import { startDemo, type Demo } from "./support/demo.js";
+import { sharedCookieUser, signIn, subject, text } from "./support/page.js";
 
 let demo: Demo;
 let browser: Browser;
@@ -46,24 +47,9 @@ async function fetches(page: Page): Promise<number> {
   return page.evaluate(() => (window as unknown as DemoWindow).tabrpcDemo.fetches());
 }
 
-const text = (page: Page, testId: string) => page.getByTestId(testId).textContent();
 
-async function signIn(tab: Tab, account: string, name: string): Promise<void> {
-  await tab.page.getByTestId(`sign-in-${account}`).click();
-  await expect.poll(() => text(tab.page, "tab-account")).toBe(`user_${account}`);
-  await expect.poll(() => text(tab.page, "profile-name")).toBe(name);
-}
 
-/** The subject of a JWT (the tests read tokens; they never print them). */
-function subject(jwt: string): string {
-  const payload = jwt.split(".")[1] ?? "";
-  return (JSON.parse(Buffer.from(payload, "base64url").toString()) as { sub: string }).sub;
-}
 
-async function sharedCookieUser(context: BrowserContext): Promise<string | undefined> {
-  const cookie = (await context.cookies(demo.url)).find((c) => c.name === "__session");
-  return cookie === undefined || cookie.value === "" ? undefined : subject(cookie.value);
-}
 
 /** One API request of a tab: the procedures, what it carried, and the answer's status. */
 interface ApiRequest {
@@ -109,7 +95,7 @@ async function aliceThenBob(context: BrowserContext, query: string): Promise<{ t
   const tab2 = await openTab(context, `${demo.url}/?refetch=${REFETCH_MS}${query}`);
   await signIn(tab2, "bob", "Bob");
   await tab2.page.bringToFront();
-  expect(await sharedCookieUser(context)).toBe("user_bob");
+  expect(await sharedCookieUser(context, demo.url)).toBe("user_bob");
   return { tab1, tab2 };
 }
 
@@ -130,7 +116,7 @@ describe("two tabs, two accounts, one shared cookie", () => {
     const api = recordApi(tab1.page);
     await backgroundRefetches(tab1.page, 4);
     // The cookie still belongs to bob, and tab 1 never showed anyone but alice once signed in.
-    expect(await sharedCookieUser(context)).toBe("user_bob");
+    expect(await sharedCookieUser(context, demo.url)).toBe("user_bob");
     const history = await shown(tab1.page);
     expect(history.slice(history.indexOf("Alice"))).toEqual(["Alice"]);
     expect(await text(tab1.page, "profile-name")).toBe("Alice");
@@ -228,7 +214,7 @@ describe("two tabs, two accounts, one shared cookie", () => {
     // The shared cookie is bob's, yet tab 1's requests carried the marker and were answered
     // anonymously: 401 for its viewer-scoped profile (bob's cookie would have given bob's
     // profile, or a 403 viewer mismatch), never bob's data.
-    expect(await sharedCookieUser(context)).toBe("user_bob");
+    expect(await sharedCookieUser(context, demo.url)).toBe("user_bob");
     const answered = api.filter((r) => r.status !== undefined);
     expect(new Set(answered.map((r) => r.auth))).toEqual(new Set(["marker"]));
     expect(new Set(answered.map((r) => r.status))).toEqual(new Set([401]));
