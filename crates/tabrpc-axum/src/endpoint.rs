@@ -130,6 +130,11 @@ impl<TCtx: Clone + Send + Sync + 'static> Endpoint<TCtx> {
                         Error::new(ErrorCode::PayloadTooLarge).with_message(format!(
                             "The request body is larger than the server's limit of {limit} bytes"
                         ))
+                    } else if let Some(late) = crate::RequestBodyTimeout::find(&*err) {
+                        Error::new(ErrorCode::Timeout).with_message(format!(
+                            "The request body did not arrive within {} s",
+                            late.timeout.as_secs_f32()
+                        ))
                     } else {
                         Error::bad_request("The request body could not be read")
                     };

@@ -26,4 +26,4 @@ mod endpoint;
 mod serve;
 
 pub use endpoint::Endpoint;
-pub use serve::{ServeConfig, serve, serve_until, serve_with, shutdown_signal};
+pub use serve::{RequestBodyTimeout, ServeConfig, serve, serve_until, serve_with, shutdown_signal};

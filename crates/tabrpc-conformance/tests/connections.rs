@@ -119,6 +119,37 @@ async fn a_slow_drip_client_is_closed_after_the_header_read_timeout() {
     drip.abort();
 }
 
+/// Regression (found by the hostile-traffic run): a request whose head arrived but whose body
+/// never did held its connection forever: neither the header-read timeout nor the idle timeout
+/// applies, and 10,000 such connections filled the connection cap.
+#[tokio::test]
+async fn a_body_that_never_arrives_is_answered_408_and_the_connection_closed() {
+    let config = ServeConfig::default().request_body_timeout(Duration::from_millis(800));
+    let addr = start(config).await;
+    for partial in [
+        // A content-length announced, a few bytes sent.
+        "POST /echo HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n\"ec",
+        // A chunk announced, part of it sent.
+        "POST /echo HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n200000\r\n\"ec",
+    ] {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(partial.as_bytes()).await.unwrap();
+        let (status, body) = tokio::time::timeout(HANG, read_response(&mut stream))
+            .await
+            .expect("an answer to the late body");
+        assert_eq!(status, 408, "{body}");
+        assert!(body.contains("\"code\":\"TIMEOUT\""), "{body}");
+        assert!(body.contains("did not arrive"), "{body}");
+        tokio::time::timeout(HANG, closed_by_server(&mut stream))
+            .await
+            .expect("the connection closed after the 408");
+    }
+    // A whole body is still read, and a normal client still answered.
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let (status, _) = request(&mut stream, "/hello", "").await;
+    assert_eq!(status, 200);
+}
+
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     let addr = start(quiet().idle_timeout(Some(Duration::from_millis(500)))).await;

@@ -40,6 +40,9 @@ pub struct ServeSettings {
     /// `TABRPC_MAX_CONNECTIONS`: the most connections served at once; past it new ones wait
     /// in the listen backlog. Defaults to 10,000.
     pub max_connections: Option<usize>,
+    /// `TABRPC_REQUEST_BODY_TIMEOUT_SECS`: how long a request's body may take to arrive after
+    /// its head (then 408 and the connection closes). Defaults to 30 s.
+    pub request_body_timeout: Option<Duration>,
 }
 
 impl ServeSettings {
@@ -57,6 +60,7 @@ impl ServeSettings {
             header_read_timeout: seconds("TABRPC_HEADER_READ_TIMEOUT_SECS")?,
             idle_timeout: seconds("TABRPC_IDLE_TIMEOUT_SECS")?,
             max_connections,
+            request_body_timeout: seconds("TABRPC_REQUEST_BODY_TIMEOUT_SECS")?,
         })
     }
 
@@ -71,6 +75,9 @@ impl ServeSettings {
         }
         if let Some(max) = self.max_connections {
             config = config.max_connections(max);
+        }
+        if let Some(timeout) = self.request_body_timeout {
+            config = config.request_body_timeout(timeout);
         }
         config
     }

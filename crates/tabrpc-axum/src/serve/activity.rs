@@ -12,6 +12,8 @@ use futures_util::future::BoxFuture;
 use http::{Request, Response};
 use hyper::body::{Body, Frame, SizeHint};
 use tabrpc_core::wire::Shutdown;
+
+use super::body::DeadlineBody;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -80,11 +82,13 @@ pub(crate) struct Tracked<S> {
     pub(crate) inner: S,
     pub(crate) activity: Arc<Activity>,
     pub(crate) shutdown: Shutdown,
+    /// [`ServeConfig::request_body_timeout`](super::ServeConfig::request_body_timeout).
+    pub(crate) body_timeout: Duration,
 }
 
 impl<S, B, ResBody> hyper::service::Service<Request<B>> for Tracked<S>
 where
-    S: hyper::service::Service<Request<B>, Response = Response<ResBody>>,
+    S: hyper::service::Service<Request<DeadlineBody<B>>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
 {
     type Response = Response<TrackedBody<ResBody>>;
@@ -94,7 +98,10 @@ where
     fn call(&self, mut request: Request<B>) -> Self::Future {
         request.extensions_mut().insert(self.shutdown.clone());
         let in_flight = self.activity.begin();
-        let response = self.inner.call(request);
+        let timeout = self.body_timeout;
+        let response = self
+            .inner
+            .call(request.map(|body| DeadlineBody::new(body, timeout)));
         Box::pin(async move {
             let response = response.await?;
             Ok(response.map(|body| TrackedBody {

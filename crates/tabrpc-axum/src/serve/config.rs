@@ -34,6 +34,14 @@ pub struct ServeConfig {
     /// it runs and is never cut by this timeout. Defaults to 60 s. `None` means no limit
     /// (risky: idle connections pile up until [`max_connections`](Self::max_connections)).
     pub idle_timeout: Option<Duration>,
+    /// How long a request's body may take to arrive, counted from when its head has arrived.
+    /// Past it, reading the body fails with [`RequestBodyTimeout`](crate::RequestBodyTimeout)
+    /// (the endpoint answers 408 TIMEOUT) and the connection is closed. Neither the
+    /// header-read timeout (the head is complete) nor the idle timeout (a request is in flight)
+    /// covers a client that announces a body and then sends nothing, so without this limit such
+    /// clients hold their connections, and their slots under
+    /// [`max_connections`](Self::max_connections), forever. Defaults to 30 s.
+    pub request_body_timeout: Duration,
     /// Whether HTTP/1 connections are kept alive between requests. Defaults to `true`.
     pub http1_keep_alive: bool,
     /// How often an HTTP/2 connection is pinged to check the peer is still there. Defaults to
@@ -70,6 +78,7 @@ impl Default for ServeConfig {
         Self {
             header_read_timeout: Some(Duration::from_secs(30)),
             idle_timeout: Some(Duration::from_secs(60)),
+            request_body_timeout: Duration::from_secs(30),
             http1_keep_alive: true,
             http2_keep_alive_interval: Some(Duration::from_secs(20)),
             http2_keep_alive_timeout: Duration::from_secs(20),
@@ -90,6 +99,12 @@ impl ServeConfig {
     /// Sets [`ServeConfig::idle_timeout`].
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ServeConfig::request_body_timeout`].
+    pub fn request_body_timeout(mut self, timeout: Duration) -> Self {
+        self.request_body_timeout = timeout;
         self
     }
 

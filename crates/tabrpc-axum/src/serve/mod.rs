@@ -1,6 +1,7 @@
 //! Serving with connection limits ([`ServeConfig`]) and graceful shutdown.
 
 mod activity;
+mod body;
 mod config;
 
 use std::future::Future;
@@ -14,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use activity::{Activity, Tracked};
+pub use body::RequestBodyTimeout;
 pub use config::ServeConfig;
 use tabrpc_core::wire::Shutdown;
 
@@ -103,6 +105,7 @@ pub async fn serve_with(
             inner: service,
             activity: activity.clone(),
             shutdown: streams_end.clone(),
+            body_timeout: config.request_body_timeout,
         };
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)

@@ -254,7 +254,9 @@ impl Store {
                         .execute(&mut **tx)
                         .await?;
                 }
-                tracing::info!(
+                // Debug, not info: a client creating sessions in a loop drives this line, and
+                // traffic must not be able to flood the log.
+                tracing::debug!(
                     evicted,
                     linked = owner.is_some(),
                     "least recently used sessions ended: over the store's cap"
