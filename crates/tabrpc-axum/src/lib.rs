@@ -22,8 +22,10 @@
 
 #[cfg(feature = "auth")]
 pub mod auth;
+mod cors;
 mod endpoint;
 mod serve;
 
+pub use cors::{CORS_REQUEST_HEADERS, cors};
 pub use endpoint::Endpoint;
 pub use serve::{RequestBodyTimeout, ServeConfig, serve, serve_until, serve_with, shutdown_signal};

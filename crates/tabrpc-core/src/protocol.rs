@@ -16,6 +16,14 @@ pub const ACCOUNT_HEADER: &str = "x-tabrpc-account";
 /// cross-origin page can only send it after a CORS preflight the server approved.
 pub const CSRF_HEADER: &str = "x-tabrpc-csrf";
 
+/// The request header by which a tRPC client asks for the JSONL streaming batch
+/// (`trpc-accept: application/jsonl`, `docs/wire.md` section 1).
+pub const TRPC_ACCEPT_HEADER: &str = "trpc-accept";
+
+/// The request header with which a subscription resumes after the last event it received
+/// (`docs/wire.md` section 4): a cursor, never a credential.
+pub const LAST_EVENT_ID_HEADER: &str = "last-event-id";
+
 macro_rules! reasons {
     ($( $(#[$doc:meta])* $variant:ident = ($constant:literal, $name:literal) ),* $(,)?) => {
         /// A machine-readable reason an error carries in `error.data.reason`, so clients never

@@ -25,6 +25,12 @@ pub struct Settings {
     pub web_dir: std::path::PathBuf,
     /// Connection limits.
     pub serve: ServeSettings,
+    /// `TABRPC_CORS_ORIGINS`: comma-separated origins of front ends served elsewhere that may
+    /// call the API from a browser (`https://app.example.com`, exactly as the browser sends its
+    /// `Origin`: scheme, host, port if not the default, no path). Defaults to none: no CORS at
+    /// all, which a front end served by the demo itself does not need. A malformed origin stops
+    /// start-up.
+    pub cors_origins: Vec<http::HeaderValue>,
 }
 
 /// Connection limits of the server ([`tabrpc::axum::ServeConfig`]); unset values keep its
@@ -277,6 +283,39 @@ fn listen_addr() -> anyhow::Result<String> {
     Ok(value)
 }
 
+/// `TABRPC_CORS_ORIGINS`, each checked to be an origin as a browser sends it in `Origin`: a
+/// lowercase `http` or `https` URL with a host and no path (not even `/`), so that the exact
+/// comparison with the header can match.
+fn cors_origins() -> anyhow::Result<Vec<http::HeaderValue>> {
+    list("TABRPC_CORS_ORIGINS")
+        .into_iter()
+        .map(|origin| {
+            let uri = origin.parse::<http::Uri>().ok();
+            let well_formed = origin == origin.to_ascii_lowercase()
+                && !origin.ends_with('/')
+                && !origin.contains(['?', '#'])
+                && uri.as_ref().is_some_and(|uri| {
+                    matches!(uri.scheme_str(), Some("http" | "https"))
+                        && uri
+                            .authority()
+                            .is_some_and(|a| !a.host().is_empty() && !a.as_str().contains('@'))
+                        && // `http::Uri` reports the empty path of `https://host` as `/`; the
+                        // text itself was checked for a trailing slash.
+                        uri.path_and_query().is_none_or(|p| p.as_str() == "/")
+                });
+            if !well_formed {
+                anyhow::bail!(
+                    "TABRPC_CORS_ORIGINS: {origin:?} is not an origin like https://app.example.com \
+                     (lowercase http or https, a host, an optional port, no path)"
+                );
+            }
+            http::HeaderValue::from_str(&origin).map_err(|_| {
+                anyhow::anyhow!("TABRPC_CORS_ORIGINS: {origin:?} is not a header value")
+            })
+        })
+        .collect()
+}
+
 /// Whether `ip` is a loopback address, an IPv4-mapped IPv6 one (`::ffff:127.0.0.1`)
 /// included. An unspecified address (`0.0.0.0`, `::`) listens on every interface: not
 /// loopback.
@@ -300,6 +339,29 @@ impl Settings {
                 .map(std::path::PathBuf::from)
                 .unwrap_or_else(crate::default_web_dir),
             serve: ServeSettings::from_env()?,
+            cors_origins: cors_origins()?,
+        })
+    }
+
+    /// The CORS layer of [`Settings::cors_origins`] ([`tabrpc::axum::cors`]), which also allows
+    /// a renamed fail-closed marker; `None` when no origin is configured.
+    pub fn cors(&self) -> Option<tower_http::cors::CorsLayer> {
+        if self.cors_origins.is_empty() {
+            return None;
+        }
+        let layer = tabrpc::axum::cors(self.cors_origins.iter().cloned());
+        let marker = self
+            .auth
+            .marker_header
+            .as_deref()
+            .and_then(|name| http::HeaderName::try_from(name).ok());
+        Some(match marker {
+            Some(marker) => layer.allow_headers(tower_http::cors::AllowHeaders::list(
+                tabrpc::axum::CORS_REQUEST_HEADERS
+                    .into_iter()
+                    .chain([marker]),
+            )),
+            None => layer,
         })
     }
 

@@ -116,12 +116,13 @@ impl Auth {
     }
 }
 
-/// The demo served under `/trpc`, with the identity provider's routes, the auth layer and an
-/// HTTP trace layer.
+/// The demo served under `/trpc`, with the identity provider's routes, the auth layer, an
+/// HTTP trace layer and, when given ([`Settings::cors`]), a CORS layer outside everything.
 pub fn app(
     db: Db,
     auth: Auth,
     config: tabrpc::wire::Config,
+    cors: Option<tower_http::cors::CorsLayer>,
 ) -> Result<axum::Router, tabrpc::BuildError> {
     let built = router().build()?;
     let endpoint = tabrpc::axum::Endpoint::new(built, move |parts: &http::request::Parts| {
@@ -143,7 +144,7 @@ pub fn app(
     if let Some(provider) = auth.provider {
         app = app.merge(provider.router());
     }
-    Ok(app.layer(
+    let app = app.layer(
         // The path only: a query's input (`?input=…`) may hold a session id, which is never
         // logged in full.
         tower_http::trace::TraceLayer::new_for_http().make_span_with(
@@ -156,7 +157,13 @@ pub fn app(
                 )
             },
         ),
-    ))
+    );
+    // Outermost, so that a preflight (`OPTIONS`, answered by the layer itself) never reaches
+    // the auth layer, and every answer, errors included, carries the CORS headers.
+    Ok(match cors {
+        Some(cors) => app.layer(cors),
+        None => app,
+    })
 }
 
 /// Where the demo web app's built files are by default: `crates/tabrpc-demo/web/dist` in this

@@ -31,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("setting up auth")?;
     let dev_idp = auth.provider.is_some();
-    let app = app(db, auth, tabrpc::wire::Config::default())?;
+    let app = app(db, auth, tabrpc::wire::Config::default(), settings.cors())?;
     let app = with_web_app(app, &settings.web_dir);
     println!("tabrpc-demo listening on http://{addr} (web app at /, API at http://{addr}/trpc)");
     if dev_idp {

@@ -68,7 +68,10 @@ pub use specta;
 /// The axum 0.8 transport.
 #[cfg(feature = "axum")]
 pub mod axum {
-    pub use tabrpc_axum::{Endpoint, ServeConfig, serve, serve_until, serve_with, shutdown_signal};
+    pub use tabrpc_axum::{
+        CORS_REQUEST_HEADERS, Endpoint, ServeConfig, cors, serve, serve_until, serve_with,
+        shutdown_signal,
+    };
 }
 
 /// Who is calling: resolution by auth.md (bearer token first, the fail-closed marker, the

@@ -262,7 +262,7 @@ fn with_last_event_id(
     headers: &HeaderMap,
 ) -> Result<serde_json::Value, Error> {
     let Some(id) = headers
-        .get("last-event-id")
+        .get(crate::protocol::LAST_EVENT_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
     else {

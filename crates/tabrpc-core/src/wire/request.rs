@@ -90,7 +90,7 @@ fn top_level(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Error {
     Error::new(code).with_message(message)
 }
 
-const TRPC_ACCEPT: HeaderName = HeaderName::from_static("trpc-accept");
+const TRPC_ACCEPT: HeaderName = HeaderName::from_static(crate::protocol::TRPC_ACCEPT_HEADER);
 
 /// Whether the client asked for the JSONL streaming batch (`trpc-accept: application/jsonl`,
 /// or an `accept` list that contains it).

@@ -187,7 +187,7 @@ impl Demo {
     /// The demo with this auth and this database.
     pub async fn start_with_db(auth: Auth, db: Db) -> Self {
         init_logs();
-        let app = tabrpc_demo::app(db, auth, tabrpc::wire::Config::default())
+        let app = tabrpc_demo::app(db, auth, tabrpc::wire::Config::default(), None)
             .expect("the demo router builds");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
