@@ -144,6 +144,14 @@ export interface HTTPLinkOptions {
    * apply); creating a link throws if neither exists.
    */
   fetch?: FetchLike | undefined;
+  /**
+   * `fetch`'s `credentials`: whether the browser sends cookies. Defaults to fetch's own default,
+   * `"same-origin"`. A front end on another origin that relies on the session cookie sets
+   * `"include"` (the server must list its origin for CORS, e.g. `TABRPC_CORS_ORIGINS`). Its
+   * mutations by cookie are still refused by the server's CSRF rule, which does not accept a
+   * foreign origin: send those with a bearer token.
+   */
+  credentials?: RequestCredentials | undefined;
 }
 
 /** Options of `httpBatchLink` and `httpBatchStreamLink`. */

@@ -165,6 +165,7 @@ export async function send(request: SendRequest): Promise<Response> {
   if (request.signal.aborted) throw aborted();
   const init: RequestInit = { method: request.method, headers, signal: request.signal };
   if (request.body !== undefined) init.body = request.body;
+  if (request.options.credentials !== undefined) init.credentials = request.options.credentials;
   try {
     // Called detached (no `this`): browsers reject `fetch` called on a foreign object.
     const fetchFn: FetchLike = request.options.fetch ?? ((url, options) => globalThis.fetch(url, options));

@@ -93,6 +93,17 @@ describe("httpLink", () => {
     expect(fetch.requests).toHaveLength(0);
   });
 
+  it("passes the credentials option to fetch, for queries and mutations", async () => {
+    const fetch = fakeFetch(() => jsonReply({ result: { data: "ok" } }));
+    const client = createClient(procedures, { links: [httpLink({ url: "https://api.example.com", fetch, credentials: "include" })] });
+    await client.noInput.query();
+    await client.mut.mutate();
+    expect(fetch.requests.map((r) => [r.method, r.credentials])).toEqual([
+      ["GET", "include"],
+      ["POST", "include"],
+    ]);
+  });
+
   it("maps a fetch failure to SERVICE_UNAVAILABLE", async () => {
     const { client } = setup(() => Promise.reject(new TypeError("fetch failed")));
     await expect(client.noInput.query()).rejects.toMatchObject({ code: "SERVICE_UNAVAILABLE", httpStatus: 0 });

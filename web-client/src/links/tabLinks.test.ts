@@ -45,6 +45,32 @@ describe("tabLinks", () => {
     ]);
   });
 
+  it("passes the credentials option to fetch on every transport, and leaves fetch's default without it", async () => {
+    const auth = createTabAuth(scriptedSource({ accountId: null }));
+    const sent = async (credentials?: RequestCredentials) => {
+      const fetch = fakeFetch(() => new Response("", { status: 500 }));
+      const options = { url: "https://api.example.com/trpc", auth, fetch, subscriptions: { maxReconnects: 0 } };
+      const client = createClient(conformance, { links: tabLinks(credentials === undefined ? options : { ...options, credentials }) });
+      await client.iter.query().catch(() => undefined);
+      await client.hello.query().catch(() => undefined);
+      await client.echo.mutate("hi").catch(() => undefined);
+      await new Promise<void>((resolve) => client.sub.subscribe(null, { onError: () => resolve() }));
+      return fetch.requests.map((r) => [parseBatchUrl(r.url).paths.join(","), r.credentials]);
+    };
+    expect(await sent("include")).toEqual([
+      ["iter", "include"],
+      ["hello", "include"],
+      ["echo", "include"],
+      ["sub", "include"],
+    ]);
+    expect(await sent()).toEqual([
+      ["iter", undefined],
+      ["hello", undefined],
+      ["echo", undefined],
+      ["sub", undefined],
+    ]);
+  });
+
   it("sends everything through the JSONL link with stream, and logs first with logger", async () => {
     const auth = createTabAuth(scriptedSource({ accountId: null }));
     const fetch = fakeFetch(() => new Response("", { status: 500 }));

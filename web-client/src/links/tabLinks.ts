@@ -25,7 +25,7 @@ export interface TabLinksOptions extends HTTPBatchLinkOptions, Omit<AuthLinkOpti
    */
   stream?: boolean | undefined;
   /** Options of the subscriptions' `httpSubscriptionLink` (reconnection). Defaults to its defaults. */
-  subscriptions?: Omit<HTTPSubscriptionLinkOptions, "url" | "headers" | "fetch"> | undefined;
+  subscriptions?: Omit<HTTPSubscriptionLinkOptions, "url" | "headers" | "fetch" | "credentials"> | undefined;
   /** Log every call (`loggerLink`), with these options or `true` for its defaults. Defaults to `false`. */
   logger?: LoggerLinkOptions | boolean | undefined;
 }
@@ -48,7 +48,13 @@ export function tabLinks(options: TabLinksOptions): Link[] {
   const { auth, session, stream = false, subscriptions, logger = false, markerHeader, csrfHeader, ...http } = options;
   const transport = splitLink({
     condition: (op) => op.kind === "subscription",
-    true: httpSubscriptionLink({ ...subscriptions, url: http.url, headers: http.headers, fetch: http.fetch }),
+    true: httpSubscriptionLink({
+      ...subscriptions,
+      url: http.url,
+      headers: http.headers,
+      fetch: http.fetch,
+      credentials: http.credentials,
+    }),
     false: splitLink({
       condition: (op) => stream || op.stream,
       true: httpBatchStreamLink(http),

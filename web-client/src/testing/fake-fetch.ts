@@ -8,6 +8,8 @@ export interface RecordedRequest {
   readonly headers: Record<string, string>;
   readonly body: string | undefined;
   readonly signal: AbortSignal;
+  /** `fetch`'s `credentials`, when the link set it. */
+  readonly credentials?: RequestCredentials;
 }
 
 export type FakeFetch = FetchLike & { readonly requests: RecordedRequest[] };
@@ -23,6 +25,7 @@ export function fakeFetch(respond: (request: RecordedRequest) => Response | Prom
       headers: { ...(init.headers as Record<string, string>) },
       body: typeof init.body === "string" ? init.body : undefined,
       signal,
+      ...(init.credentials === undefined ? {} : { credentials: init.credentials }),
     };
     requests.push(request);
     const reply = respond(request);
