@@ -19,7 +19,12 @@
 
 /** Options of {@link AuthSource.getToken}. */
 export interface GetTokenOptions {
-  /** Ask the provider for a new token rather than a cached one (the auth link always does). */
+  /**
+   * Ask the provider for a new token rather than a cached one. The auth link asks with it only on
+   * the retry after a 401 `invalid_token` or a failed call, and when the cached token is near its
+   * `exp` (client.md section 3 rule 2; `TabAuthOptions.alwaysSkipCache` makes it ask every time):
+   * a provider's cache must therefore be per session (this tab's), as Clerk's is.
+   */
   readonly skipCache: boolean;
 }
 

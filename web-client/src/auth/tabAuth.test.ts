@@ -120,10 +120,20 @@ describe("createTabAuth: changes and epochs", () => {
 });
 
 describe("createTabAuth: token", () => {
-  it("asks with skipCache and returns a usable token", async () => {
+  it("lets the provider answer from its cache by default, and returns a usable token", async () => {
     const { source, auth } = recordChanges();
     await expect(auth.token()).resolves.toBe("token-user_alice");
-    expect(source.calls).toEqual([{ skipCache: true }]);
+    await expect(auth.token()).resolves.toBe("token-user_alice");
+    expect(source.calls).toEqual([{ skipCache: false }, { skipCache: false }]);
+  });
+
+  it("asks with skipCache every time with alwaysSkipCache", async () => {
+    const source = scriptedSource({ accountId: "user_alice" });
+    const auth = createTabAuth(source, { alwaysSkipCache: true });
+    await auth.token();
+    await auth.token();
+    await auth.token({ fresh: true });
+    expect(source.calls).toEqual([{ skipCache: true }, { skipCache: true }, { skipCache: true }]);
   });
 
   it("lets the provider answer from its cache when alwaysSkipCache is off, except for fresh ones and retries", async () => {

@@ -1,5 +1,5 @@
 import { TabrpcError } from "../error.js";
-import { AuthChangeCause, authChangeError, isUsableToken, notifyAll, raceAbort, sleep, withTimeout } from "../internals/auth.js";
+import { AuthChangeCause, authChangeError, isUsableToken, nearExpiry, notifyAll, raceAbort, sleep, TimeoutError, withTimeout } from "../internals/auth.js";
 import type { AuthSource } from "./source.js";
 
 /**
@@ -50,7 +50,19 @@ export interface AuthChange {
 
 /** Options of {@link createTabAuth}. */
 export interface TabAuthOptions {
-  /** How long one `getToken` call may take before it counts as failed. Defaults to 5000 ms. */
+  /**
+   * How long one `getToken` call may take before it counts as failed. Defaults to 5000 ms.
+   *
+   * A timeout is paid once per epoch, not once per request: after a `getToken` call of the
+   * current epoch timed out, the tab counts as having no token for the rest of the epoch, and
+   * every later request gets `null` at once (the fail-closed marker rules apply, client.md
+   * section 3 rule 5) instead of waiting for the timeout again. The retry of the timed-out call
+   * (rule 3) runs in the background, once, after `tokenRetryDelayMs`; if it (or the timed-out
+   * call itself, answering late) yields a usable token while the epoch is still current, the
+   * tab uses the provider again. Risk: a provider that hangs twice in a row leaves the tab
+   * without a token (anonymous, or on the cookie when it is the browser's only account) until
+   * the next sign-in, sign-out or switch, or until the hung call answers.
+   */
   tokenTimeoutMs?: number | undefined;
   /** The pause before the one retry of a failed or empty `getToken`. Defaults to 500 ms. */
   tokenRetryDelayMs?: number | undefined;
@@ -60,12 +72,26 @@ export interface TabAuthOptions {
    */
   settleMs?: number | undefined;
   /**
-   * Whether every token request skips the provider's cache (`getToken({ skipCache: true })`,
-   * client.md section 3). `false` lets the provider answer from its cache (its cache is per
-   * session, so still this tab's token; Clerk then makes no network call per request), and only
-   * the retry after a 401 `invalid_token` skips it. Defaults to `true`.
+   * Whether every token request skips the provider's cache (`getToken({ skipCache: true })`).
+   * Defaults to `false` (client.md section 3 rule 2): the provider answers from its own cache,
+   * which is per session, so still this tab's token (Clerk then makes no network call per
+   * request), and the cache is skipped only on the retry after a 401 `invalid_token`, on the
+   * retry after a failed call, and when the cached token is within `refreshMarginMs` of its
+   * `exp`. `true` costs a provider round trip per HTTP request (latency, the provider's rate
+   * limits); use it only for a provider whose cache cannot be trusted to be this tab's.
    */
   alwaysSkipCache?: boolean | undefined;
+  /**
+   * How close to its expiry (the `exp` claim of the JWT's payload, decoded without verifying) a
+   * token from the provider's cache must be for the tab to ask again with `skipCache`: when the
+   * last token of this epoch is that close, the next request asks with `skipCache` directly; when
+   * a cached answer is that close, it is asked for once more with `skipCache`. A token whose
+   * `exp` cannot be decoded (not a JWT) counts as not close: the provider's cache decides, and a
+   * refused one is renewed by the 401 `invalid_token` retry. Defaults to 10000 ms. Risk: a
+   * margin shorter than the request's way to the server (plus clock skew between browser and
+   * server) lets a token expire in flight (answered 401 `invalid_token`, then retried once).
+   */
+  refreshMarginMs?: number | undefined;
   /** Told about every failed `getToken` call (the link goes on without a token). Defaults to none. */
   onTokenError?: ((error: unknown) => void) | undefined;
   /**
@@ -108,11 +134,12 @@ export interface TabAuth {
   /**
    * A fresh token for this tab, as the auth link gets one for each HTTP request. A signed-out
    * tab (`source.accountId()` is `null`) has none: `null` at once, without asking the provider
-   * (nor waiting for a retry). Otherwise `getToken({
-   * skipCache: true })` (see `alwaysSkipCache`) with a timeout, and one retry after a pause if it
-   * throws, times out or gives nothing usable (`""`, `"null"`, `"undefined"`). Resolves to
-   * `null` when there is no usable token. Callers of one epoch share a fetch in flight; a failed
-   * one is not remembered, so the next call tries again.
+   * (nor waiting for a retry). Otherwise `getToken({ skipCache })` with a timeout (`skipCache`
+   * only for `fresh`, a token near its expiry, a retry, or `alwaysSkipCache`), and one retry
+   * (with `skipCache`) after a pause if it throws or gives nothing usable (`""`, `"null"`,
+   * `"undefined"`). Resolves to `null` when there is no usable token. Callers of one epoch share a
+   * fetch in flight; a failed one is not remembered, so the next call tries again, except a
+   * timeout: after one, the rest of the epoch gets `null` at once (see `tokenTimeoutMs`).
    *
    * Rejects with a `TabrpcError` (`CLIENT_CLOSED_REQUEST`, see `isAuthChange`) as soon as the
    * epoch moves on: it never waits for the fetch, and never hands out a token fetched for an
@@ -205,6 +232,11 @@ class TabAuthState implements TabAuth {
   readonly #settleMs: number;
   readonly #onTokenError: ((error: unknown) => void) | undefined;
   readonly #alwaysSkipCache: boolean;
+  readonly #refreshMarginMs: number;
+  /** The last usable token of the current epoch (to see when it nears its expiry). */
+  #last: string | undefined;
+  /** A `getToken` call of the current epoch timed out: no token until one answers (see `tokenTimeoutMs`). */
+  #hung = false;
   readonly #signOutGraceMs: number;
   readonly #beforeSignOut = new Set<() => unknown>();
   /** The sign-out in flight, shared by repeated calls. */
@@ -216,7 +248,8 @@ class TabAuthState implements TabAuth {
     this.#retryDelayMs = options.tokenRetryDelayMs ?? 500;
     this.#settleMs = options.settleMs ?? 300;
     this.#onTokenError = options.onTokenError;
-    this.#alwaysSkipCache = options.alwaysSkipCache ?? true;
+    this.#alwaysSkipCache = options.alwaysSkipCache ?? false;
+    this.#refreshMarginMs = options.refreshMarginMs ?? 10_000;
     this.#signOutGraceMs = options.signOutGraceMs ?? 3000;
     this.#state = read(source);
     this.#ids = readIds(source);
@@ -341,6 +374,8 @@ class TabAuthState implements TabAuth {
     const ended = this.#epoch;
     this.#epoch += 1;
     this.#inflight = undefined;
+    this.#last = undefined;
+    this.#hung = false;
     const controller = this.#controller;
     this.#controller = new AbortController();
     controller.abort(authChangeError("", ended, this.#epoch));
@@ -352,10 +387,14 @@ class TabAuthState implements TabAuth {
     // Signed out: there is no token to wait for (the provider would answer null, then the retry
     // pause would delay every anonymous request).
     if (this.#read().accountId === null) return null;
+    // The provider timed out in this epoch: fail closed at once rather than wait again.
+    if (this.#hung) return null;
     const { signal } = this.#controller;
     let fetch = this.#inflight;
     if (fetch === undefined || options.fresh === true) {
-      const started = this.#fetchToken(signal, this.#alwaysSkipCache || options.fresh === true);
+      const last = this.#last;
+      const skipCache = this.#alwaysSkipCache || options.fresh === true || (last !== undefined && nearExpiry(last, this.#refreshMarginMs));
+      const started = this.#fetchToken(signal, skipCache);
       fetch = started;
       this.#inflight = started;
       // Only a fetch in flight is shared: once settled (a token, or a failure) the next call
@@ -369,25 +408,70 @@ class TabAuthState implements TabAuth {
     return token;
   }
 
+  /** One `getToken` call of epoch `epoch`, with the timeout. A late usable answer ends the epoch's `#hung`. */
+  #ask(skipCache: boolean, epoch: number): Promise<string | null | undefined> {
+    const answer = Promise.resolve().then(() => this.source.getToken({ skipCache }));
+    answer.then(
+      (token) => {
+        if (this.#hung && epoch === this.#epoch && isUsableToken(token)) {
+          this.#hung = false;
+          this.#last = token;
+        }
+      },
+      () => undefined,
+    );
+    return withTimeout(answer, this.#timeoutMs, "getToken");
+  }
+
+  /** `token`, remembered as the epoch's last one if `epoch` is still current. */
+  #keep(token: string, epoch: number): string {
+    if (epoch === this.#epoch) this.#last = token;
+    return token;
+  }
+
   /** Never rejects: a failure is `null` (no usable token). */
   async #fetchToken(signal: AbortSignal, skipCache: boolean): Promise<string | null> {
+    const epoch = this.#epoch;
     for (let attempt = 0; attempt < 2; attempt += 1) {
       try {
         if (attempt > 0) await sleep(this.#retryDelayMs, signal);
         if (signal.aborted) return null;
-        const token = await withTimeout(
-          // The retry after a failure always skips the cache: a cached token may be the problem.
-          Promise.resolve().then(() => this.source.getToken({ skipCache: skipCache || attempt > 0 })),
-          this.#timeoutMs,
-          "getToken",
-        );
-        if (isUsableToken(token)) return token;
+        // The retry after a failure always skips the cache: a cached token may be the problem.
+        const skip = skipCache || attempt > 0;
+        const token = await this.#ask(skip, epoch);
+        if (!isUsableToken(token)) continue;
+        if (skip || !nearExpiry(token, this.#refreshMarginMs)) return this.#keep(token, epoch);
+        // The provider's cached token is about to expire: ask past its cache, once, at once.
+        const renewed = await this.#ask(true, epoch);
+        if (isUsableToken(renewed)) return this.#keep(renewed, epoch);
       } catch (error) {
         if (signal.aborted) return null;
         this.#onTokenError?.(error);
+        if (error instanceof TimeoutError) {
+          this.#timedOut(signal, epoch);
+          return null;
+        }
       }
     }
     return null;
+  }
+
+  /**
+   * A `getToken` call of `epoch` timed out: the rest of the epoch fails closed at once, and the
+   * retry runs in the background (once) instead of making this request wait for a second timeout.
+   */
+  #timedOut(signal: AbortSignal, epoch: number): void {
+    if (epoch !== this.#epoch || this.#hung) return;
+    this.#hung = true;
+    void (async () => {
+      try {
+        await sleep(this.#retryDelayMs, signal);
+        // A usable answer ends `#hung` (in `#ask`).
+        await this.#ask(true, epoch);
+      } catch (error) {
+        if (!signal.aborted) this.#onTokenError?.(error);
+      }
+    })();
   }
 
   async settled(signal?: AbortSignal): Promise<void> {

@@ -100,10 +100,42 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** `promise`, or a rejection after `ms` (the promise itself keeps running; its outcome is ignored). */
+/** The rejection of {@link withTimeout}. */
+export class TimeoutError extends Error {
+  override readonly name = "TimeoutError";
+}
+
+/**
+ * The `exp` claim (seconds since the epoch) of a JWT's payload, decoded **without** verifying
+ * anything (only to know when to ask for a new one); `undefined` for a token that is not a JWT or
+ * has no numeric `exp`.
+ */
+export function tokenExpiry(token: string): number | undefined {
+  const payload = token.split(".")[1];
+  if (payload === undefined || payload === "") return undefined;
+  try {
+    const base64 = payload.replace(/-/g, "+").replace(/_/g, "/");
+    const json: unknown = JSON.parse(atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4)));
+    const exp = typeof json === "object" && json !== null ? (json as { exp?: unknown }).exp : undefined;
+    return typeof exp === "number" && Number.isFinite(exp) ? exp : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `token` expires within `marginMs` of `now` (or has expired). A token whose `exp` cannot
+ * be decoded is not near its expiry (the provider's cache decides for it).
+ */
+export function nearExpiry(token: string, marginMs: number, now = Date.now()): boolean {
+  const exp = tokenExpiry(token);
+  return exp !== undefined && exp * 1000 - now <= marginMs;
+}
+
+/** `promise`, or a rejection (a {@link TimeoutError}) after `ms` (the promise itself keeps running; its outcome is ignored). */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+    const timer = setTimeout(() => reject(new TimeoutError(`${what} took more than ${ms} ms`)), ms);
     promise.then(
       (value) => {
         clearTimeout(timer);

@@ -85,8 +85,9 @@ function guardStream(stream: AsyncIterable<unknown>, changed: () => TabrpcError 
  * createClient(procedures, { links: [authLink({ auth }), httpBatchLink({ url })] });
  * ```
  *
- * Per HTTP request, right before `fetch` (after batching), it asks for a fresh token
- * (`TabAuth.token`: timeout 5 s, one retry after 500 ms), then sends:
+ * Per HTTP request, right before `fetch` (after batching), it asks for the tab's token
+ * (`TabAuth.token`: from the provider's own per-session cache unless the token nears its `exp`;
+ * timeout 5 s, paid once per epoch; one retry after 500 ms), then sends:
  *
  * - a usable token: `Authorization: Bearer <token>` (never `Bearer null`, `undefined` or empty);
  * - no token, unless exactly one account is signed in in this browser and it is this tab's: the
@@ -119,7 +120,7 @@ function guardStream(stream: AsyncIterable<unknown>, changed: () => TabrpcError 
  * (`isOutcomeUnknown`): the server may have run it.
  *
  * A call answered 401 `invalid_token` (`WWW-Authenticate: Bearer error="invalid_token"`, or
- * `error.data.reason`) is retried once with a freshly fetched token.
+ * `error.data.reason`) is retried once with a freshly fetched token (`getToken({ skipCache: true })`).
  */
 export function authLink(options: AuthLinkOptions): Link {
   return declareTabState(link(options), { auth: options.auth });
