@@ -218,7 +218,12 @@ impl Req {
     /// Whether the target names the fixture's `boom` procedure (after percent-decoding, as one
     /// of the `,`-separated paths): the one request whose 500 is expected.
     pub fn names_boom(&self) -> bool {
-        let path = self.target.split(|&b| b == b'?').next().unwrap_or_default();
+        // A fragment (`/boom#x`) never reaches the server: the path ends at `?` or `#`.
+        let path = self
+            .target
+            .split(|&b| b == b'?' || b == b'#')
+            .next()
+            .unwrap_or_default();
         percent_decode(path)
             .split(|&b| b == b',' || b == b'/')
             .any(|name| name == b"boom")
