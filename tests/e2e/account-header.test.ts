@@ -5,10 +5,10 @@
 // (`x-tabrpc-account`), and the server refuses the cookie of anyone else: the tab is answered
 // as anonymous (401 for its account-scoped profile), never with the other account's data.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { Browser, Page, Request } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { expectNoErrors, launch, openTab, screenshots, type Tab } from "./support/browser.js";
 import { startDemo, type Demo } from "./support/demo.js";
-import { sharedCookieUser, signIn, subject, text } from "./support/page.js";
+import { recordApi, sharedCookieUser, signIn, text } from "./support/page.js";
 
 let demo: Demo;
 let browser: Browser;
@@ -44,52 +44,6 @@ async function shown(page: Page): Promise<string[]> {
 
 
 
-
-/** One API request of a tab, as it went over the network, and its answer. */
-interface ApiRequest {
-  readonly paths: string;
-  /** `bearer:<sub>`, `marker` (the fail-closed header, no token) or `none`. */
-  readonly auth: string;
-  /** The `x-tabrpc-account` header, if any. */
-  readonly account: string | undefined;
-  readonly viewerId: string | undefined;
-  status?: number;
-  body?: string;
-}
-
-/** Records the tab's API requests (`/trpc/…`) from now on, with the header names on the wire. */
-function recordApi(page: Page): ApiRequest[] {
-  const list: ApiRequest[] = [];
-  const byRequest = new Map<Request, ApiRequest>();
-  page.on("request", (request) => {
-    const url = new URL(request.url());
-    if (!url.pathname.startsWith("/trpc/")) return;
-    const headers = request.headers();
-    const authorization = headers["authorization"];
-    const auth =
-      authorization !== undefined
-        ? `bearer:${subject(authorization.replace(/^Bearer\s+/i, ""))}`
-        : headers["x-tabrpc-auth-required"] === "1"
-          ? "marker"
-          : "none";
-    const input = JSON.parse(url.searchParams.get("input") ?? "{}") as Record<string, { viewerId?: string } | null>;
-    const entry: ApiRequest = {
-      paths: decodeURIComponent(url.pathname.slice("/trpc/".length)),
-      auth,
-      account: headers["x-tabrpc-account"],
-      viewerId: input["0"]?.viewerId,
-    };
-    list.push(entry);
-    byRequest.set(request, entry);
-  });
-  page.on("response", async (response) => {
-    const entry = byRequest.get(response.request());
-    if (entry === undefined) return;
-    entry.status = response.status();
-    entry.body = await response.text().catch(() => "");
-  });
-  return list;
-}
 
 const FAILED_TO_LOAD = (what: string) => new RegExp(`^Failed to load resource: ${what}`);
 const STATUS_401 = FAILED_TO_LOAD("the server responded with a status of 401 \\(Unauthorized\\)$");

@@ -2,10 +2,10 @@
 // reproduced in cookie-only mode and prevented with per-tab tokens (issue 7, scenarios a–d and
 // f; every test also asserts that the tabs reported no error beyond the refusals it provokes).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { Browser, BrowserContext, Page, Request } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { expectNoErrors, launch, openTab, screenshots, type Tab } from "./support/browser.js";
 import { startDemo, type Demo } from "./support/demo.js";
-import { sharedCookieUser, signIn, subject, text } from "./support/page.js";
+import { recordApi, sharedCookieUser, signIn, text } from "./support/page.js";
 
 let demo: Demo;
 let browser: Browser;
@@ -50,43 +50,6 @@ async function fetches(page: Page): Promise<number> {
 
 
 
-
-/** One API request of a tab: the procedures, what it carried, and the answer's status. */
-interface ApiRequest {
-  readonly paths: string;
-  /** `bearer:<sub>`, `marker` (the fail-closed header, no token) or `none`. */
-  readonly auth: string;
-  status?: number;
-  body?: string;
-}
-
-/** Records the tab's API requests (`/trpc/…`) from now on. */
-function recordApi(page: Page): ApiRequest[] {
-  const list: ApiRequest[] = [];
-  const byRequest = new Map<Request, ApiRequest>();
-  page.on("request", (request) => {
-    const url = new URL(request.url());
-    if (!url.pathname.startsWith("/trpc/")) return;
-    const headers = request.headers();
-    const authorization = headers["authorization"];
-    const auth =
-      authorization !== undefined
-        ? `bearer:${subject(authorization.replace(/^Bearer\s+/i, ""))}`
-        : headers["x-tabrpc-auth-required"] === "1"
-          ? "marker"
-          : "none";
-    const entry: ApiRequest = { paths: decodeURIComponent(url.pathname.slice("/trpc/".length)), auth };
-    list.push(entry);
-    byRequest.set(request, entry);
-  });
-  page.on("response", async (response) => {
-    const entry = byRequest.get(response.request());
-    if (entry === undefined) return;
-    entry.status = response.status();
-    entry.body = await response.text().catch(() => "");
-  });
-  return list;
-}
 
 /** Tab 1 signs in as alice, then tab 2 as bob, and tab 2 stays the active one. */
 async function aliceThenBob(context: BrowserContext, query: string): Promise<{ tab1: Tab; tab2: Tab }> {

@@ -47,25 +47,17 @@ async fn started(vars: &[(&str, &str)]) -> (tokio::process::Child, String) {
     let mut command = demo_command();
     command.envs(vars.iter().copied());
     let mut child = command.spawn().expect("the demo binary starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-    let line = match tokio::time::timeout(PROCESS_START, lines.next_line()).await {
-        Ok(Ok(Some(line))) => line,
-        other => {
+    let base = match printed_address(&mut child).await {
+        Ok(base) => base,
+        Err(what) => {
             let _ = child.start_kill();
             let output = child.wait_with_output().await.expect("the demo's output");
             panic!(
-                "{vars:?}: the demo printed no address ({other:?}); stderr: {}",
+                "{vars:?}: the demo printed no address ({what}); stderr: {}",
                 String::from_utf8_lossy(&output.stderr)
             );
         }
     };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let base = line
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("an address in {line:?}"))
-        .to_owned();
     (child, base)
 }
 

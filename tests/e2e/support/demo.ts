@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { demoBinary } from "./paths.js";
 
@@ -11,14 +14,18 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
-/** Starts the demo server on a free port with a fresh in-memory database and its development
- * identity provider (`TABRPC_DEV_IDP=1`; `env` may override it). */
+/** Starts the demo server on a free port with a fresh database file (as the demo runs for real)
+ * and its development identity provider (`TABRPC_DEV_IDP=1`; `env` may override it). The file
+ * goes when the server stops. An in-memory database gave, once under heavy load, 500s from
+ * `session.rotate` and `cart.get`: its connections share SQLite's shared cache, whose table locks
+ * fail a write at once instead of waiting (the likely cause; the log of that run was not kept). */
 export async function startDemo(env: Record<string, string> = {}): Promise<Demo> {
+  const dir = mkdtempSync(join(tmpdir(), "tabrpc-e2e-"));
   const child: ChildProcess = spawn(demoBinary(), [], {
     env: {
       ...process.env,
       TABRPC_ADDR: "127.0.0.1:0",
-      TABRPC_DATABASE_URL: "sqlite::memory:",
+      TABRPC_DATABASE_URL: `sqlite://${join(dir, "demo.db")}`,
       RUST_LOG: process.env.RUST_LOG ?? "info",
       // The development identity provider is on only when chosen.
       TABRPC_DEV_IDP: "1",
@@ -48,8 +55,12 @@ export async function startDemo(env: Record<string, string> = {}): Promise<Demo>
     log,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
+        const done = () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        };
+        if (child.exitCode !== null) return done();
+        child.once("exit", done);
         child.kill("SIGTERM");
       }),
   };

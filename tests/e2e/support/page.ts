@@ -1,6 +1,6 @@
 // What the browser tests read off the demo web app and the shared cookie.
 import { expect } from "vitest";
-import type { BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page, Request } from "playwright-core";
 import type { Tab } from "./browser.js";
 
 /** The text of the element with this `data-testid`. */
@@ -23,4 +23,50 @@ export function subject(jwt: string): string {
 export async function sharedCookieUser(context: BrowserContext, url: string): Promise<string | undefined> {
   const cookie = (await context.cookies(url)).find((c) => c.name === "__session");
   return cookie === undefined || cookie.value === "" ? undefined : subject(cookie.value);
+}
+
+/** One API request of a tab, as it went over the network, and its answer. */
+export interface ApiRequest {
+  readonly paths: string;
+  /** `bearer:<sub>`, `marker` (the fail-closed header, no token) or `none`. */
+  readonly auth: string;
+  /** The `x-tabrpc-account` header, if any. */
+  readonly account: string | undefined;
+  readonly viewerId: string | undefined;
+  status?: number;
+  body?: string;
+}
+
+/** Records the tab's API requests (`/trpc/…`) from now on, with the header names on the wire. */
+export function recordApi(page: Page): ApiRequest[] {
+  const list: ApiRequest[] = [];
+  const byRequest = new Map<Request, ApiRequest>();
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    if (!url.pathname.startsWith("/trpc/")) return;
+    const headers = request.headers();
+    const authorization = headers["authorization"];
+    const auth =
+      authorization !== undefined
+        ? `bearer:${subject(authorization.replace(/^Bearer\s+/i, ""))}`
+        : headers["x-tabrpc-auth-required"] === "1"
+          ? "marker"
+          : "none";
+    const input = JSON.parse(url.searchParams.get("input") ?? "{}") as Record<string, { viewerId?: string } | null>;
+    const entry: ApiRequest = {
+      paths: decodeURIComponent(url.pathname.slice("/trpc/".length)),
+      auth,
+      account: headers["x-tabrpc-account"],
+      viewerId: input["0"]?.viewerId,
+    };
+    list.push(entry);
+    byRequest.set(request, entry);
+  });
+  page.on("response", async (response) => {
+    const entry = byRequest.get(response.request());
+    if (entry === undefined) return;
+    entry.status = response.status();
+    entry.body = await response.text().catch(() => "");
+  });
+  return list;
 }

@@ -213,27 +213,18 @@ impl Demo {
             .envs(auth_vars)
             .envs(vars.iter().map(|(k, v)| (*k, v)));
         let mut child = command.spawn().expect("the demo binary starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
-        let line = match tokio::time::timeout(PROCESS_START, lines.next_line()).await {
-            Ok(Ok(Some(line))) => line,
-            other => {
+        let base = match printed_address(&mut child).await {
+            Ok(base) => base,
+            Err(what) => {
                 let _ = child.start_kill();
                 let output = child.wait_with_output().await.expect("the demo's output");
                 let _ = std::fs::remove_file(&jwks);
                 panic!(
-                    "the demo printed no address ({other:?}); stderr: {}",
+                    "the demo printed no address ({what}); stderr: {}",
                     String::from_utf8_lossy(&output.stderr)
                 );
             }
         };
-        // Keep reading stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let base = line
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .expect("an address in the first line")
-            .to_owned();
         let addr = base
             .trim_start_matches("http://")
             .parse()
@@ -839,4 +830,21 @@ pub fn secret_pieces(token: &str) -> Vec<String> {
             .map(str::to_owned),
     );
     pieces
+}
+
+/// The base URL (`http://…`) the demo binary prints on its first line of stdout; stdout is read
+/// on afterwards so the child never blocks on a full pipe. `Err` says what came instead.
+pub async fn printed_address(child: &mut tokio::process::Child) -> Result<String, String> {
+    use tokio::io::AsyncBufReadExt as _;
+    let stdout = child.stdout.take().ok_or("stdout is not piped")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = match tokio::time::timeout(PROCESS_START, lines.next_line()).await {
+        Ok(Ok(Some(line))) => line,
+        other => return Err(format!("{other:?}")),
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    line.split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no address in {line:?}"))
 }
