@@ -2,24 +2,10 @@
 // globalSetup) and its development identity provider, with two accounts signed in in one
 // simulated browser whose tabs share a cookie jar: the shared `__session` cookie follows the most
 // recently active tab, exactly as with Clerk.
-import {
-  connectQueryClient,
-  createClient,
-  createOptionsProxy,
-  createTabAuth,
-  devIdpAuthSource,
-  httpBatchLink,
-  isAuthChange,
-  queryKeyOf,
-  TabrpcError,
-  tabLinks,
-  type AuthSource,
-  type DevIdpAuthSource,
-  type Client,
-  type OptionsProxy,
-  type ProcedureTable,
-  type TabAuth,
-} from "@tabrpc/client";
+import { createClient, httpBatchLink, TabrpcError, tabLinks, type Client, type ProcedureTable } from "@tabrpc/client";
+import { createTabAuth, isAuthChange, type AuthSource, type TabAuth } from "@tabrpc/client/auth";
+import { connectQueryClient, createOptionsProxy, queryKeyOf, type OptionsProxy } from "@tabrpc/client/query";
+import { devIdpAuthSource, type DevIdpAuthSource } from "@tabrpc/client/dev-idp";
 import { QueryClient, QueryObserver } from "@tanstack/query-core";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import { procedures as demo, type Procedures as DemoProcedures, type Progress, type User } from "../../bindings/demo.js";

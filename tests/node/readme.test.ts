@@ -13,7 +13,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 /** What the README assumes the app has: Clerk loaded on `window`, and a button. */
 const PRELUDE = `
 declare global {
-  interface Window { Clerk: import("@tabrpc/client").ClerkLike & { signOut(): Promise<void> } }
+  interface Window { Clerk: import("@tabrpc/client/auth").ClerkLike & { signOut(): Promise<void> } }
 }
 declare const signOutButton: HTMLButtonElement;
 `;

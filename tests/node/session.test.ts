@@ -2,25 +2,17 @@
 // server (tabrpc-demo, started by globalSetup): each tab's session store, `sessionLink` filling
 // in `sessionId`, `refresh` rotating the cart to a new id at sign-in, and `connectSession` doing
 // all of it by itself (sign-in, sign-out, an ended session).
+import { createClient, TabrpcError, tabLinks, type Client } from "@tabrpc/client";
+import { createTabAuth, type AuthSource, type TabAuth } from "@tabrpc/client/auth";
 import {
-  connectQueryClient,
   connectSession,
-  createClient,
-  createOptionsProxy,
   createSessionStore,
-  createTabAuth,
-  devIdpAuthSource,
   isSessionId,
-  TabrpcError,
-  tabLinks,
-  type AuthSource,
-  type Client,
-  type DevIdpAuthSource,
-  type OptionsProxy,
   type SessionFollowEvent,
   type SessionStore,
-  type TabAuth,
-} from "@tabrpc/client";
+} from "@tabrpc/client/session";
+import { connectQueryClient, createOptionsProxy, type OptionsProxy } from "@tabrpc/client/query";
+import { devIdpAuthSource, type DevIdpAuthSource } from "@tabrpc/client/dev-idp";
 import { QueryClient } from "@tanstack/query-core";
 import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { procedures, type Procedures, type SessionRotation } from "../../bindings/demo.js";

@@ -13,24 +13,17 @@
 // makes the browser's signed-in accounts, as this tab's auth sees them, trail the provider's by
 // that long (see `lagging` below).
 import { MutationObserver, QueryClient, QueryObserver } from "@tanstack/query-core";
+import { createClient, HEADERS, TabrpcError, tabLinks } from "@tabrpc/client";
+import { createTabAuth, isAuthChange, type AuthSource } from "@tabrpc/client/auth";
 import {
-  connectQueryClient,
   connectSession,
-  createClient,
-  createOptionsProxy,
   createSessionStore,
-  createTabAuth,
-  devIdpAuthSource,
-  HEADERS,
-  isAuthChange,
   isSessionChange,
-  TabrpcError,
-  tabLinks,
-  type AuthSource,
-  type DevIdpAuthSource,
   type SessionChange,
   type SessionFollowEvent,
-} from "@tabrpc/client";
+} from "@tabrpc/client/session";
+import { connectQueryClient, createOptionsProxy } from "@tabrpc/client/query";
+import { devIdpAuthSource, type DevIdpAuthSource } from "@tabrpc/client/dev-idp";
 import { procedures, type Cart, type OnboardingStep, type Progress, type SessionRotation } from "../../../../bindings/demo.js";
 
 const params = new URLSearchParams(location.search);
