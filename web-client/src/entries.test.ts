@@ -112,8 +112,13 @@ describe("package entry points", () => {
   ])("%s loads none of the modules it does not need", { timeout: 30_000 }, async (source, forbidden) => {
     const { modules, packages } = await graph(source);
     expect(modules.filter((m) => forbidden.test(m))).toEqual([]);
-    // Only the React entry imports React or TanStack's React bindings.
-    expect(packages.filter((p) => /react/.test(p))).toEqual([]);
+    // Only the React entry imports React or TanStack's React bindings; none imports Clerk.
+    expect(packages.filter((p) => /react|@clerk/.test(p))).toEqual([]);
+  });
+
+  it("the Clerk adapter imports nothing of Clerk's, not even its types", () => {
+    const imports = [...readFileSync(path.join(root, "src/auth/clerk.ts"), "utf8").matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
+    expect(imports).toEqual(["./source.js"]);
   });
 
   it("the React entry imports React, TanStack's React bindings and the query integration", { timeout: 30_000 }, async () => {

@@ -14,8 +14,11 @@ export interface ClerkClientLike {
 }
 
 /**
- * The part of the `Clerk` object (`window.Clerk`, `useClerk()`) the adapter reads. Typed
- * structurally: the package does not depend on Clerk's.
+ * The part of the `Clerk` object (`new Clerk(key)` of `@clerk/clerk-js`, `window.Clerk`,
+ * `useClerk()`) the adapter reads. Typed structurally, so the package needs none of Clerk's
+ * packages, at run time or for its types; type tests (`clerk.test-d.ts`) check that Clerk's own
+ * types (`Clerk` of `@clerk/clerk-js` 6, `LoadedClerk` and the session and client resources of
+ * `@clerk/shared/types`) are accepted.
  */
 export interface ClerkLike {
   /** Whether Clerk has loaded (`clerk.loaded`); until then the adapter fails closed. */
@@ -48,7 +51,9 @@ function signedInSessions(clerk: ClerkLike): readonly ClerkSessionLike[] | undef
  *
  * @example
  * ```ts
- * const auth = createTabAuth(clerkAuthSource(window.Clerk));
+ * const clerk = new Clerk(publishableKey); // from "@clerk/clerk-js"
+ * await clerk.load();
+ * const auth = createTabAuth(clerkAuthSource(clerk));
  * ```
  */
 export function clerkAuthSource(clerk: ClerkLike): AuthSource {
