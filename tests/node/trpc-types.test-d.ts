@@ -3,8 +3,8 @@
 // inputs, outputs, errors and subscriptions for `@trpc/client`, and the options proxy of
 // `@trpc/tanstack-react-query`. Each `@ts-expect-error` is a call that must not compile.
 import { QueryClient } from "@tanstack/react-query";
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClientError } from "@trpc/client";
-import type { inferRouterError, inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, safe, splitLink, type TRPCClientError } from "@trpc/client";
+import type { inferRouterError, inferRouterInputs, inferRouterOutputs, TRPCBuiltRouter, TRPCMutationProcedure } from "@trpc/server";
 import { createTRPCContext, createTRPCOptionsProxy } from "@trpc/tanstack-react-query";
 import { describe, expectTypeOf, test } from "vitest";
 import type { ErrorCodeName, ErrorReason } from "../../bindings/codes.js";
@@ -110,6 +110,24 @@ describe("createTRPCClient<AppRouter>", () => {
     expectTypeOf<inferRouterInputs<AppRouter>["post"]["byId"]>().toEqualTypeOf<{ id: number }>();
     expectTypeOf<inferRouterOutputs<AppRouter>["hello"]>().toEqualTypeOf<Greeting>();
     expectTypeOf<inferRouterOutputs<DemoRouter>["profile"]["getUser"]>().toEqualTypeOf<User>();
+  });
+});
+
+describe("a declared error payload (Procedure::error_payload)", () => {
+  // What export_trpc writes for a procedure with an error payload (its Rust test has this line):
+  // the procedure's own error shape, `ErrorShape<payload>`.
+  type SoldOut = { sku: string };
+  type Shop = TRPCBuiltRouter<
+    { ctx: object; meta: object; errorShape: ErrorShape; transformer: false },
+    { cart: { add: TRPCMutationProcedure<{ input: string; output: undefined; meta: object; errorShape: ErrorShape<SoldOut> }> } }
+  >;
+  const shop = createTRPCClient<Shop>({ links: [httpBatchLink({ url })] });
+
+  test("types error.data.payload of that procedure's errors", async () => {
+    const [, error] = await safe(shop.cart.add.mutate("tea"));
+    if (error) expectTypeOf(error.data?.payload).toEqualTypeOf<SoldOut | undefined>();
+    // Other errors carry no payload.
+    expectTypeOf<NonNullable<TRPCClientError<Shop>["data"]>["payload"]>().toEqualTypeOf<undefined>();
   });
 });
 
