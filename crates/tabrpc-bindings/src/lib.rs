@@ -103,6 +103,26 @@ pub fn generate() -> Result<Vec<Generated>, Error> {
                 source,
             })?,
         },
+        // tRPC router types next to the bindings they read their types from, for tRPC's own
+        // clients (`createTRPCClient<AppRouter>`).
+        Generated {
+            path: "bindings/demo.trpc.ts",
+            contents: tabrpc::typescript::export_trpc(&demo, "./demo.js").map_err(|source| {
+                Error::Export {
+                    name: "demo",
+                    source,
+                }
+            })?,
+        },
+        Generated {
+            path: "bindings/conformance.trpc.ts",
+            contents: tabrpc::typescript::export_trpc(&conformance, "./conformance.js").map_err(
+                |source| Error::Export {
+                    name: "conformance",
+                    source,
+                },
+            )?,
+        },
         Generated {
             path: "bindings/codes.ts",
             contents: codes.clone(),

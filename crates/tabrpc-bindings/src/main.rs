@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use tabrpc_bindings::{REGENERATE, check, generate, repo_root, write};
 
-/// Writes bindings/demo.ts, bindings/conformance.ts, bindings/codes.ts and
-/// web-client/src/codes.ts from the Rust routers and the error codes table.
+/// Writes bindings/demo.ts, bindings/conformance.ts, their tRPC router types
+/// (bindings/*.trpc.ts), bindings/codes.ts and web-client/src/codes.ts from the Rust routers and
+/// the error codes table.
 #[derive(Debug, Parser)]
 #[command(about)]
 struct Args {

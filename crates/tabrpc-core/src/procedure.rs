@@ -126,6 +126,9 @@ pub struct ProcedureMeta {
     pub kind: ProcedureKind,
     /// Whether the output is a stream of values.
     pub stream: bool,
+    /// Whether the events carry ids ([`Procedure::tracked_subscription`]): tRPC's own client
+    /// then hands each event over as `{ id, data }`, which its exported router type says.
+    pub tracked: bool,
     /// Exported types.
     pub types: TypeInfo,
     /// Whether the procedure reads its input. One that takes `()` does not: like a tRPC
@@ -291,12 +294,14 @@ where
         S: Stream<Item = Result<Tracked<TItem>, Error>> + Send + 'static,
         TItem: Serialize + specta::Type + 'static,
     {
-        Self::events::<F, Fut, S, Tracked<TItem>, TItem>(handler, |tracked| {
+        let mut procedure = Self::events::<F, Fut, S, Tracked<TItem>, TItem>(handler, |tracked| {
             Ok(Event {
                 id: Some(tracked.id),
                 data: serde_json::value::to_raw_value(&tracked.data).map_err(Error::internal)?,
             })
-        })
+        });
+        procedure.meta.tracked = true;
+        procedure
     }
 
     fn events<F, Fut, S, TRaw, TItem>(
@@ -471,6 +476,7 @@ where
     ProcedureMeta {
         kind,
         stream,
+        tracked: false,
         types: TypeInfo {
             input: <TIn as specta::Type>::definition,
             output: <TOut as specta::Type>::definition,

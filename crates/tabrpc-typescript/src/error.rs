@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-/// Why a router could not be exported: which part failed ([`Error::kind`]) and specta's
-/// explanation of the type it could not express ([`std::error::Error::source`]).
+/// Why a router could not be exported: which part failed ([`Error::kind`]) and, for a type,
+/// specta's explanation of what it could not express ([`std::error::Error::source`]).
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
 pub struct Error(Box<Inner>);
@@ -14,12 +14,20 @@ pub struct Error(Box<Inner>);
 struct Inner {
     kind: ErrorKind,
     #[source]
-    source: specta_typescript::Error,
+    source: Option<specta_typescript::Error>,
 }
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, source: specta_typescript::Error) -> Self {
-        Self(Box::new(Inner { kind, source }))
+        Self(Box::new(Inner {
+            kind,
+            source: Some(source),
+        }))
+    }
+
+    /// An error that no specta error explains (the router's shape, not a type).
+    pub(crate) fn shape(kind: ErrorKind) -> Self {
+        Self(Box::new(Inner { kind, source: None }))
     }
 
     /// What failed.
@@ -43,6 +51,13 @@ pub enum ErrorKind {
     /// A named type used by the router cannot be exported (for example two different Rust types
     /// with the same name, which one flat TypeScript module cannot hold).
     NamedTypes,
+    /// A path that tRPC's router type cannot hold ([`export_trpc`](crate::export_trpc)): a
+    /// procedure whose path is also the prefix of another (`post` and `post.byId`), or a
+    /// segment tRPC reserves (`then`, `call`, `apply`; `_def` and `createCaller` first).
+    TrpcPath {
+        /// The procedure's dotted path.
+        path: String,
+    },
 }
 
 /// One of the types a procedure exports.
@@ -76,6 +91,12 @@ impl fmt::Display for ErrorKind {
             ErrorKind::NamedTypes => {
                 f.write_str("the named types of the router cannot be exported to TypeScript")
             }
+            ErrorKind::TrpcPath { path } => write!(
+                f,
+                "procedure `{path}` has no place in a tRPC router type: its path is the prefix of \
+                 another procedure's, or uses a name tRPC reserves (then, call, apply; _def or \
+                 createCaller as the first segment)"
+            ),
         }
     }
 }

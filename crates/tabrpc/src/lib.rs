@@ -94,7 +94,9 @@ pub mod auth {
 /// `export_codes()` for the shared error codes table.
 #[cfg(feature = "typescript")]
 pub mod typescript {
-    pub use tabrpc_typescript::{Error, ErrorKind, HEADER, TypePart, export, export_codes};
+    pub use tabrpc_typescript::{
+        Error, ErrorKind, HEADER, TypePart, export, export_codes, export_trpc,
+    };
 }
 
 /// Sessions by parameter injection: anonymous per-tab or per-browser state kept on the server
