@@ -62,6 +62,24 @@ export type {
   TaggedQueryKey,
 } from "./query/options.js";
 export { isViewerMismatch } from "./query/viewerCall.js";
+export { accountFilterKeyOf, infiniteQueryKeyOf } from "./query/keys.js";
+export type { AccountFilterKey, ProcedureInfiniteQueryKey, WithoutCursor } from "./query/keys.js";
+export type {
+  AccountQueryFilters,
+  CursorOf,
+  HasCursor,
+  InfiniteInput,
+  InfiniteKey,
+  InfiniteQueryData,
+  InfiniteQueryProcedureBuilders,
+  ProcedureInfiniteQueryOptions,
+  ProcedureInfiniteQueryOptionsIn,
+  ProcedureSubscriptionKey,
+  ProcedureSubscriptionOptions,
+  SubscriptionOptionsIn,
+  SubscriptionProcedureBuilders,
+  TaggedInfiniteQueryKey,
+} from "./query/options.js";
 export { isSessionChange } from "./session/change.js";
 export { connectSession } from "./session/connect.js";
 export type { ConnectSessionOptions, SessionFollowEvent, SessionProcedures } from "./session/connect.js";
