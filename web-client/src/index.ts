@@ -80,6 +80,8 @@ export type {
   SubscriptionProcedureBuilders,
   TaggedInfiniteQueryKey,
 } from "./query/options.js";
+export { dehydrateForAccount, hydrateForAccount, requestAuthSource, serializeForHtml } from "./query/ssr.js";
+export type { AccountDehydratedState, HydrateOutcome, HydrateRefusal, RequestAuthOptions } from "./query/ssr.js";
 export { isSessionChange } from "./session/change.js";
 export { connectSession } from "./session/connect.js";
 export type { ConnectSessionOptions, SessionFollowEvent, SessionProcedures } from "./session/connect.js";

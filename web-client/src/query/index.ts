@@ -58,4 +58,6 @@ export type {
   TaggedInfiniteQueryKey,
   TaggedQueryKey,
 } from "./options.js";
+export { dehydrateForAccount, hydrateForAccount, requestAuthSource, serializeForHtml } from "./ssr.js";
+export type { AccountDehydratedState, HydrateOutcome, HydrateRefusal, RequestAuthOptions } from "./ssr.js";
 export { isViewerMismatch } from "./viewerCall.js";
