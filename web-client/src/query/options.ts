@@ -366,8 +366,15 @@ export type OptionsProxy<TProcs extends ProcedureMap> = OptionsTree<TProcs, "", 
  * const rq = createOptionsProxy(client);
  * const observer = new QueryObserver(queryClient, rq.profile.getUser.queryOptions());
  * // key: [["profile","getUser"], { input: { viewerId: "user_alice" }, type: "query" }]
- * queryClient.invalidateQueries({ queryKey: rq.profile.pathKey() });
+ * queryClient.invalidateQueries(rq.profile.pathFilter()); // this account's profile.* only
+ * queryClient.invalidateQueries({ queryKey: rq.profile.pathKey() }); // every account's
  * ```
+ *
+ * The builders follow tRPC's TanStack integration: `queryOptions`, `queryKey`, `queryFilter`
+ * and, for procedures whose input has a `cursor`, `infiniteQueryOptions`, `infiniteQueryKey`,
+ * `infiniteQueryFilter`; `mutationOptions`, `mutationKey`; `subscriptionOptions` (for
+ * `useSubscription`); `pathKey` (every account) and `pathFilter` (the current account) on every
+ * node. Infinite queries and subscriptions are keyed and guarded exactly like queries.
  *
  * The tab's auth state and session store are the client's (its `tabLinks`, or its `authLink`
  * and `sessionLink`); throws `TypeError` for a client without `authLink`, or without
