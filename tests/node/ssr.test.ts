@@ -6,6 +6,7 @@
 import { devIdpAuthSource, type Client, type DevIdpAuthSource, type FetchLike, type HydrateOutcome, type ProcedureMap } from "@tabrpc/client";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createBrowser, type Browser } from "./support/browser.js";
 import { repoRoot } from "./support/paths.js";
@@ -133,5 +134,57 @@ describe("server rendering per request identity", () => {
     expect(viewerOf(anonymousPage)).toBe("Hello, Anonymous");
     expect(stateOf(anonymousPage).accountId).toBeNull();
     expect(app.prepareTab(bob.client, stateOf(anonymousPage)).outcome).toEqual({ hydrated: false, reason: "other-account" });
+  });
+
+  // Chromium's start-up takes seconds on a busy machine.
+  it("in Chromium: a reload of tab A rendered for B (the shared cookie followed B) ends showing A, never B", { timeout: 120_000 }, async () => {
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    try {
+      const context = await browser.newContext();
+      const errors: string[] = [];
+      const open = async () => {
+        const page = await context.newPage();
+        page.on("pageerror", (error) => errors.push(error.message));
+        page.on("console", (message) => {
+          // The page has no favicon: that 404 is expected, nothing else.
+          if (message.type() === "error" && !message.location().url.endsWith("/favicon.ico")) errors.push(message.text());
+        });
+        await page.goto(`${ssr.url}/`);
+        return page;
+      };
+      const viewer = (page: Page) => page.locator("#viewer");
+      const a = await open();
+      await a.getByText("Sign in as alice").click();
+      await expect.poll(() => viewer(a).textContent(), { timeout: 15_000 }).toBe("Hello, Alice");
+      const b = await open();
+      await b.getByText("Sign in as bob").click();
+      await expect.poll(() => viewer(b).textContent(), { timeout: 15_000 }).toBe("Hello, Bob");
+
+      // Tab B reloads: rendered for Bob, hydrated (the same account) without an API request.
+      const apiCalls: string[] = [];
+      b.on("request", (request) => {
+        if (new URL(request.url()).pathname.startsWith("/trpc/")) apiCalls.push(request.url());
+      });
+      const bPage = await (await b.reload())?.text();
+      expect(/<h1 id="viewer">([^<]*)</.exec(bPage ?? "")?.[1]).toBe("Hello, Bob");
+      await expect.poll(() => b.evaluate(() => (window as unknown as { __tabrpcHydrated?: boolean }).__tabrpcHydrated), { timeout: 15_000 }).toBe(true);
+      expect(await viewer(b).textContent()).toBe("Hello, Bob");
+      expect(apiCalls).toEqual([]);
+
+      // Tab A reloads while the shared cookie is Bob's: the server renders Bob's page, and tab A
+      // refuses it, renders from scratch with its own token, and never shows Bob.
+      const aPage = await (await a.reload())?.text();
+      expect(/<h1 id="viewer">([^<]*)</.exec(aPage ?? "")?.[1]).toBe("Hello, Bob");
+      await expect.poll(() => a.evaluate(() => (window as unknown as { __tabrpcHydrated?: boolean }).__tabrpcHydrated), { timeout: 15_000 }).toBe(false);
+      await expect.poll(() => viewer(a).textContent(), { timeout: 15_000 }).toBe("Hello, Alice");
+      expect(await a.locator("#root").textContent()).not.toContain("Bob");
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -18,6 +18,8 @@ export function startInBrowser({ apiUrl, source, container, stateElement }) {
     dehydrated = null;
   }
   const { queryClient, outcome } = prepareTab(client, dehydrated);
+  // For the example's browser test: whether the server's state was taken.
+  window.__tabrpcHydrated = outcome.hydrated;
   const root = h(Root, { client, queryClient });
   if (outcome.hydrated) {
     hydrateRoot(container, root);
