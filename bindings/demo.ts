@@ -40,6 +40,32 @@ export type CartRemoveInput = {
   item: string,
 };
 
+/** One product of the catalog. */
+export type CatalogItem = {
+  /** Its id (1 to 60). */
+  id: number,
+  /** Its name. */
+  name: string,
+  /** Its price in cents. */
+  priceCents: number,
+};
+
+/** Input of `catalog.list`. */
+export type CatalogListInput = {
+  /** Where the page starts: the previous page's `nextCursor`; absent or null for the first. */
+  cursor?: number | null,
+  /** How many items at most (1 to 50); defaults to 10. */
+  limit?: number | null,
+};
+
+/** One page of the catalog. */
+export type CatalogPage = {
+  /** The items of this page, by id. */
+  items: CatalogItem[],
+  /** The cursor of the next page; null on the last one. */
+  nextCursor: number | null,
+};
+
 /** Input of `onboarding.getProgress`. */
 export type GetProgressInput = {
   /** The account the client expects to be answered for (checked, never trusted). */
@@ -118,6 +144,7 @@ export type Procedures = {
   "cart.add": { kind: "mutation"; input: CartAddInput; output: Cart; error: never; stream: false; scopes: "session" };
   "cart.get": { kind: "query"; input: CartGetInput; output: Cart; error: never; stream: false; scopes: "session" };
   "cart.remove": { kind: "mutation"; input: CartRemoveInput; output: Cart; error: never; stream: false; scopes: "session" };
+  "catalog.list": { kind: "query"; input: CatalogListInput | null; output: CatalogPage; error: never; stream: false; scopes: never };
   "onboarding.getProgress": { kind: "query"; input: GetProgressInput | null; output: Progress; error: never; stream: false; scopes: "viewer" };
   "onboarding.saveStep": { kind: "mutation"; input: SaveStepInput; output: Progress; error: never; stream: false; scopes: "viewer" };
   "profile.getUser": { kind: "query"; input: GetUserInput | null; output: User; error: never; stream: false; scopes: "viewer" };
@@ -130,6 +157,7 @@ export const procedures: ProcedureTable<Procedures> = {
   "cart.add": { kind: "mutation", stream: false, scopes: ["session"] },
   "cart.get": { kind: "query", stream: false, scopes: ["session"] },
   "cart.remove": { kind: "mutation", stream: false, scopes: ["session"] },
+  "catalog.list": { kind: "query", stream: false, scopes: [] },
   "onboarding.getProgress": { kind: "query", stream: false, scopes: ["viewer"] },
   "onboarding.saveStep": { kind: "mutation", stream: false, scopes: ["viewer"] },
   "profile.getUser": { kind: "query", stream: false, scopes: ["viewer"] },

@@ -1,10 +1,11 @@
-//! The tabrpc demo: its API (`profile.*`, `onboarding.*`, `cart.*`, `session.*`), its
+//! The tabrpc demo: its API (`profile.*`, `onboarding.*`, `cart.*`, `catalog.*`, `session.*`), its
 //! development identity provider and how they are served.
 //!
 //! Every request's caller comes from its verified bearer token (or, without one and without
 //! the fail-closed marker, the shared `__session` cookie), never from an input field.
 
 mod cart;
+mod catalog;
 mod config;
 mod db;
 pub mod idp;
@@ -19,6 +20,7 @@ use tabrpc::auth::{Algorithm, Caller, Resolver};
 use tabrpc::sessions::SessionStore;
 
 pub use cart::{Cart, CartAddInput, CartGetInput, CartLine, CartRemoveInput};
+pub use catalog::{CatalogItem, CatalogListInput, CatalogPage};
 pub use config::{AuthSettings, Issuer, ServeSettings, SessionSettings, Settings};
 pub use db::Db;
 pub use idp::DevProvider;
@@ -44,6 +46,7 @@ pub fn router() -> Router<Ctx> {
         .nest("profile", profile::router())
         .nest("onboarding", onboarding::router())
         .nest("cart", cart::router())
+        .nest("catalog", catalog::router())
         .nest("session", tabrpc::sessions::router())
 }
 

@@ -8,3 +8,4 @@ export * from "./connect.js";
 export * from "./keys.js";
 export * from "./options.js";
 export { isViewerMismatch } from "./viewerCall.js";
+export * from "./ssr.js";

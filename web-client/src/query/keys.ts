@@ -42,6 +42,33 @@ export type ProcedureQueryKey<TPath extends string, TInput> = [
   { input: KeyInput<TInput>; type: "query" },
 ];
 
+/** The input without the fields an infinite query's pages vary by (`cursor`, `direction`). */
+export type WithoutCursor<TInput> = TInput extends null | undefined
+  ? TInput
+  : TInput extends readonly unknown[]
+    ? TInput
+    : TInput extends object
+      ? Omit<TInput, "cursor" | "direction">
+      : TInput;
+
+/**
+ * The key of an infinite query of procedure `TPath` (its pages are one cache entry): the input
+ * without `cursor`, and `type: "infinite"`, as tRPC's.
+ */
+export type ProcedureInfiniteQueryKey<TPath extends string, TInput> = [
+  PathSegments<TPath>,
+  { input: KeyInput<WithoutCursor<TInput>>; type: "infinite" },
+];
+
+/**
+ * A filter key of one account's queries under a path (see `pathFilter` and `queryFilter` of the
+ * option builders): `[["a","b"], { input: { ...input, viewerId }, type? }]`.
+ */
+export type AccountFilterKey<TPath extends string> = [
+  PathSegments<TPath>,
+  { input: { viewerId: string | null } & Record<string, unknown>; type?: "query" | "infinite" | "subscription" },
+];
+
 /** The key of a mutation of procedure `TPath` (inputs are not part of it; the account is). */
 export type ProcedureMutationKey<TPath extends string> = [
   PathSegments<TPath>,
@@ -87,6 +114,43 @@ export function queryKeyOf(
 ): [string[], { input: Record<string, unknown>; type: "query" }] {
   const fields = keyInput(input, viewerId);
   return [segments(path), { input: sessionId === undefined ? fields : { ...fields, sessionId }, type: "query" }];
+}
+
+/** The input of an infinite query's key: without `cursor` and `direction` (the pages vary by them). */
+function withoutCursor(input: unknown): unknown {
+  if (!isPlainObject(input)) return input;
+  const { cursor: _cursor, direction: _direction, ...rest } = input;
+  return rest;
+}
+
+/**
+ * The key of an infinite query: `[["a","b"], { input: { ...input, viewerId }, type: "infinite" }]`,
+ * the input without `cursor` and `direction`; a `sessionId` as in {@link queryKeyOf}.
+ */
+export function infiniteQueryKeyOf(
+  path: string,
+  input: unknown,
+  viewerId: string | null,
+  sessionId?: string | null,
+): [string[], { input: Record<string, unknown>; type: "infinite" }] {
+  const [segs, { input: fields }] = queryKeyOf(path, withoutCursor(input), viewerId, sessionId);
+  return [segs, { input: fields, type: "infinite" }];
+}
+
+/**
+ * A filter key for one account's entries under a dotted path: `[["a","b"], { input: { ...input,
+ * viewerId }, type }]` (`type` left out: every kind). TanStack Query matches a filter's objects
+ * partially, so the key matches every input that has these fields, and only the entries of
+ * account `viewerId`.
+ */
+export function accountFilterKeyOf(
+  path: string,
+  input: unknown,
+  viewerId: string | null,
+  type?: "query" | "infinite" | "subscription",
+): [string[], { input: Record<string, unknown>; type?: "query" | "infinite" | "subscription" }] {
+  const fields = keyInput(type === "infinite" ? withoutCursor(input) : input, viewerId);
+  return [segments(path), type === undefined ? { input: fields } : { input: fields, type }];
 }
 
 /** The key of a mutation: `[["a","b"], { input: { viewerId }, type: "mutation" }]`. */

@@ -2,6 +2,11 @@
  * `@tabrpc/client/react`: thin React hooks over `@tanstack/react-query` (optional peer
  * dependencies `react` and `@tanstack/react-query`; the main entry never imports them).
  *
+ * The idiom, as tRPC's: `createTabrpcContext<Procedures>()` gives `TabrpcProvider` and
+ * `useTabrpc()` (the option builders of the tab's current account), used with TanStack's own
+ * hooks (`useQuery(rq.profile.getUser.queryOptions())`, `useInfiniteQuery`, `useSuspenseQuery`,
+ * `useQueries`, `useMutation`) and `useSubscription` for subscriptions. The older shortcuts:
+ *
  * ```tsx
  * function Profile() {
  *   useConnectQueryClient(client);
@@ -14,21 +19,40 @@
  * @module
  */
 import {
+  hashKey,
   useMutation,
   useQuery,
   useQueryClient,
+  type QueryClient,
   type UseMutationResult,
   type UseQueryOptions,
   type UseQueryResult,
 } from "@tanstack/react-query";
-import { useCallback, useEffect, useSyncExternalStore } from "react";
+import {
+  createContext,
+  createElement,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  useSyncExternalStore,
+  type ReactElement,
+  type ReactNode,
+} from "react";
 import type { TabAuth } from "../auth/tabAuth.js";
 import type { CallOutput, Client, ProcedureDef, ProcedureMap } from "../client.js";
+import type { TabrpcError } from "../error.js";
+import { internalsOf } from "../internals/tab.js";
 import { connectQueryClient } from "../query/connect.js";
 import type { SessionStore } from "../session/store.js";
 import {
   builderAuth,
   builderSession,
+  createOptionsProxy,
+  type OptionsProxy,
+  type ProcedureSubscriptionOptions,
   type MutationProcedureBuilders,
   type MutationVariables,
   type OptionsInput,
@@ -108,4 +132,143 @@ export function useTabrpcMutation<TDef extends ProcedureDef, TPath extends strin
   useAccountId(procedure[builderAuth]);
   useSessionId(procedure[builderSession]);
   return useMutation(procedure.mutationOptions(options));
+}
+
+/** What `useSubscription` reports (tRPC's shape). */
+export interface SubscriptionResult<TOutput, TError> {
+  /**
+   * `"idle"`: not subscribed (disabled, ended, or built for an account the tab has left);
+   * `"connecting"`: subscribed, not yet accepted; `"pending"`: accepted, receiving values;
+   * `"error"`: failed (see `error`).
+   */
+  status: "idle" | "connecting" | "pending" | "error";
+  /** The last value received (kept across a re-subscription of the same key). */
+  data: TOutput | undefined;
+  /** The failure, when `status` is `"error"`. */
+  error: TabrpcError<TError> | null;
+  /** Clears `data` and `error` and subscribes again. */
+  reset(): void;
+}
+
+/** Options `useSubscription` takes: what `rq.x.subscriptionOptions(input, opts)` returns. */
+export type UseSubscriptionOptions<TDef extends ProcedureDef, TPath extends string> = ProcedureSubscriptionOptions<TDef, TPath>;
+
+/**
+ * Subscribes while mounted and enabled, with the options of `rq.feed.subscriptionOptions(input,
+ * { onData })` (tRPC's `useSubscription`): re-subscribes when the key changes (another input, or
+ * another account or session: the options of an account-reactive proxy such as `useTabrpc()`'s
+ * are re-built on an account change, and the old account's subscription is closed), and
+ * unsubscribes on unmount. The latest `onData`/`onError`/`onStarted`/`onComplete` are called
+ * without re-subscribing when only they change.
+ *
+ * ```tsx
+ * const rq = useTabrpc();
+ * const feed = useSubscription(rq.feed.subscriptionOptions(undefined, { onData: (event) => log(event) }));
+ * ```
+ */
+export function useSubscription<TDef extends ProcedureDef, TPath extends string>(
+  options: UseSubscriptionOptions<TDef, TPath>,
+): SubscriptionResult<TDef["output"], TDef["error"]> {
+  type Output = TDef["output"];
+  type Failure = TabrpcError<TDef["error"]>;
+  const latest = useRef(options);
+  latest.current = options;
+  const [state, setState] = useState<{ status: SubscriptionResult<Output, TDef["error"]>["status"]; data: Output | undefined; error: Failure | null }>(
+    () => ({ status: options.enabled ? "connecting" : "idle", data: undefined, error: null }),
+  );
+  const [generation, setGeneration] = useState(0);
+  const keyHash = hashKey(options.queryKey);
+  const enabled = options.enabled;
+  useEffect(() => {
+    if (!enabled) {
+      setState((previous) => (previous.status === "idle" ? previous : { ...previous, status: "idle" }));
+      return undefined;
+    }
+    let live = true;
+    setState((previous) => ({ ...previous, status: "connecting", error: null }));
+    const subscription = latest.current.subscribe({
+      onStarted: () => {
+        if (!live) return;
+        setState((previous) => ({ ...previous, status: "pending" }));
+        latest.current.onStarted?.();
+      },
+      onData: (value) => {
+        if (!live) return;
+        setState((previous) => ({ ...previous, status: "pending", data: value }));
+        latest.current.onData?.(value);
+      },
+      onError: (error) => {
+        if (!live) return;
+        setState((previous) => ({ ...previous, status: "error", error }));
+        latest.current.onError?.(error);
+      },
+      onComplete: () => {
+        if (!live) return;
+        setState((previous) => ({ ...previous, status: "idle" }));
+        latest.current.onComplete?.();
+      },
+    });
+    return () => {
+      live = false;
+      subscription.unsubscribe();
+    };
+  }, [keyHash, enabled, generation]);
+  const reset = useCallback(() => {
+    setState({ status: "idle", data: undefined, error: null });
+    setGeneration((n) => n + 1);
+  }, []);
+  return { ...state, reset };
+}
+
+/** What `createTabrpcContext` makes (tRPC's `createTRPCContext` shape). */
+export interface TabrpcContext<TProcs extends ProcedureMap> {
+  /**
+   * Gives its subtree the client, and connects `queryClient` to the client's tab for as long as
+   * it is mounted (see `connectQueryClient`). Put it inside `QueryClientProvider`.
+   */
+  TabrpcProvider: (props: { client: Client<TProcs>; queryClient: QueryClient; children?: ReactNode }) => ReactElement;
+  /**
+   * The option builders (`createOptionsProxy`) for the tab's **current** account and session:
+   * the component re-renders when either changes, and the returned object is a new one then (so
+   * `useMemo` depending on it re-runs), so every key it builds is the current account's.
+   */
+  useTabrpc: () => OptionsProxy<TProcs>;
+  /** The client given to the provider. */
+  useTabrpcClient: () => Client<TProcs>;
+}
+
+/**
+ * A React context for one set of procedures, as tRPC's `createTRPCContext`:
+ *
+ * ```tsx
+ * export const { TabrpcProvider, useTabrpc } = createTabrpcContext<Procedures>();
+ * // root: <QueryClientProvider client={queryClient}><TabrpcProvider client={client} queryClient={queryClient}>…
+ * function Profile() {
+ *   const rq = useTabrpc();
+ *   const user = useQuery(rq.profile.getUser.queryOptions());
+ * }
+ * ```
+ */
+export function createTabrpcContext<TProcs extends ProcedureMap>(): TabrpcContext<TProcs> {
+  const Context = createContext<Client<TProcs> | null>(null);
+  const useTabrpcClient = (): Client<TProcs> => {
+    const client = useContext(Context);
+    if (client === null) throw new Error("tabrpc: useTabrpc() needs a <TabrpcProvider> above it");
+    return client;
+  };
+  function TabrpcProvider(props: { client: Client<TProcs>; queryClient: QueryClient; children?: ReactNode }): ReactElement {
+    const { client, queryClient } = props;
+    useEffect(() => connectQueryClient(queryClient, client), [queryClient, client]);
+    return createElement(Context.Provider, { value: client }, props.children);
+  }
+  const useTabrpc = (): OptionsProxy<TProcs> => {
+    const client = useTabrpcClient();
+    const { auth, session } = useMemo(() => internalsOf(client, "useTabrpc"), [client]);
+    if (auth === undefined) throw new TypeError("tabrpc: useTabrpc: the client has no authLink (build its links with tabLinks({ url, auth }))");
+    const accountId = useAccountId(auth);
+    const sessionId = useSessionId(session);
+    // A new proxy per account and session: memos over it follow the account.
+    return useMemo(() => createOptionsProxy(client), [client, accountId, sessionId]);
+  };
+  return { TabrpcProvider, useTabrpc, useTabrpcClient };
 }
