@@ -3,8 +3,11 @@
 --   /trpc/profile.getUser,profile.getUser,…?batch=1&input=<encodeURIComponent(JSON)>
 -- with inputs {"0":{"viewerId":…},"1":…} and the tab's bearer token. Each request takes the
 -- next line of BENCH_TOKENS (`sub<TAB>token`): many tabs of many users, each its own token.
+-- BENCH_PROTOCOL=rspc sends rspc's one-call query instead (BENCH_BATCH must be 1):
+--   /rspc/profile.getUser?input=<encodeURIComponent({"viewerId":…})>
 
 local batch = tonumber(os.getenv("BENCH_BATCH") or "1")
+local protocol = os.getenv("BENCH_PROTOCOL") or "trpc"
 local tokens_file = os.getenv("BENCH_TOKENS")
 local requests = {}
 local next_index = 0
@@ -27,6 +30,10 @@ function init(args)
       end
       local path = "/trpc/" .. table.concat(paths, ",") .. "?batch=1&input="
         .. encode_uri_component("{" .. table.concat(inputs, ",") .. "}")
+      if protocol == "rspc" then
+        path = "/rspc/profile.getUser?input="
+          .. encode_uri_component(string.format('{"viewerId":"%s"}', sub))
+      end
       requests[#requests + 1] = wrk.format("GET", path, { ["Authorization"] = "Bearer " .. token })
     end
   end

@@ -5,7 +5,7 @@ rounds, each pinned to core 0 and loaded by wrk pinned to core 1; prints one tab
 Called by run.sh once everything is built. Settings (environment):
   BENCH_ROUNDS (3), BENCH_DURATION seconds per measurement (10), BENCH_WARMUP seconds (2),
   BENCH_CONNECTIONS (32), BENCH_TOKENS (64 distinct users, one token each),
-  BENCH_SERVERS (comma-separated, default tabrpc,tabrpc-nocache,trpc-node,raw-axum; also
+  BENCH_SERVERS (comma-separated, default tabrpc,tabrpc-nocache,trpc-node,raw-axum,rspc; also
   tabrpc-demo-layers), BENCH_PRIORITY (1: run everything in its own scheduling group at
   nice -20 when allowed, so that other work on the machine takes less of the two cores; 0: off).
 """
@@ -54,8 +54,21 @@ SERVERS = {
         {"NODE_ENV": "production"},
     ),
     "raw-axum": ([f"{TARGET}/release/raw-axum"], {}),
+    # rspc 0.4.1 behind rspc-axum: its own request shape, one call per request (no batching).
+    "rspc": ([f"{TARGET}/release/rspc-bench-server"], {}),
 }
-DEFAULT_SERVERS = "tabrpc,tabrpc-nocache,trpc-node,raw-axum"
+DEFAULT_SERVERS = "tabrpc,tabrpc-nocache,trpc-node,raw-axum,rspc"
+# The request shape each server speaks (load.lua's BENCH_PROTOCOL); tRPC's when not listed.
+PROTOCOLS = {"rspc": "rspc"}
+
+
+def protocol(name):
+    return PROTOCOLS.get(name, "trpc")
+
+
+def batches(name):
+    """The batch sizes a server is measured at: rspc's HTTP transport has no batching."""
+    return (1,) if protocol(name) == "rspc" else BATCHES
 
 
 def raise_priority():
@@ -123,9 +136,34 @@ def batch_path(sub, batch):
     return f"/trpc/{paths}?batch=1&input={encode_uri_component(inputs)}"
 
 
-def check_answers(port, tokens):
+def rspc_path(sub):
+    return f"/rspc/profile.getUser?input={encode_uri_component(json.dumps({'viewerId': sub}))}"
+
+
+def check_rspc_answers(port, tokens):
+    """rspc's shape: one JSON-RPC-style envelope per request, errors in the body of a 200."""
+    sub, token = tokens[0]
+    other = tokens[1][0]
+    data = {"id": sub, "displayName": sub, "signedIn": True}
+    for viewer, expect in ((sub, "response"), (other, "error")):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{rspc_path(viewer)}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            body = json.loads(response.read())
+        result = body.get("result", {})
+        if result.get("type") != expect or (expect == "response" and result.get("data") != data):
+            raise RuntimeError(f"unexpected answer for viewerId {viewer}: {body}")
+        if expect == "error" and "forbidden" not in json.dumps(result).lower():
+            raise RuntimeError(f"viewer mismatch not answered FORBIDDEN: {body}")
+
+
+def check_answers(port, tokens, protocol="trpc"):
     """Each server must answer the same thing before it is timed: the caller's profile for a
-    matching viewerId, 403 for another one."""
+    matching viewerId, 403 (FORBIDDEN) for another one."""
+    if protocol == "rspc":
+        return check_rspc_answers(port, tokens)
     sub, token = tokens[0]
     user = {"result": {"data": {"id": sub, "displayName": sub, "signedIn": True}}}
     for batch in BATCHES:
@@ -165,8 +203,9 @@ def peak_rss_mib(pid):
     return float("nan")
 
 
-def wrk(port, batch, seconds, tokens_file):
-    env = dict(os.environ, BENCH_BATCH=str(batch), BENCH_TOKENS=tokens_file)
+def wrk(port, batch, seconds, tokens_file, protocol="trpc"):
+    env = dict(os.environ, BENCH_BATCH=str(batch), BENCH_TOKENS=tokens_file,
+               BENCH_PROTOCOL=protocol)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(
         ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
@@ -191,12 +230,12 @@ def run_server(name, tokens, tokens_file, jwks_file):
                                 stdout=server_log, stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, proc)
-        check_answers(port, tokens)
-        wrk(port, 1, WARMUP, tokens_file)
+        check_answers(port, tokens, protocol(name))
+        wrk(port, 1, WARMUP, tokens_file, protocol(name))
         results = {}
-        for batch in BATCHES:
+        for batch in batches(name):
             cpu_before = cpu_seconds(proc.pid)
-            result = wrk(port, batch, DURATION, tokens_file)
+            result = wrk(port, batch, DURATION, tokens_file, protocol(name))
             result["server_cpu_s"] = cpu_seconds(proc.pid) - cpu_before
             if result["non2xx"] or result["socket_errors"]:
                 raise RuntimeError(f"{name} batch {batch}: errors {result}")
@@ -238,7 +277,7 @@ def main():
         ["taskset", "-c", "0", f"{TARGET}/release/verify_cost", jwks_file, ISSUER, tokens_file],
         capture_output=True, text=True, check=True).stdout)
 
-    runs = {name: {batch: [] for batch in BATCHES} for name in names}
+    runs = {name: {batch: [] for batch in batches(name)} for name in names}
     peaks = {name: [] for name in names}
     for round_index in range(ROUNDS):
         # Rotate the order so that no server always runs first (or right after another).
@@ -252,7 +291,7 @@ def main():
 
     summary = {}
     for name in names:
-        for batch in BATCHES:
+        for batch in batches(name):
             rs = runs[name][batch]
             rps = median([r["requests"] / (r["duration_us"] / 1e6) for r in rs])
             summary[(name, batch)] = {
@@ -322,6 +361,8 @@ def render(names, summary, cost, machine):
     ]
     for batch in BATCHES:
         for name in names:
+            if (name, batch) not in summary:
+                continue
             s = summary[(name, batch)]
             vs_trpc = ratio(summary, name, "trpc-node", batch) if name != "trpc-node" else None
             vs_raw = ratio(summary, name, "raw-axum", batch) if name != "raw-axum" else None
@@ -347,6 +388,8 @@ def render(names, summary, cost, machine):
         )
     extra = []
     for name in names:
+        if (name, 10) not in summary:
+            continue
         one, ten = summary[(name, 1)]["cpu_us"], summary[(name, 10)]["cpu_us"]
         extra.append(f"{name} {(ten - one) / 9:.1f} µs")
     lines.append(
@@ -356,12 +399,12 @@ def render(names, summary, cost, machine):
     busy = [
         f"{n} " + " and ".join(
             f"{summary[(n, b)]['server_cpu'] * 100:.0f}%/{summary[(n, b)]['wrk_cpu'] * 100:.0f}%"
-            for b in BATCHES
+            for b in batches(n)
         )
         for n in names
     ]
     lines.append(
-        "- CPU busy, server/wrk, batch 1 then 10 (a server well below 100% did not get its "
+        "- CPU busy, server/wrk, batch 1 then 10 (rspc: batch 1 only; a server well below 100% did not get its "
         "whole core, from other work on the machine, or waited on wrk): " + ", ".join(busy) + "."
     )
 
@@ -378,6 +421,10 @@ def render(names, summary, cost, machine):
             goals.append(f"batch {batch}: tabrpc/tRPC {fmt_ratio(trpc)} (≥ 8×)")
         if p99 is not None:
             goals.append(f"batch {batch}: p99 tabrpc/raw axum {fmt_ratio(p99)} (≤ 2×)")
+    rspc = ratio(summary, "tabrpc", "rspc", 1)
+    if rspc is not None:
+        goals.append(f"batch 1: tabrpc/rspc {fmt_ratio(rspc)} (tabrpc-nocache/rspc "
+                     f"{fmt_ratio(ratio(summary, 'tabrpc-nocache', 'rspc', 1))})")
     if ("tabrpc", 1) in summary:
         goals.append(f"peak memory tabrpc {summary[('tabrpc', 1)]['peak_mib']:.1f} MiB (≤ 20 MiB)")
     lines += ["", "Goals: " + "; ".join(goals) + ".", ""]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command for the whole benchmark (see README.md): builds the three servers and the tools,
+# One command for the whole benchmark (see README.md): builds the servers and the tools,
 # then runs them interleaved and prints the table. Not part of the test suite.
 #
 #   bash bench/run.sh            # print the table (also written to bench/out/latest.md)
@@ -31,6 +31,7 @@ fi
 echo "bench: building (release)" >&2
 cargo build --release --quiet --manifest-path "$here/tabrpc-server/Cargo.toml" --bins
 cargo build --release --quiet --manifest-path "$here/raw-axum/Cargo.toml"
+cargo build --release --quiet --manifest-path "$here/rspc-server/Cargo.toml"
 if [ ! -d "$here/trpc-node/node_modules" ] || [ "$here/trpc-node/package-lock.json" -nt "$here/trpc-node/node_modules" ]; then
   (cd "$here/trpc-node" && npm ci --no-audit --no-fund --loglevel=error)
   touch "$here/trpc-node/node_modules"

@@ -28,18 +28,23 @@ for dir in web-client tests/node; do
 done
 
 # --- PostgreSQL for the session store tests (tabrpc-sessions, tabrpc-demo) ---------------------
-# Installs PostgreSQL from the distribution's packages when missing, starts a private cluster of
-# this run in a fresh temporary directory, listening on a Unix socket there only (no port to
-# collide with, nothing shared with another run), and exports its URL; the cluster is stopped
-# and removed when this script exits. Skipped when TABRPC_TEST_POSTGRES_URL is set already.
-# Under CI=true the Postgres tests fail without it; elsewhere they say SKIPPED on stderr.
-if [ -z "${TABRPC_TEST_POSTGRES_URL:-}" ]; then
+# Installs PostgreSQL (and openssl) from the distribution's packages when missing and starts one
+# private cluster of this run in a fresh temporary directory, stopped and removed when this
+# script exits. It serves two URLs:
+# - TABRPC_TEST_POSTGRES_URL: a Unix socket in that directory (nothing shared with another run);
+# - TABRPC_TEST_POSTGRES_TLS_URL: TCP on 127.0.0.1 at a random free port, TLS only. A throwaway
+#   CA and a server certificate for 127.0.0.1 are generated with openssl for this run; the CA's
+#   path is TABRPC_TEST_POSTGRES_TLS_CA. pg_hba.conf has only `hostssl` lines for TCP, so a
+#   plain connection is refused by the server.
+# Each URL is left alone when set already (the cluster starts only when one is missing).
+# Under CI=true the Postgres tests fail without their URL; elsewhere they say SKIPPED on stderr.
+if [ -z "${TABRPC_TEST_POSTGRES_URL:-}" ] || [ -z "${TABRPC_TEST_POSTGRES_TLS_URL:-}" ]; then
   step "PostgreSQL for the session store tests"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-  if [ -z "$pg_bin" ]; then
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if [ -z "$pg_bin" ] || ! command -v openssl >/dev/null; then
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql openssl >/dev/null
     pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   fi
   pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/tabrpc-postgres.XXXXXX")
@@ -57,11 +62,49 @@ if [ -z "${TABRPC_TEST_POSTGRES_URL:-}" ]; then
   }
   trap pg_stop EXIT
   pg_as "$pg_bin/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 >/dev/null
-  pg_as "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w -o \
-    "-c listen_addresses='' -k $pg_dir -c fsync=off -c max_connections=200" start >/dev/null \
-    || { cat "$pg_dir/log"; exit 1; }
-  export TABRPC_TEST_POSTGRES_URL="postgres://postgres@localhost/postgres?host=$pg_dir"
-  echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') at $TABRPC_TEST_POSTGRES_URL"
+  # The throwaway CA (valid two days) and the server's certificate, signed by it, for the
+  # address the tests connect to (verify-full checks it). The server's key is readable by the
+  # cluster's owner only, as PostgreSQL demands.
+  pg_tls="$pg_dir/tls"
+  mkdir "$pg_tls"
+  openssl req -x509 -new -nodes -days 2 -subj "/CN=tabrpc test CA" \
+    -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -keyout "$pg_tls/ca.key" -out "$pg_tls/ca.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  openssl req -new -nodes -subj "/CN=127.0.0.1" \
+    -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -keyout "$pg_tls/server.key" -out "$pg_tls/server.csr" 2>/dev/null
+  printf '%s\n' "subjectAltName=IP:127.0.0.1" "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" > "$pg_tls/server.ext"
+  openssl x509 -req -days 2 -in "$pg_tls/server.csr" -CA "$pg_tls/ca.pem" -CAkey "$pg_tls/ca.key" \
+    -CAcreateserial -extfile "$pg_tls/server.ext" -out "$pg_tls/server.pem" 2>/dev/null
+  chmod 644 "$pg_tls/ca.pem" "$pg_tls/server.pem"
+  chmod 600 "$pg_tls/server.key"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$pg_tls/server.key"; fi
+  # Unix socket: trusted. TCP: TLS only (no `host` or `hostnossl` line, so plain is refused).
+  printf '%s\n' "local all all trust" "hostssl all all 127.0.0.1/32 trust" \
+    | pg_as tee "$pg_dir/data/pg_hba.conf" >/dev/null
+  # A random free port: a port taken meanwhile makes the start fail, and another is tried.
+  pg_port=""
+  for _ in 1 2 3 4 5 6 7 8; do
+    port=$((20000 + RANDOM % 40000))
+    if pg_as "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w -o \
+      "-c listen_addresses=127.0.0.1 -c port=$port -k $pg_dir -c fsync=off -c max_connections=200 \
+       -c ssl=on -c ssl_cert_file=$pg_tls/server.pem -c ssl_key_file=$pg_tls/server.key" \
+      start >/dev/null; then
+      pg_port=$port
+      break
+    fi
+  done
+  [ -n "$pg_port" ] || { cat "$pg_dir/log"; exit 1; }
+  echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') in $pg_dir, port $pg_port"
+  if [ -z "${TABRPC_TEST_POSTGRES_URL:-}" ]; then
+    export TABRPC_TEST_POSTGRES_URL="postgres://postgres@localhost:$pg_port/postgres?host=$pg_dir"
+    echo "  Unix socket: $TABRPC_TEST_POSTGRES_URL"
+  fi
+  if [ -z "${TABRPC_TEST_POSTGRES_TLS_URL:-}" ]; then
+    export TABRPC_TEST_POSTGRES_TLS_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+    export TABRPC_TEST_POSTGRES_TLS_CA="$pg_tls/ca.pem"
+    echo "  TLS only:    $TABRPC_TEST_POSTGRES_TLS_URL (CA $TABRPC_TEST_POSTGRES_TLS_CA)"
+  fi
 fi
 # --- end of PostgreSQL ---------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@
 //! | `auth` | no | `auth`: who is calling (bearer-first caller resolution, JWT verification) and, with `axum`, the `AuthLayer` |
 //! | `dev-idp` | no | `auth::dev_idp`: the development identity provider, for demos and tests only (implies `auth`) |
 //! | `sessions` | no | `sessions`: session ids, the SQLite and Postgres session stores, `SessionGuard`, rotation, revocation and expiry |
+//! | `postgres-tls` | no | TLS for the Postgres session store's connections, following the URL's `sslmode` and `sslrootcert` (implies `sessions`; see docs/postgres.md) |
 //! | `typescript` | no | `typescript`: the TypeScript bindings exporter |
 //!
 //! The README's Rust blocks are compiled as doc tests of this crate with `auth`, `dev-idp` and

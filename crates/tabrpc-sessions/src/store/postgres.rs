@@ -1,6 +1,6 @@
 //! [`PgStore`]: sessions in Postgres, shared by several server instances.
 
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 
 use crate::config::StoreConfig;
 use crate::error::Error;
@@ -48,18 +48,49 @@ pub use imp::Store as PgStore;
 impl PgStore {
     /// Connects to `url` (`postgres://user:password@host:5432/db`; a `?host=/path` names a
     /// Unix socket directory) with a pool of up to 10 connections, and applies the store's
-    /// migrations. Connections are not encrypted (sqlx's TLS features are off): use a local
-    /// network or a socket.
+    /// migrations.
+    ///
+    /// TLS follows the URL's `sslmode` when the `postgres-tls` feature is on: `disable`;
+    /// `prefer` (the default: TLS when the server offers it, unverified); `require` (TLS or no
+    /// connection, the certificate not checked, even with `sslrootcert`); `verify-ca` (the
+    /// certificate must chain to `sslrootcert` or a built-in public root); `verify-full` (and
+    /// name the host). Use `verify-full` for a database reached over a network. Without the
+    /// feature, connections are not encrypted and a URL asking for TLS is refused.
     ///
     /// # Errors
     ///
-    /// `Storage` when the server cannot be reached or migrated; `Config` for a bad feature
-    /// table.
+    /// `Config` for a URL that does not parse, a URL asking for TLS (`sslmode=require`,
+    /// `verify-ca` or `verify-full`) without the `postgres-tls` feature, or a bad feature
+    /// table; `Storage` when the server cannot be reached, refuses the connection (a failed
+    /// certificate check among them) or cannot be migrated.
     pub async fn open(url: &str, config: StoreConfig) -> Result<Self, Error> {
+        let options = connect_options(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(10)
-            .connect(url)
+            .connect_with(options)
             .await?;
         Self::new(pool, config).await
     }
+}
+
+/// Parses a Postgres URL; without the `postgres-tls` feature, refuses one that asks for TLS
+/// (sqlx would say only that it "was built without TLS support").
+fn connect_options(url: &str) -> Result<PgConnectOptions, Error> {
+    // sqlx's parse errors name the part that is wrong (a port, an unknown `sslmode`), never
+    // the URL with its password.
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|err| Error::config(format!("the Postgres URL is not valid: {err}")))?;
+    let wants_tls = matches!(
+        options.get_ssl_mode(),
+        PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull
+    );
+    if wants_tls && !cfg!(feature = "postgres-tls") {
+        return Err(Error::config(
+            "the Postgres URL asks for TLS (sslmode=require, verify-ca or verify-full) but \
+             tabrpc-sessions was built without its `postgres-tls` feature (`tabrpc`: \
+             `postgres-tls`)",
+        ));
+    }
+    Ok(options)
 }
