@@ -85,3 +85,5 @@ export type {
   OperationResult,
   TransportHints,
 } from "./types.js";
+export type { FieldErrors } from "./codes.js";
+export { fieldErrors } from "./fieldErrors.js";

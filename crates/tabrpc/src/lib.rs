@@ -42,6 +42,7 @@ pub use tabrpc_core::{
     Procedure, Router, Scope, Tracked, TypedError, ViewerContext, ViewerGuard, ViewerInput, wire,
 };
 
+pub use tabrpc_core::FieldErrors;
 pub use tabrpc_macros::{Context, input};
 
 /// What integrations need and applications do not write: erased procedures and their metadata

@@ -25,6 +25,8 @@ struct ErrorData<'a> {
     reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     payload: Option<&'a RawValue>,
+    #[serde(rename = "fieldErrors", skip_serializing_if = "Option::is_none")]
+    field_errors: Option<&'a crate::validate::FieldErrors>,
 }
 
 impl<'a> ErrorShape<'a> {
@@ -40,6 +42,7 @@ impl<'a> ErrorShape<'a> {
                 path,
                 reason: error.reason().map(ErrorReason::as_str),
                 payload: error.payload(),
+                field_errors: error.field_errors(),
             },
         }
     }
@@ -125,6 +128,17 @@ mod tests {
         assert_eq!(
             text(|o| write_error(o, &err, Some("p"))),
             r#"{"error":{"message":"FORBIDDEN","code":-32003,"data":{"code":"FORBIDDEN","httpStatus":403,"path":"p","reason":"viewer_mismatch"}}}"#
+        );
+    }
+
+    #[test]
+    fn field_errors_follow_the_payload() {
+        let mut fields = crate::validate::FieldErrors::new();
+        fields.insert("item".into(), vec!["length is lower than 1".into()]);
+        let err = Error::invalid_fields(fields);
+        assert_eq!(
+            text(|o| write_error(o, &err, Some("cart.add"))),
+            r#"{"error":{"message":"Invalid input: item: length is lower than 1","code":-32600,"data":{"code":"BAD_REQUEST","httpStatus":400,"path":"cart.add","fieldErrors":{"item":["length is lower than 1"]}}}}"#
         );
     }
 
