@@ -87,3 +87,5 @@ export type {
 } from "./types.js";
 export type { FieldErrors } from "./codes.js";
 export { fieldErrors } from "./fieldErrors.js";
+export { superjsonLink } from "./links/superjsonLink.js";
+export type { DataTransformer, SuperjsonLinkOptions } from "./links/superjsonLink.js";

@@ -42,7 +42,7 @@ pub use tabrpc_core::{
     Procedure, Router, Scope, Tracked, TypedError, ViewerContext, ViewerGuard, ViewerInput, wire,
 };
 
-pub use tabrpc_core::FieldErrors;
+pub use tabrpc_core::{FieldErrors, Timestamp};
 pub use tabrpc_macros::{Context, input};
 
 /// What integrations need and applications do not write: erased procedures and their metadata
@@ -95,7 +95,9 @@ pub mod auth {
 /// `export_codes()` for the shared error codes table.
 #[cfg(feature = "typescript")]
 pub mod typescript {
-    pub use tabrpc_typescript::{Error, ErrorKind, HEADER, TypePart, export, export_codes};
+    pub use tabrpc_typescript::{
+        Error, ErrorKind, HEADER, TypePart, export, export_codes, export_with,
+    };
 }
 
 /// Sessions by parameter injection: anonymous per-tab or per-browser state kept on the server

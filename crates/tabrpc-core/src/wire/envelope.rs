@@ -49,8 +49,8 @@ impl<'a> ErrorShape<'a> {
 }
 
 #[derive(Serialize)]
-struct ErrorEnvelope<'a> {
-    error: ErrorShape<'a>,
+struct ErrorEnvelope<T> {
+    error: T,
 }
 
 #[derive(Serialize)]
@@ -74,14 +74,25 @@ pub(crate) fn write_result(out: &mut Vec<u8>, data: Option<&RawValue>) {
     );
 }
 
-/// Appends `{"error":{…}}`.
-pub(crate) fn write_error(out: &mut Vec<u8>, error: &Error, path: Option<&str>) {
-    write(
-        out,
-        &ErrorEnvelope {
-            error: ErrorShape::new(error, path),
-        },
-    );
+/// Appends `{"error":{…}}`; with `superjson`, `{"error":{"json":{…}}}` (superjson's encoding
+/// of the shape, which has no value that needs a `meta`).
+pub(crate) fn write_error(out: &mut Vec<u8>, error: &Error, path: Option<&str>, superjson: bool) {
+    let shape = ErrorShape::new(error, path);
+    if superjson {
+        write(
+            out,
+            &ErrorEnvelope {
+                error: Superjson { json: shape },
+            },
+        );
+    } else {
+        write(out, &ErrorEnvelope { error: shape });
+    }
+}
+
+#[derive(Serialize)]
+struct Superjson<T> {
+    json: T,
 }
 
 /// Appends the bare error shape (as used for a mid-stream error in JSONL).
@@ -112,12 +123,12 @@ mod tests {
     fn error_envelope_key_order_and_default_message() {
         let err = Error::new(ErrorCode::Unauthorized);
         assert_eq!(
-            text(|o| write_error(o, &err, Some("unauthorized"))),
+            text(|o| write_error(o, &err, Some("unauthorized"), false)),
             r#"{"error":{"message":"UNAUTHORIZED","code":-32001,"data":{"code":"UNAUTHORIZED","httpStatus":401,"path":"unauthorized"}}}"#
         );
         let err = Error::new(ErrorCode::BadRequest).with_message("x");
         assert_eq!(
-            text(|o| write_error(o, &err, None)),
+            text(|o| write_error(o, &err, None, false)),
             r#"{"error":{"message":"x","code":-32600,"data":{"code":"BAD_REQUEST","httpStatus":400}}}"#
         );
     }
@@ -126,7 +137,7 @@ mod tests {
     fn reason_follows_path() {
         let err = Error::new(ErrorCode::Forbidden).with_reason(ErrorReason::ViewerMismatch);
         assert_eq!(
-            text(|o| write_error(o, &err, Some("p"))),
+            text(|o| write_error(o, &err, Some("p"), false)),
             r#"{"error":{"message":"FORBIDDEN","code":-32003,"data":{"code":"FORBIDDEN","httpStatus":403,"path":"p","reason":"viewer_mismatch"}}}"#
         );
     }
@@ -137,7 +148,7 @@ mod tests {
         fields.insert("item".into(), vec!["length is lower than 1".into()]);
         let err = Error::invalid_fields(fields);
         assert_eq!(
-            text(|o| write_error(o, &err, Some("cart.add"))),
+            text(|o| write_error(o, &err, Some("cart.add"), false)),
             r#"{"error":{"message":"Invalid input: item: length is lower than 1","code":-32600,"data":{"code":"BAD_REQUEST","httpStatus":400,"path":"cart.add","fieldErrors":{"item":["length is lower than 1"]}}}}"#
         );
     }
