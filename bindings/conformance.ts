@@ -49,8 +49,8 @@ export type SubInput = {
 };
 
 /**
- * What [`Timestamp`] exports: a named type `Timestamp = string` that the exporter turns into
- * `Date` when the transformer is on.
+ * An instant: an ISO 8601 string (`"2024-05-01T12:00:00.000Z"`) in plain JSON, a `Date` with
+ * the superjson transformer.
  */
 export type Timestamp = string;
 

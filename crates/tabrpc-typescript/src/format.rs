@@ -163,6 +163,38 @@ mod tests {
     }
 
     #[test]
+    fn with_superjson_they_export_as_bigint_and_timestamps_as_date() {
+        #[derive(Serialize, Type)]
+        struct Dated {
+            at: tabrpc_core::Timestamp,
+            id: u64,
+        }
+        let ts = render(JsonFormat { superjson: true }).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(
+            ts,
+            "export type Wide = {\n\tsigned: bigint,\n\tunsigned: bigint,\n\tlen: bigint,\n\toffset: bigint,\n\tnested: (bigint | null)[],\n\tnarrow: number,\n};\n"
+        );
+        let types = Types::default().register::<Dated>();
+        let export = |superjson| {
+            Exporter::from(Typescript::default())
+                .framework_prelude("")
+                .export(&types, JsonFormat { superjson })
+                .unwrap_or_else(|err| panic!("{err}"))
+        };
+        let (plain, superjson) = (export(false), export(true));
+        assert!(plain.contains("export type Timestamp = string;"), "{plain}");
+        assert!(plain.contains("\tid: number,"), "{plain}");
+        assert!(
+            superjson.contains("export type Timestamp = Date;"),
+            "{superjson}"
+        );
+        assert!(
+            superjson.contains("\tat: Timestamp,\n\tid: bigint,"),
+            "{superjson}"
+        );
+    }
+
+    #[test]
     fn specta_alone_refuses_them() {
         // What `normalize` is for: without it the same struct does not export at all.
         let err = render(specta_serde::Format)
