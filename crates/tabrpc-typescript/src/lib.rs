@@ -43,7 +43,9 @@
 //! [`ErrorCode`](tabrpc_core::ErrorCode).
 //!
 //! Integers wider than 32 bits (`i64`, `u64`, `usize`, …) export as `number`: JavaScript rounds
-//! values beyond 2^53 − 1, so send such values as strings if they can get that large.
+//! values beyond 2^53 − 1, so send such values as strings if they can get that large, or serve
+//! the endpoint with the superjson transformer and export with [`export_with`], which makes them
+//! `bigint` (and `tabrpc_core::Timestamp` a `Date`).
 //! `serde_json::Value` exports as a recursive JSON type named `Value` (this crate turns on
 //! specta's `serde_json` feature, so it implements `specta::Type`).
 
