@@ -41,6 +41,9 @@ export const ERROR_REASONS = {
 /** One value of {@link ERROR_REASONS}. */
 export type ErrorReason = (typeof ERROR_REASONS)[keyof typeof ERROR_REASONS];
 
+/** The broken input rules of a 400 BAD_REQUEST (`error.data.fieldErrors`, sent by procedures that validate their input): field path (`"item"`, `"lines[0].sku"`, `""` for the whole input) → messages. */
+export type FieldErrors = { readonly [path: string]: readonly string[] };
+
 /** Header names shared by server and client (lower case). */
 export const HEADERS = {
   MARKER: "x-tabrpc-auth-required",

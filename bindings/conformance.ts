@@ -48,6 +48,31 @@ export type SubInput = {
   n?: number,
 };
 
+/**
+ * An instant: an ISO 8601 string (`"2024-05-01T12:00:00.000Z"`) in plain JSON, a `Date` with
+ * the superjson transformer.
+ */
+export type Timestamp = string;
+
+/**
+ * Input and output of `wide.echo`: integers beyond 2^53 and a date, which survive the round
+ * trip only with the superjson transformer.
+ */
+export type Wide = {
+  /** A signed 64-bit integer. */
+  signed: number,
+  /** An unsigned 64-bit integer. */
+  unsigned: number,
+  /** A 32-bit integer: a plain number either way. */
+  narrow: number,
+  /** An instant. */
+  at: Timestamp,
+  /** Optional values, absent or null. */
+  later: Timestamp | null,
+  /** A list of wide integers. */
+  list: number[],
+};
+
 export type Procedures = {
   "boom": { kind: "query"; input: null; output: null; error: never; stream: false; scopes: never };
   "echo": { kind: "mutation"; input: string; output: string; error: never; stream: false; scopes: never };
@@ -66,6 +91,8 @@ export type Procedures = {
   "subFail": { kind: "subscription"; input: null; output: string; error: never; stream: true; scopes: never };
   "tooMany": { kind: "query"; input: null; output: null; error: never; stream: false; scopes: never };
   "unauthorized": { kind: "query"; input: null; output: null; error: never; stream: false; scopes: never };
+  "wide.echo": { kind: "mutation"; input: Wide; output: Wide; error: never; stream: false; scopes: never };
+  "wide.max": { kind: "query"; input: null; output: [number, number]; error: never; stream: false; scopes: never };
 };
 
 /** Every procedure's kind, whether its output streams, and its scopes, as a value for the client at run time. */
@@ -87,4 +114,6 @@ export const procedures: ProcedureTable<Procedures> = {
   "subFail": { kind: "subscription", stream: true, scopes: [] },
   "tooMany": { kind: "query", stream: false, scopes: [] },
   "unauthorized": { kind: "query", stream: false, scopes: [] },
+  "wide.echo": { kind: "mutation", stream: false, scopes: [] },
+  "wide.max": { kind: "query", stream: false, scopes: [] },
 };

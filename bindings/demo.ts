@@ -8,9 +8,12 @@ export type Cart = {
   lines: CartLine[],
 };
 
-/** Input of `cart.add`. */
+/**
+ * Input of `cart.add`: its limits are garde rules, checked by `.validate()` (a broken one
+ * answers 400 with `error.data.fieldErrors`).
+ */
 export type CartAddInput = {
-  /** The tab's session (injected by the client). */
+  /** The tab's session (injected by the client; checked by the session guard). */
   sessionId: string,
   /** What to add (1 to 100 bytes). */
   item: string,

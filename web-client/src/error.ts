@@ -1,4 +1,4 @@
-import { ERROR_REASONS, type ErrorCodeName, type ErrorReason } from "./codes.js";
+import { ERROR_REASONS, type ErrorCodeName, type ErrorReason, type FieldErrors } from "./codes.js";
 
 /**
  * An error object as the server sends it under `"error"` (wire.md section 2):
@@ -19,6 +19,11 @@ export interface ErrorShape {
     readonly reason?: string;
     /** A procedure's typed error payload, when it declares one. */
     readonly payload?: unknown;
+    /**
+     * The broken input rules of a 400 from a procedure that validates its input, by field
+     * path. Read it with `fieldErrors(error)`, which checks its shape.
+     */
+    readonly fieldErrors?: FieldErrors;
     readonly [key: string]: unknown;
   };
 }

@@ -32,3 +32,5 @@ export * from "./links/sessionLink.js";
 export * from "./links/splitLink.js";
 export * from "./links/tabLinks.js";
 export * from "./types.js";
+export * from "./fieldErrors.js";
+export * from "./links/superjsonLink.js";

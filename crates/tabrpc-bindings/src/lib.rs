@@ -124,6 +124,17 @@ pub fn generate() -> Result<Vec<Generated>, Error> {
             )?,
         },
         Generated {
+            path: "bindings/conformance-superjson.ts",
+            contents: tabrpc::typescript::export_with(
+                &conformance,
+                tabrpc::wire::Transformer::Superjson,
+            )
+            .map_err(|source| Error::Export {
+                name: "conformance",
+                source,
+            })?,
+        },
+        Generated {
             path: "bindings/codes.ts",
             contents: codes.clone(),
         },

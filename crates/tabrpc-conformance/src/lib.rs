@@ -53,6 +53,24 @@ pub struct Post {
     pub title: String,
 }
 
+/// Input and output of `wide.echo`: integers beyond 2^53 and a date, which survive the round
+/// trip only with the superjson transformer.
+#[derive(Debug, Serialize, Deserialize, Type)]
+pub struct Wide {
+    /// A signed 64-bit integer.
+    pub signed: i64,
+    /// An unsigned 64-bit integer.
+    pub unsigned: u64,
+    /// A 32-bit integer: a plain number either way.
+    pub narrow: u32,
+    /// An instant.
+    pub at: tabrpc::Timestamp,
+    /// Optional values, absent or null.
+    pub later: Option<tabrpc::Timestamp>,
+    /// A list of wide integers.
+    pub list: Vec<u64>,
+}
+
 fn fail(code: ErrorCode) -> Result<(), Error> {
     Err(Error::new(code))
 }
@@ -60,6 +78,14 @@ fn fail(code: ErrorCode) -> Result<(), Error> {
 /// The fixture's router (section 5 of wire.md, without the subscriptions).
 pub fn router() -> Router<Ctx> {
     Router::new()
+        .procedure(
+            "wide.echo",
+            Procedure::mutation(|_: Ctx, input: Wide| async move { Ok(input) }),
+        )
+        .procedure(
+            "wide.max",
+            Procedure::query(|_: Ctx, (): ()| async move { Ok((i64::MAX, u64::MAX)) }),
+        )
         .procedure(
             "hello",
             Procedure::query(|_: Ctx, input: Option<HelloInput>| async move {
@@ -216,6 +242,10 @@ pub struct Args {
     /// Turn batching off (`batch=1` then answers 400).
     #[arg(long)]
     pub no_batching: bool,
+    /// Encode inputs and outputs with the superjson transformer (bindings:
+    /// `bindings/conformance-superjson.ts`).
+    #[arg(long)]
+    pub superjson: bool,
     /// Most calls in one batch.
     #[arg(long)]
     pub max_batch_size: Option<usize>,
@@ -243,6 +273,9 @@ impl Args {
         let mut config = Config::default()
             .batching(!self.no_batching)
             .allow_method_override(self.method_override);
+        if self.superjson {
+            config = config.transformer(tabrpc::wire::Transformer::Superjson);
+        }
         if let Some(max) = self.max_batch_size {
             config = config.max_batch_size(max);
         }

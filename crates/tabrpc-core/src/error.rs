@@ -35,6 +35,8 @@ pub struct Error {
     reason: Option<ErrorReason>,
     cause: Option<Arc<dyn StdError + Send + Sync>>,
     headers: Option<Box<HeaderMap>>,
+    /// Set by [`Error::invalid_fields`] (`validate.rs`), sent as `error.data.fieldErrors`.
+    pub(crate) field_errors: Option<Arc<crate::validate::FieldErrors>>,
 }
 
 impl Error {
@@ -47,6 +49,7 @@ impl Error {
             reason: None,
             cause: None,
             headers: None,
+            field_errors: None,
         }
     }
 

@@ -24,6 +24,8 @@ mod procedure;
 pub mod protocol;
 mod router;
 pub mod scope;
+mod transform;
+mod validate;
 mod viewer;
 pub mod wire;
 
@@ -38,4 +40,6 @@ pub use procedure::{
 pub use protocol::ErrorReason;
 pub use router::{BuiltRouter, Router};
 pub use scope::{Guard, Scope};
+pub use transform::{Timestamp, Transformer, is_timestamp_type};
+pub use validate::FieldErrors;
 pub use viewer::{VIEWER_MISMATCH, ViewerContext, ViewerGuard, ViewerInput};

@@ -191,9 +191,8 @@ fn serialize_output<T: Serialize + 'static>(value: T) -> Result<Output, Error> {
     if TypeId::of::<T>() == TypeId::of::<()>() {
         return Ok(Output::Unit);
     }
-    serde_json::value::to_raw_value(&value)
-        .map(Output::Value)
-        .map_err(Error::internal)
+    // Plain JSON, or superjson's `{json, meta}` when the request asks for it (`transform.rs`).
+    crate::transform::to_raw(&value).map(Output::Value)
 }
 
 // The handler's error type is always `Error`, so that a closure's `Ok(…)` and `?` need no

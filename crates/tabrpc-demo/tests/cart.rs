@@ -207,20 +207,24 @@ async fn input_mistakes_are_bad_requests_with_a_clear_message() {
     assert_eq!(status, 400);
     assert!(message.contains("sessionId"), "{message}");
 
+    // The limits are garde rules: the wire says which field broke which rule.
     let tab = new_id();
-    for (input, expected) in [
+    for (input, field, rule) in [
         (
             json!({"item": "x", "quantity": 0}),
-            "`quantity` must be 1 to 99",
+            "quantity",
+            "lower than 1",
         ),
         (
             json!({"item": "x", "quantity": 100}),
-            "`quantity` must be 1 to 99",
+            "quantity",
+            "greater than 99",
         ),
-        (json!({"item": ""}), "`item` must be 1 to 100 bytes long"),
+        (json!({"item": ""}), "item", "length is lower than 1"),
         (
             json!({"item": "x".repeat(101)}),
-            "`item` must be 1 to 100 bytes long",
+            "item",
+            "length is greater than 100",
         ),
     ] {
         let mut input = input;
@@ -228,9 +232,40 @@ async fn input_mistakes_are_bad_requests_with_a_clear_message() {
         let reply = call(&demo, true, "cart.add", input, None).await;
         assert_eq!(
             error(&reply),
-            (400, "BAD_REQUEST".to_owned(), expected.to_owned())
+            (
+                400,
+                "BAD_REQUEST".to_owned(),
+                format!("Invalid input: {field}: {rule}")
+            )
+        );
+        assert_eq!(
+            reply.json()["error"]["data"]["fieldErrors"],
+            json!({ field: [rule] })
         );
     }
+    // Every broken rule at once, each under its field.
+    let reply = call(
+        &demo,
+        true,
+        "cart.add",
+        json!({"sessionId": tab, "item": "", "quantity": 0}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.json()["error"]["data"]["fieldErrors"],
+        json!({"item": ["length is lower than 1"], "quantity": ["lower than 1"]})
+    );
+    // An input that does not deserialize is refused before any rule runs.
+    let reply = call(
+        &demo,
+        true,
+        "cart.add",
+        json!({"sessionId": "not-a-uuid", "item": ""}),
+        None,
+    )
+    .await;
+    assert!(reply.json()["error"]["data"]["fieldErrors"].is_null());
     assert_eq!(
         cart(&demo, &tab, None).await,
         cart_of(&[]),

@@ -52,6 +52,7 @@ pub fn export_codes() -> String {
     out.push_str(
         "export type ErrorReason = (typeof ERROR_REASONS)[keyof typeof ERROR_REASONS];\n\n",
     );
+    out.push_str(FIELD_ERRORS);
     out.push_str("/** Header names shared by server and client (lower case). */\n");
     out.push_str("export const HEADERS = {\n");
     for (name, value) in [
@@ -72,6 +73,12 @@ pub fn export_codes() -> String {
 
 /// The doc comment of the `Scope` union.
 const SCOPE_DOC: &str = "/** A scope a procedure declares: `viewer` (its input's `viewerId` is the caller's account, filled in by the client) or `session` (its input's `sessionId` is the tab's session, filled in by the client). */";
+
+/// The type of `error.data.fieldErrors` (`tabrpc_core::FieldErrors`).
+const FIELD_ERRORS: &str = "/** The broken input rules of a 400 BAD_REQUEST (`error.data.fieldErrors`, sent by procedures that validate their input): field path (`\"item\"`, `\"lines[0].sku\"`, `\"\"` for the whole input) → messages. */
+export type FieldErrors = { readonly [path: string]: readonly string[] };
+
+";
 
 /// The type of each router's `procedures` table.
 const PROCEDURE_TABLE: &str = r#"/** The run-time table of a router's procedures, generated next to its types. `"~types"` is never set: it only carries the procedures' types. */
@@ -130,6 +137,9 @@ export const ERROR_REASONS = {
 
 /** One value of {@link ERROR_REASONS}. */
 export type ErrorReason = (typeof ERROR_REASONS)[keyof typeof ERROR_REASONS];
+
+/** The broken input rules of a 400 BAD_REQUEST (`error.data.fieldErrors`, sent by procedures that validate their input): field path (`"item"`, `"lines[0].sku"`, `""` for the whole input) → messages. */
+export type FieldErrors = { readonly [path: string]: readonly string[] };
 
 /** Header names shared by server and client (lower case). */
 export const HEADERS = {

@@ -44,7 +44,9 @@
 //! type (`AppRouter`), so that tRPC's own clients are typed against a tabrpc server.
 //!
 //! Integers wider than 32 bits (`i64`, `u64`, `usize`, …) export as `number`: JavaScript rounds
-//! values beyond 2^53 − 1, so send such values as strings if they can get that large.
+//! values beyond 2^53 − 1, so send such values as strings if they can get that large, or serve
+//! the endpoint with the superjson transformer and export with [`export_with`], which makes them
+//! `bigint` (and `tabrpc_core::Timestamp` a `Date`).
 //! `serde_json::Value` exports as a recursive JSON type named `Value` (this crate turns on
 //! specta's `serde_json` feature, so it implements `specta::Type`).
 
@@ -56,7 +58,7 @@ mod trpc;
 
 pub use codes::export_codes;
 pub use error::{Error, ErrorKind, TypePart};
-pub use procedures::export;
+pub use procedures::{export, export_with};
 pub use trpc::export_trpc;
 
 /// The first line of every generated file.

@@ -12,6 +12,7 @@ use tabrpc_core::{BuiltRouter, Scope};
 use crate::HEADER;
 use crate::error::{Error, ErrorKind, TypePart};
 use crate::format::JsonFormat;
+use tabrpc_core::Transformer;
 
 /// The line after the header: the table's type comes with the codes table (`codes.ts`).
 const IMPORTS: &str = "import type { ProcedureTable } from \"./codes.js\";";
@@ -48,7 +49,9 @@ struct Row {
 ///   `"session"`), or `never`.
 /// - Integers wider than 32 bits (`i64`, `u64`, `usize`, …) are `number`: serde_json sends them as
 ///   JSON numbers, and a JavaScript client **rounds values beyond 2^53 − 1**. Send such values as
-///   strings if they can be that large.
+///   strings if they can be that large, or turn the superjson transformer on
+///   ([`export_with`]).
+/// - `tabrpc_core::Timestamp` is `string` (ISO 8601), or `Date` with the transformer.
 ///
 /// The output depends only on the router, so it can be compared byte for byte with a file on disk.
 ///
@@ -57,6 +60,22 @@ struct Row {
 /// Fails when a type has no TypeScript form, for example two Rust types with the same name
 /// ([`ErrorKind::NamedTypes`]) or a map keyed by a struct ([`ErrorKind::Procedure`]).
 pub fn export<TCtx>(router: &BuiltRouter<TCtx>) -> Result<String, Error> {
+    export_with(router, Transformer::Json)
+}
+
+/// [`export`] for an endpoint whose [`Config::transformer`](tabrpc_core::wire::Config) is
+/// `transformer`: with [`Transformer::Superjson`], `i64`, `u64`, `i128`, `u128`, `isize` and
+/// `usize` are `bigint` and [`Timestamp`](tabrpc_core::Timestamp) is `Date`, as superjson
+/// revives them. Export with the same setting the endpoint serves with.
+///
+/// # Errors
+///
+/// As [`export`].
+pub fn export_with<TCtx>(
+    router: &BuiltRouter<TCtx>,
+    transformer: Transformer,
+) -> Result<String, Error> {
+    let superjson = transformer == Transformer::Superjson;
     let mut types = Types::default();
     let rows: Vec<Row> = router
         .procedures()
@@ -83,10 +102,12 @@ pub fn export<TCtx>(router: &BuiltRouter<TCtx>) -> Result<String, Error> {
             let failed = failed.clone();
             move |ctx| render(ctx, &rows, &failed)
         });
-    let body = exporter.export(&types, JsonFormat).map_err(|source| {
-        let kind = failed.get().cloned().unwrap_or(ErrorKind::NamedTypes);
-        Error::new(kind, source)
-    })?;
+    let body = exporter
+        .export(&types, JsonFormat { superjson })
+        .map_err(|source| {
+            let kind = failed.get().cloned().unwrap_or(ErrorKind::NamedTypes);
+            Error::new(kind, source)
+        })?;
     // specta puts its (empty) header and prelude first, then what `render` returns.
     Ok(format!(
         "{HEADER}\n\n{IMPORTS}\n\n{}\n",

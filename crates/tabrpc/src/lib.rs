@@ -43,6 +43,7 @@ pub use tabrpc_core::{
     Procedure, Router, Scope, Tracked, TypedError, ViewerContext, ViewerGuard, ViewerInput, wire,
 };
 
+pub use tabrpc_core::{FieldErrors, Timestamp};
 pub use tabrpc_macros::{Context, input};
 
 /// What integrations need and applications do not write: erased procedures and their metadata
@@ -96,7 +97,7 @@ pub mod auth {
 #[cfg(feature = "typescript")]
 pub mod typescript {
     pub use tabrpc_typescript::{
-        Error, ErrorKind, HEADER, TypePart, export, export_codes, export_trpc,
+        Error, ErrorKind, HEADER, TypePart, export, export_codes, export_trpc, export_with,
     };
 }
 

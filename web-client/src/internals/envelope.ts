@@ -22,6 +22,14 @@ export function isErrorShape(value: unknown): value is ErrorShape {
   );
 }
 
+/**
+ * The error object of an envelope: as sent, or unwrapped from superjson's `{"json":{…}}` (what
+ * a server with the superjson transformer sends; the shape never needs superjson's `meta`).
+ */
+export function errorOf(value: unknown): unknown {
+  return isRecord(value) && !("message" in value) && isErrorShape(value.json) ? value.json : value;
+}
+
 function isCodeName(name: unknown): name is ErrorCodeName {
   return typeof name === "string" && Object.prototype.hasOwnProperty.call(ERROR_CODES, name);
 }
@@ -66,7 +74,8 @@ export function resultFromEnvelope(
 ): OperationResult {
   if (isRecord(envelope)) {
     if (isRecord(envelope.result)) return { data: envelope.result.data, response };
-    if (isErrorShape(envelope.error)) throw errorFromShape(envelope.error, path, response);
+    const error = errorOf(envelope.error);
+    if (isErrorShape(error)) throw errorFromShape(error, path, response);
   }
   throw badGateway(
     `The reply for ${path} is not a result or an error envelope: ${preview(envelope)}`,
@@ -101,9 +110,10 @@ interface Settleable {
 export function settleBatchReply(items: readonly Settleable[], reply: unknown, response: Response): void {
   if (!Array.isArray(reply)) {
     const all = items.map((item) => item.op.path).join(",");
+    const shape = isRecord(reply) ? errorOf(reply.error) : undefined;
     const error =
-      isRecord(reply) && isErrorShape(reply.error)
-        ? errorFromShape(reply.error, all, response)
+      isErrorShape(shape)
+        ? errorFromShape(shape, all, response)
         : badGateway(`The batch reply for ${all} is neither an array nor an error envelope: ${preview(reply)}`, all, response);
     for (const item of items) item.reject(error);
     return;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::transform::Transformer;
+
 /// Settings of a tabrpc endpoint. Every field has a safe default ([`Config::default`]).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -36,6 +38,12 @@ pub struct Config {
     /// else to send. Defaults to `None` (no pings, as tRPC); set it when a proxy closes idle
     /// connections.
     pub sse_ping_interval: Option<Duration>,
+    /// How inputs and outputs are encoded: plain JSON, or superjson's `{ json, meta }`
+    /// (opt-in: 64-bit integers and [`Timestamp`](crate::Timestamp)s reach JavaScript as
+    /// `bigint` and `Date`; export the bindings with the same setting). Applies to JSON replies
+    /// (`httpLink`, `httpBatchLink`) and every error envelope; streamed outputs and
+    /// subscriptions stay plain JSON. Defaults to [`Transformer::Json`].
+    pub transformer: Transformer,
 }
 
 impl Default for Config {
@@ -49,6 +57,7 @@ impl Default for Config {
             max_header_bytes: 64 * 1024,
             call_timeout: Some(Duration::from_secs(30)),
             sse_ping_interval: None,
+            transformer: Transformer::Json,
         }
     }
 }
@@ -99,6 +108,12 @@ impl Config {
     /// Sets [`Config::call_timeout`].
     pub fn call_timeout(mut self, limit: Option<Duration>) -> Self {
         self.call_timeout = limit;
+        self
+    }
+
+    /// Sets [`Config::transformer`].
+    pub fn transformer(mut self, transformer: Transformer) -> Self {
+        self.transformer = transformer;
         self
     }
 }

@@ -25,6 +25,8 @@ struct ErrorData<'a> {
     reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     payload: Option<&'a RawValue>,
+    #[serde(rename = "fieldErrors", skip_serializing_if = "Option::is_none")]
+    field_errors: Option<&'a crate::validate::FieldErrors>,
 }
 
 impl<'a> ErrorShape<'a> {
@@ -40,14 +42,15 @@ impl<'a> ErrorShape<'a> {
                 path,
                 reason: error.reason().map(ErrorReason::as_str),
                 payload: error.payload(),
+                field_errors: error.field_errors(),
             },
         }
     }
 }
 
 #[derive(Serialize)]
-struct ErrorEnvelope<'a> {
-    error: ErrorShape<'a>,
+struct ErrorEnvelope<T> {
+    error: T,
 }
 
 #[derive(Serialize)]
@@ -71,14 +74,25 @@ pub(crate) fn write_result(out: &mut Vec<u8>, data: Option<&RawValue>) {
     );
 }
 
-/// Appends `{"error":{…}}`.
-pub(crate) fn write_error(out: &mut Vec<u8>, error: &Error, path: Option<&str>) {
-    write(
-        out,
-        &ErrorEnvelope {
-            error: ErrorShape::new(error, path),
-        },
-    );
+/// Appends `{"error":{…}}`; with `superjson`, `{"error":{"json":{…}}}` (superjson's encoding
+/// of the shape, which has no value that needs a `meta`).
+pub(crate) fn write_error(out: &mut Vec<u8>, error: &Error, path: Option<&str>, superjson: bool) {
+    let shape = ErrorShape::new(error, path);
+    if superjson {
+        write(
+            out,
+            &ErrorEnvelope {
+                error: Superjson { json: shape },
+            },
+        );
+    } else {
+        write(out, &ErrorEnvelope { error: shape });
+    }
+}
+
+#[derive(Serialize)]
+struct Superjson<T> {
+    json: T,
 }
 
 /// Appends the bare error shape (as used for a mid-stream error in JSONL).
@@ -109,12 +123,12 @@ mod tests {
     fn error_envelope_key_order_and_default_message() {
         let err = Error::new(ErrorCode::Unauthorized);
         assert_eq!(
-            text(|o| write_error(o, &err, Some("unauthorized"))),
+            text(|o| write_error(o, &err, Some("unauthorized"), false)),
             r#"{"error":{"message":"UNAUTHORIZED","code":-32001,"data":{"code":"UNAUTHORIZED","httpStatus":401,"path":"unauthorized"}}}"#
         );
         let err = Error::new(ErrorCode::BadRequest).with_message("x");
         assert_eq!(
-            text(|o| write_error(o, &err, None)),
+            text(|o| write_error(o, &err, None, false)),
             r#"{"error":{"message":"x","code":-32600,"data":{"code":"BAD_REQUEST","httpStatus":400}}}"#
         );
     }
@@ -123,8 +137,19 @@ mod tests {
     fn reason_follows_path() {
         let err = Error::new(ErrorCode::Forbidden).with_reason(ErrorReason::ViewerMismatch);
         assert_eq!(
-            text(|o| write_error(o, &err, Some("p"))),
+            text(|o| write_error(o, &err, Some("p"), false)),
             r#"{"error":{"message":"FORBIDDEN","code":-32003,"data":{"code":"FORBIDDEN","httpStatus":403,"path":"p","reason":"viewer_mismatch"}}}"#
+        );
+    }
+
+    #[test]
+    fn field_errors_follow_the_payload() {
+        let mut fields = crate::validate::FieldErrors::new();
+        fields.insert("item".into(), vec!["length is lower than 1".into()]);
+        let err = Error::invalid_fields(fields);
+        assert_eq!(
+            text(|o| write_error(o, &err, Some("cart.add"), false)),
+            r#"{"error":{"message":"Invalid input: item: length is lower than 1","code":-32600,"data":{"code":"BAD_REQUEST","httpStatus":400,"path":"cart.add","fieldErrors":{"item":["length is lower than 1"]}}}}"#
         );
     }
 

@@ -65,7 +65,9 @@ where
         .flat_map(move |result| match result {
             Ok(Output::Value(raw)) => single(index, |out| envelope::write_result(out, Some(&raw))),
             Ok(Output::Unit) => single(index, |out| envelope::write_result(out, None)),
-            Err(err) => single(index, |out| envelope::write_error(out, &err, Some(&path))),
+            Err(err) => single(index, |out| {
+                envelope::write_error(out, &err, Some(&path), false)
+            }),
             Ok(Output::Stream(values)) => {
                 iterable(index, path.clone(), bounded(&ends, values), ids)
             }

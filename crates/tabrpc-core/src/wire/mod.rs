@@ -28,6 +28,7 @@ use http::request::Parts;
 use http::{Method, Response};
 use tracing::Instrument;
 
+pub use crate::transform::Transformer;
 pub use config::Config;
 pub use deadline::StreamDeadline;
 pub use plan::check_request_limits;
@@ -36,6 +37,7 @@ pub use shutdown::Shutdown;
 
 use crate::error::Error;
 use crate::router::BuiltRouter;
+use crate::transform;
 
 /// A response body: all at once, or (for the JSONL streaming batch) line by line.
 pub enum ReplyBody {
@@ -140,7 +142,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         // 1. Plan: the calls, looked up and checked; a request-level problem refuses it whole.
         let plan = match plan::plan(&self.router, &self.config, parts, path, &body) {
             Ok(plan) => plan,
-            Err(err) => return reply::error_response(&err),
+            Err(err) => return reply::error_response_as(&err, self.config.transformer),
         };
         span.record("calls", plan.calls.len());
         // 2. The context: made once, and only when a call can run.
@@ -155,7 +157,15 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
             calls,
             headers,
         } = plan;
-        let ran = schedule::run(calls, kind, ctx, self.config.call_timeout).await;
+        let transformer = match kind {
+            plan::ReplyKind::Json { .. } => self.config.transformer,
+            _ => Transformer::Json,
+        };
+        let ran = transform::scoped(
+            transformer,
+            schedule::run(calls, kind, ctx, self.config.call_timeout),
+        )
+        .await;
         // 4. Reply.
         reply::reply(ran, headers, &self.config, parts)
     }

@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::middleware::{Call, Input};
 use crate::procedure::{ErasedProcedure, ProcedureKind};
 use crate::router::BuiltRouter;
+use crate::transform::{self, Transformer};
 use crate::wire::reply::merge_headers;
 use crate::wire::{Config, request};
 
@@ -102,6 +103,8 @@ pub(crate) fn plan<TCtx>(
         });
     }
 
+    // superjson inputs are for JSON replies only (`transform.rs`).
+    let superjson = config.transformer == Transformer::Superjson && !streaming;
     let mut headers = HeaderMap::new();
     let calls = paths
         .into_iter()
@@ -114,7 +117,7 @@ pub(crate) fn plan<TCtx>(
                 is_batch,
                 path,
                 found,
-                inputs.take_input(index),
+                decoded(inputs.take_input(index), superjson),
             );
             if let Planned::Failed(err) = &call {
                 merge_headers(&mut headers, err);
@@ -134,6 +137,15 @@ pub(crate) fn plan<TCtx>(
         calls,
         headers,
     })
+}
+
+/// A call's input, revived from superjson's `{json, meta}` when `superjson`.
+fn decoded(input: Result<Input, Error>, superjson: bool) -> Result<Input, Error> {
+    if !superjson {
+        return input;
+    }
+    let value = input?.into_value()?;
+    transform::decode_input(value).map(Input::Value)
 }
 
 /// What a router lookup finds: the procedure's full path and the procedure.

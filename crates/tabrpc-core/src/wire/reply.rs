@@ -12,6 +12,7 @@ use http::{HeaderMap, Response, StatusCode};
 use crate::codes::ErrorCode;
 use crate::error::Error;
 use crate::procedure::Output;
+use crate::transform::{self, Transformer};
 use crate::wire::ends::StreamEnds;
 use crate::wire::schedule::{Outcome, Ran};
 use crate::wire::{Config, ReplyBody, envelope, exec, jsonl, sse};
@@ -25,7 +26,7 @@ pub(crate) fn reply(
     parts: &Parts,
 ) -> Response<ReplyBody> {
     match ran {
-        Ran::Json { is_batch, settled } => json(is_batch, settled, headers),
+        Ran::Json { is_batch, settled } => json(is_batch, settled, headers, config.transformer),
         Ran::Jsonl(outcomes) => {
             let ends = StreamEnds::of(parts);
             let count = outcomes.len();
@@ -69,7 +70,9 @@ fn json(
     is_batch: bool,
     settled: Vec<(Arc<str>, Outcome)>,
     mut headers: HeaderMap,
+    transformer: Transformer,
 ) -> Response<ReplyBody> {
+    let superjson = transformer == Transformer::Superjson;
     // tRPC: a single (non-batch) call whose output is a stream fails the whole request; in a
     // batch only that item fails.
     let stream_like = || {
@@ -83,7 +86,7 @@ fn json(
             Some((_, Ok(Output::Stream(_) | Output::Events(_))))
         )
     {
-        return error_response(&stream_like());
+        return error_response_as(&stream_like(), transformer);
     }
     // Room for the envelopes around the values; errors may still grow it.
     let capacity = settled
@@ -110,14 +113,18 @@ fn json(
                 envelope::write_result(&mut body, Some(&raw));
                 200
             }
+            Ok(Output::Unit) if superjson => {
+                envelope::write_result(&mut body, Some(transform::undefined()));
+                200
+            }
             Ok(Output::Unit) => {
                 envelope::write_result(&mut body, None);
                 200
             }
             Ok(Output::Stream(_) | Output::Events(_)) => {
-                write_error(&mut body, &mut headers, &stream_like(), &path)
+                write_error(&mut body, &mut headers, &stream_like(), &path, superjson)
             }
-            Err(err) => write_error(&mut body, &mut headers, &err, &path),
+            Err(err) => write_error(&mut body, &mut headers, &err, &path, superjson),
         };
         match shared_status {
             None => shared_status = Some(status),
@@ -135,9 +142,15 @@ fn json(
 }
 
 /// Writes the error envelope of the call at `path`; its status.
-fn write_error(body: &mut Vec<u8>, headers: &mut HeaderMap, err: &Error, path: &str) -> u16 {
+fn write_error(
+    body: &mut Vec<u8>,
+    headers: &mut HeaderMap,
+    err: &Error,
+    path: &str,
+    superjson: bool,
+) -> u16 {
     merge_headers(headers, err);
-    envelope::write_error(body, err, Some(path));
+    envelope::write_error(body, err, Some(path), superjson);
     err.code().http_status()
 }
 
@@ -160,10 +173,16 @@ pub(crate) fn no_content() -> Response<ReplyBody> {
 /// assert_eq!(response.headers()["content-type"], "application/json");
 /// ```
 pub fn error_response(err: &Error) -> Response<ReplyBody> {
+    error_response_as(err, Transformer::Json)
+}
+
+/// [`error_response`] for an endpoint with `transformer` (superjson wraps the error shape in
+/// `{"json":…}`).
+pub(crate) fn error_response_as(err: &Error, transformer: Transformer) -> Response<ReplyBody> {
     let span = tracing::Span::current();
     exec::log_error(&span, "", err);
     let mut body = Vec::with_capacity(160);
-    envelope::write_error(&mut body, err, None);
+    envelope::write_error(&mut body, err, None, transformer == Transformer::Superjson);
     let mut headers = HeaderMap::new();
     merge_headers(&mut headers, err);
     json_reply(err.code().http_status(), headers, Bytes::from(body))

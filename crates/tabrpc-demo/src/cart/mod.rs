@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tabrpc::sessions::{FeatureTable, Merge, SessionCtx, SessionGuard, SessionId, StoreConfig};
-use tabrpc::{Error, Procedure, Router};
+use tabrpc::{Procedure, Router};
 
 use crate::Ctx;
 
@@ -14,10 +14,8 @@ mod store;
 
 use store::{add, read, remove};
 
-/// The most of one item a cart holds.
+/// The most of one item a cart holds (also in `CartAddInput`'s rule, which must be a literal).
 const MAX_QUANTITY: u32 = 99;
-/// The longest item name accepted, in bytes.
-const MAX_ITEM_LEN: usize = 100;
 /// The most different items (lines) one cart holds: one session cannot grow the database
 /// without bound.
 const MAX_LINES: u32 = 100;
@@ -43,19 +41,23 @@ pub struct CartGetInput {
     pub session_id: SessionId,
 }
 
-/// Input of `cart.add`.
+/// Input of `cart.add`: its limits are garde rules, checked by `.validate()` (a broken one
+/// answers 400 with `error.data.fieldErrors`).
 #[tabrpc::input]
-#[derive(Debug, Deserialize, Type)]
+#[derive(Debug, Deserialize, Type, garde::Validate)]
 #[serde(rename_all = "camelCase")]
 pub struct CartAddInput {
-    /// The tab's session (injected by the client).
+    /// The tab's session (injected by the client; checked by the session guard).
     #[tabrpc(session)]
+    #[garde(skip)]
     pub session_id: SessionId,
     /// What to add (1 to 100 bytes).
+    #[garde(length(bytes, min = 1, max = 100))]
     pub item: String,
     /// How many; defaults to 1. At most 99 of an item in total.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[specta(optional)]
+    #[garde(range(min = 1, max = 99))]
     pub quantity: Option<u32>,
 }
 
@@ -101,17 +103,12 @@ pub(crate) fn router() -> Router<Ctx> {
         .procedure(
             "add",
             Procedure::mutation(|ctx: SessionCtx<Ctx>, input: CartAddInput| async move {
-                let quantity = input.quantity.unwrap_or(1);
-                if input.item.is_empty() || input.item.len() > MAX_ITEM_LEN {
-                    return Err(Error::bad_request("`item` must be 1 to 100 bytes long"));
-                }
-                if quantity == 0 || quantity > MAX_QUANTITY {
-                    return Err(Error::bad_request("`quantity` must be 1 to 99"));
-                }
                 let store = ctx.sessions.as_ref();
+                let quantity = input.quantity.unwrap_or(1);
                 add(store, ctx.session().id(), &input.item, quantity).await?;
                 read(store, ctx.session().id()).await
             })
+            .validate()
             .guard(SessionGuard),
         )
         .procedure(
