@@ -50,5 +50,9 @@ export type AppRouter = TRPCBuiltRouter<
     subFail: TRPCSubscriptionProcedure<{ input: void; output: AsyncIterable<Procedures["subFail"]["output"]>; meta: object }>;
     tooMany: TRPCQueryProcedure<{ input: void; output: undefined; meta: object }>;
     unauthorized: TRPCQueryProcedure<{ input: void; output: undefined; meta: object }>;
+    wide: {
+      echo: TRPCMutationProcedure<{ input: Procedures["wide.echo"]["input"]; output: Procedures["wide.echo"]["output"]; meta: object }>;
+      max: TRPCQueryProcedure<{ input: void; output: Procedures["wide.max"]["output"]; meta: object }>;
+    };
   }
 >;

@@ -36,6 +36,9 @@ export type AppRouter = TRPCBuiltRouter<
       get: TRPCQueryProcedure<{ input: Procedures["cart.get"]["input"]; output: Procedures["cart.get"]["output"]; meta: object }>;
       remove: TRPCMutationProcedure<{ input: Procedures["cart.remove"]["input"]; output: Procedures["cart.remove"]["output"]; meta: object }>;
     };
+    catalog: {
+      list: TRPCQueryProcedure<{ input: Procedures["catalog.list"]["input"] | undefined; output: Procedures["catalog.list"]["output"]; meta: object }>;
+    };
     onboarding: {
       getProgress: TRPCQueryProcedure<{ input: Procedures["onboarding.getProgress"]["input"] | undefined; output: Procedures["onboarding.getProgress"]["output"]; meta: object }>;
       saveStep: TRPCMutationProcedure<{ input: Procedures["onboarding.saveStep"]["input"]; output: Procedures["onboarding.saveStep"]["output"]; meta: object }>;
