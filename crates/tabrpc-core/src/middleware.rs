@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::meta::ResponseMeta;
 use crate::procedure::{ErasedExec, ErasedProcedure, ProcedureKind};
 
 /// One call as router-level middleware sees it: the full dotted path, the kind, and the raw
@@ -16,6 +17,7 @@ pub struct Call {
     path: Arc<str>,
     kind: ProcedureKind,
     input: Input,
+    meta: ResponseMeta,
 }
 
 /// A call's input as the request carried it: a parsed JSON value, or the call's part of a
@@ -69,7 +71,18 @@ impl Call {
 
     /// A call with its input as the request carried it.
     pub(crate) fn with_input(path: Arc<str>, kind: ProcedureKind, input: Input) -> Self {
-        Self { path, kind, input }
+        Self {
+            path,
+            kind,
+            input,
+            meta: ResponseMeta::new(),
+        }
+    }
+
+    /// The call's response meta: headers and cookies sent when it succeeds (see
+    /// [`ResponseMeta`]).
+    pub fn meta(&self) -> &ResponseMeta {
+        &self.meta
     }
 
     /// The dotted procedure path, e.g. `profile.getUser`.

@@ -11,7 +11,9 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use specta::datatype::DataType;
 
+use crate::around::Next;
 use crate::error::Error;
+use crate::meta::{IntoReply, ResponseMeta};
 use crate::middleware::{Call, Input};
 use crate::scope::{self, Guard, Scope};
 
@@ -143,8 +145,9 @@ impl ProcedureMeta {
     }
 }
 
-type TypedExec<TCtx, TIn> =
-    Arc<dyn Fn(TCtx, TIn) -> BoxFuture<'static, Result<Output, Error>> + Send + Sync>;
+pub(crate) type TypedExec<TCtx, TIn> = Arc<
+    dyn Fn(TCtx, TIn, ResponseMeta) -> BoxFuture<'static, Result<Output, Error>> + Send + Sync,
+>;
 
 /// A procedure with its context type `TCtx` and its typed input `TIn`.
 ///
@@ -204,25 +207,32 @@ where
     where
         F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<TOut, Error>> + Send + 'static,
-        TOut: Serialize + specta::Type + 'static,
+        TOut: IntoReply,
     {
-        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input| {
+        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input, meta| {
             let fut = handler(ctx, input);
-            Box::pin(async move { serialize_output(fut.await?) })
+            Box::pin(async move {
+                let (value, set) = fut.await?.into_parts();
+                if let Some(set) = set {
+                    meta.absorb(set.0);
+                }
+                serialize_output(value)
+            })
         });
         Self {
-            meta: meta_of::<TIn, TOut>(kind, false),
+            meta: meta_of::<TIn, TOut::Value>(kind, false),
             exec,
         }
     }
 
     /// A query: a read, answered to GET. The handler takes the context and the typed input
-    /// (use `()` for none, `Option<T>` for an optional one) and returns `Result<T, Error>`.
+    /// (use `()` for none, `Option<T>` for an optional one) and returns `Result<T, Error>`, or
+    /// `Result<Reply<T>, Error>` to set response headers or cookies ([`Reply`](crate::Reply)).
     pub fn query<F, Fut, TOut>(handler: F) -> Self
     where
         F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<TOut, Error>> + Send + 'static,
-        TOut: Serialize + specta::Type + 'static,
+        TOut: IntoReply,
     {
         Self::new(ProcedureKind::Query, handler)
     }
@@ -232,7 +242,7 @@ where
     where
         F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<TOut, Error>> + Send + 'static,
-        TOut: Serialize + specta::Type + 'static,
+        TOut: IntoReply,
     {
         Self::new(ProcedureKind::Mutation, handler)
     }
@@ -246,7 +256,7 @@ where
         S: Stream<Item = Result<TItem, Error>> + Send + 'static,
         TItem: Serialize + specta::Type + 'static,
     {
-        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input| {
+        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input, _| {
             let fut = handler(ctx, input);
             Box::pin(async move {
                 let items = fut.await?.map(|item| {
@@ -310,7 +320,7 @@ where
         TRaw: 'static,
         TItem: Serialize + specta::Type + 'static,
     {
-        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input| {
+        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input, _| {
             let fut = handler(ctx, input);
             Box::pin(async move {
                 let events = fut.await?.map(move |item| item.and_then(to_event));
@@ -441,18 +451,73 @@ where
         M: Fn(TOuter, &TIn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<TCtx, Error>> + Send + 'static,
     {
-        let inner = self.exec;
-        let exec: TypedExec<TOuter, TIn> = Arc::new(move |outer, input| {
-            let before = middleware(outer, &input);
-            let inner = inner.clone();
-            Box::pin(async move {
-                let ctx = before.await?;
-                inner(ctx, input).await
+        self.map_exec(move |inner| {
+            Arc::new(move |outer, input, meta| {
+                let before = middleware(outer, &input);
+                let inner = inner.clone();
+                Box::pin(async move {
+                    let ctx = before.await?;
+                    inner(ctx, input, meta).await
+                })
             })
-        });
+        })
+    }
+
+    /// Puts around middleware in front of this procedure: it gets the caller's context and a
+    /// [`Next`] holding the typed input ([`Next::input`]) and the call's
+    /// [`ResponseMeta`] ([`Next::meta`]), runs the rest with the context it chooses
+    /// ([`Next::run`]), and returns the result, which it may look at, map or replace. Code
+    /// after `run` runs after the handler: time the call, commit or roll back a transaction.
+    ///
+    /// As with [`Procedure::with`], middleware added later runs first.
+    ///
+    /// ```
+    /// use tabrpc_core::{Error, ErrorCode, Procedure};
+    /// #[derive(Clone)]
+    /// struct Ctx;
+    /// let p = Procedure::query(|_: Ctx, n: u32| async move { Ok(n) })
+    ///     .around(|ctx: Ctx, next| async move {
+    ///         if *next.input() > 100 {
+    ///             return Err(Error::bad_request("too big"));
+    ///         }
+    ///         next.meta().set_header("cache-control", "public, max-age=60")?;
+    ///         let started = std::time::Instant::now();
+    ///         let result = next.run(ctx).await;
+    ///         let _took = started.elapsed();
+    ///         result.map_err(|err| match err.code() {
+    ///             ErrorCode::NotFound => err.with_message("no such thing"),
+    ///             _ => err,
+    ///         })
+    ///     });
+    /// ```
+    pub fn around<TOuter, M, Fut>(self, middleware: M) -> Procedure<TOuter, TIn>
+    where
+        TOuter: Send + 'static,
+        M: Fn(TOuter, Next<TCtx, TIn>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Output, Error>> + Send + 'static,
+    {
+        let middleware = Arc::new(middleware);
+        self.map_exec(move |inner| {
+            Arc::new(move |outer, input, meta: ResponseMeta| {
+                let inner = inner.clone();
+                let next = Next::new(
+                    input,
+                    meta.clone(),
+                    Box::new(move |ctx, input, meta| inner(ctx, input, meta)),
+                );
+                Box::pin(middleware(outer, next))
+            })
+        })
+    }
+
+    /// The same procedure with its run function replaced by `f(run)`.
+    pub(crate) fn map_exec<TOuter>(
+        self,
+        f: impl FnOnce(TypedExec<TCtx, TIn>) -> TypedExec<TOuter, TIn>,
+    ) -> Procedure<TOuter, TIn> {
         Procedure {
             meta: self.meta,
-            exec,
+            exec: f(self.exec),
         }
     }
 
@@ -539,8 +604,9 @@ where
             {
                 return Box::pin(std::future::ready(Err(err)));
             }
+            let meta = call.meta().clone();
             match parse_input::<TIn>(call) {
-                Ok(input) => typed(ctx, input),
+                Ok(input) => typed(ctx, input, meta),
                 Err(err) => Box::pin(std::future::ready(Err(err))),
             }
         });

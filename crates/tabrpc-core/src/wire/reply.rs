@@ -11,6 +11,7 @@ use http::{HeaderMap, Response, StatusCode};
 
 use crate::codes::ErrorCode;
 use crate::error::Error;
+use crate::meta::{self, Collected};
 use crate::procedure::Output;
 use crate::wire::ends::StreamEnds;
 use crate::wire::schedule::{Outcome, Ran};
@@ -25,7 +26,11 @@ pub(crate) fn reply(
     parts: &Parts,
 ) -> Response<ReplyBody> {
     match ran {
-        Ran::Json { is_batch, settled } => json(is_batch, settled, headers),
+        Ran::Json {
+            is_batch,
+            settled,
+            metas,
+        } => json(is_batch, settled, &metas, headers),
         Ran::Jsonl(outcomes) => {
             let ends = StreamEnds::of(parts);
             let count = outcomes.len();
@@ -68,6 +73,7 @@ pub(crate) fn reply(
 fn json(
     is_batch: bool,
     settled: Vec<(Arc<str>, Outcome)>,
+    metas: &[Option<Collected>],
     mut headers: HeaderMap,
 ) -> Response<ReplyBody> {
     // tRPC: a single (non-batch) call whose output is a stream fails the whole request; in a
@@ -126,6 +132,10 @@ fn json(
     }
     if is_batch {
         body.push(b']');
+    }
+    if !metas.is_empty() {
+        // A stream-like output in a batch fails its item: its meta is not the batch's.
+        meta::shared_headers(metas, &mut headers);
     }
     let status = match shared_status {
         Some(one) if !mixed => one,

@@ -8,6 +8,7 @@ use futures_util::future::{BoxFuture, join_all};
 
 use crate::codes::ErrorCode;
 use crate::error::Error;
+use crate::meta::{Collected, ResponseMeta};
 use crate::procedure::Output;
 use crate::wire::exec;
 use crate::wire::plan::{Planned, ReplyKind};
@@ -21,6 +22,9 @@ pub(crate) enum Ran {
     Json {
         is_batch: bool,
         settled: Vec<(Arc<str>, Outcome)>,
+        /// Per call, the response meta of a call that succeeded (`None` for one that failed);
+        /// empty when no call set any.
+        metas: Vec<Option<Collected>>,
     },
     /// A JSONL reply: each call's outcome, to be written as it settles.
     Jsonl(Vec<(Arc<str>, BoxFuture<'static, Outcome>)>),
@@ -75,7 +79,7 @@ where
     let mut ctx_for = context_for_each(ctx, calls.len());
     match reply {
         ReplyKind::Json { is_batch } => {
-            let (mut settled, pending) = begin_all(calls, &mut ctx_for, timeout).await;
+            let (mut settled, pending, metas) = begin_all(calls, &mut ctx_for, timeout).await;
             for (index, result) in join_all(
                 pending
                     .into_iter()
@@ -87,7 +91,7 @@ where
                     slot.1 = Some(result);
                 }
             }
-            let settled = settled
+            let settled: Vec<_> = settled
                 .into_iter()
                 .map(|(path, result)| {
                     // Every pending call was joined above; nothing else stays `None`.
@@ -96,7 +100,12 @@ where
                     (path, result)
                 })
                 .collect();
-            Ran::Json { is_batch, settled }
+            let metas = collect_metas(&settled, &metas);
+            Ran::Json {
+                is_batch,
+                settled,
+                metas,
+            }
         }
         ReplyKind::Jsonl => Ran::Jsonl(
             calls
@@ -122,12 +131,32 @@ type Begun = Vec<(Arc<str>, Option<Outcome>)>;
 /// The calls still pending after [`begin_all`], by index.
 type StillPending = Vec<(usize, BoxFuture<'static, Outcome>)>;
 
-/// Begins every call on the current task, up to its first wait.
+/// The response meta of each call that succeeded, `None` for the others; empty when no call
+/// set any (the common case, which then costs one check per call).
+fn collect_metas(
+    settled: &[(Arc<str>, Outcome)],
+    metas: &[Option<ResponseMeta>],
+) -> Vec<Option<Collected>> {
+    if metas.iter().flatten().all(ResponseMeta::is_empty) {
+        return Vec::new();
+    }
+    settled
+        .iter()
+        .zip(metas)
+        .map(|((_, outcome), meta)| match (outcome, meta) {
+            (Ok(_), Some(meta)) => Some(meta.snapshot()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Begins every call on the current task, up to its first wait; with each call's response
+/// meta handle (`None` for a call that does not run).
 async fn begin_all<TCtx>(
     calls: Vec<(Arc<str>, Planned<TCtx>)>,
     ctx_for: &mut impl FnMut(usize) -> Option<Result<TCtx, Error>>,
     timeout: Option<Duration>,
-) -> (Begun, StillPending)
+) -> (Begun, StillPending, Vec<Option<ResponseMeta>>)
 where
     TCtx: Send + 'static,
 {
@@ -136,9 +165,11 @@ where
         let calls = calls.take().unwrap_or_default();
         let mut settled: Begun = Vec::with_capacity(calls.len());
         let mut pending = Vec::new();
+        let mut metas = Vec::with_capacity(calls.len());
         for (index, (path, call)) in calls.into_iter().enumerate() {
             let result = match (call, ctx_for(index)) {
                 (Planned::Run(procedure, call), Some(Ok(ctx))) => {
+                    metas.push(Some(call.meta().clone()));
                     match exec::start(&procedure, ctx, call, timeout, cx) {
                         exec::Started::Done(result) => Some(result),
                         exec::Started::Pending(future) => {
@@ -147,11 +178,14 @@ where
                         }
                     }
                 }
-                (call, ctx) => Some(not_run(call, ctx)),
+                (call, ctx) => {
+                    metas.push(None);
+                    Some(not_run(call, ctx))
+                }
             };
             settled.push((path, result));
         }
-        Poll::Ready((settled, pending))
+        Poll::Ready((settled, pending, metas))
     })
     .await
 }
