@@ -8,9 +8,9 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 use crate::error::Error;
+use crate::meta::IntoReply;
 use crate::meta::ResponseMeta;
 use crate::middleware::Call;
-use crate::meta::IntoReply;
 use crate::procedure::{ErasedExec, ErasedProcedure, Output, Procedure};
 
 type RunRest<TCtx, TIn> =
@@ -192,7 +192,10 @@ where
     }
 
     /// Puts this base's middleware in front of `procedure`.
-    pub fn wrap<TIn: Send + 'static>(&self, procedure: Procedure<TCtx, TIn>) -> Procedure<TOuter, TIn> {
+    pub fn wrap<TIn: Send + 'static>(
+        &self,
+        procedure: Procedure<TCtx, TIn>,
+    ) -> Procedure<TOuter, TIn> {
         let chain = self.chain.clone();
         procedure.map_exec(move |inner| {
             Arc::new(move |outer, input, meta: ResponseMeta| {

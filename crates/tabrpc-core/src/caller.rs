@@ -153,9 +153,9 @@ impl<TCtx: Clone + Send + Sync + 'static> ServerCaller<TCtx> {
         };
         match self.run(path, input).await?.0 {
             Output::Stream(items) => Ok(items.map(move |item| item.and_then(|r| read(&r))).boxed()),
-            Output::Events(events) => {
-                Ok(events.map(move |event| event.and_then(|e| read(&e.data))).boxed())
-            }
+            Output::Events(events) => Ok(events
+                .map(move |event| event.and_then(|e| read(&e.data)))
+                .boxed()),
             Output::Value(_) | Output::Unit => Err(self.report(
                 path,
                 Error::new(ErrorCode::InternalServerError)
@@ -165,7 +165,11 @@ impl<TCtx: Clone + Send + Sync + 'static> ServerCaller<TCtx> {
     }
 
     /// Runs the call: what the HTTP path runs once the request is planned.
-    async fn run(&self, path: &str, input: impl Serialize) -> Result<(Output, ResponseMeta), Error> {
+    async fn run(
+        &self,
+        path: &str,
+        input: impl Serialize,
+    ) -> Result<(Output, ResponseMeta), Error> {
         let Some((full, procedure)) = self.router.lookup(path) else {
             return Err(self.report(
                 path,
@@ -186,12 +190,19 @@ impl<TCtx: Clone + Send + Sync + 'static> ServerCaller<TCtx> {
         let procedure = Arc::clone(procedure);
         match crate::wire::run_call(procedure, self.ctx.clone(), call, self.timeout).await {
             Ok(output) => Ok((output, meta)),
-            Err(err) => Err(self.router.hooks().apply(err, Some(path), Some(kind), Some(&self.ctx))),
+            Err(err) => {
+                Err(self
+                    .router
+                    .hooks()
+                    .apply(err, Some(path), Some(kind), Some(&self.ctx)))
+            }
         }
     }
 
     fn report(&self, path: &str, err: Error) -> Error {
         let kind = self.router.get(path).map(|(_, p)| p.meta.kind);
-        self.router.hooks().apply(err, Some(path), kind, Some(&self.ctx))
+        self.router
+            .hooks()
+            .apply(err, Some(path), kind, Some(&self.ctx))
     }
 }

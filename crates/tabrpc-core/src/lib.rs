@@ -33,8 +33,8 @@ pub mod wire;
 
 pub use around::{Next, ProcedureBuilder};
 pub use build_error::{BuildError, BuildProblem, BuildProblemKind};
-pub use codes::ErrorCode;
 pub use caller::ServerCaller;
+pub use codes::ErrorCode;
 pub use error::{Error, TypedError};
 pub use hooks::ErrorEvent;
 pub use meta::{IntoReply, Reply, ResponseMeta};

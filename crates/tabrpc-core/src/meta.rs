@@ -3,8 +3,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use http::header::{self, HeaderName, HeaderValue};
 use http::HeaderMap;
+use http::header::{self, HeaderName, HeaderValue};
 use serde::Serialize;
 
 use crate::codes::ErrorCode;
@@ -330,9 +330,8 @@ pub(crate) fn shared_headers(metas: &[Option<Collected>], into: &mut HeaderMap) 
     for name in first.headers.keys() {
         let values: Vec<&HeaderValue> = first.headers.get_all(name).iter().collect();
         let agreed = metas[1..].iter().all(|meta| {
-            meta.as_ref().is_some_and(|meta| {
-                meta.headers.get_all(name).iter().eq(values.iter().copied())
-            })
+            meta.as_ref()
+                .is_some_and(|meta| meta.headers.get_all(name).iter().eq(values.iter().copied()))
         });
         if agreed {
             into.remove(name);
@@ -347,7 +346,10 @@ pub(crate) fn shared_headers(metas: &[Option<Collected>], into: &mut HeaderMap) 
 mod tests {
     use super::*;
 
-    fn with(headers: &[(&'static str, &'static str)], cookies: &[&'static str]) -> Option<Collected> {
+    fn with(
+        headers: &[(&'static str, &'static str)],
+        cookies: &[&'static str],
+    ) -> Option<Collected> {
         let meta = ResponseMeta::new();
         for (n, v) in headers {
             meta.set_header(*n, *v).unwrap_or_else(|e| panic!("{e}"));
@@ -372,7 +374,11 @@ mod tests {
             "proxy-foo",
         ] {
             let err = meta.set_header(name, "x").err();
-            assert_eq!(err.map(|e| e.code()), Some(ErrorCode::InternalServerError), "{name}");
+            assert_eq!(
+                err.map(|e| e.code()),
+                Some(ErrorCode::InternalServerError),
+                "{name}"
+            );
         }
         assert!(meta.is_empty());
         assert!(meta.set_header("x-ok", "1").is_ok());
@@ -383,10 +389,16 @@ mod tests {
     #[test]
     fn batch_headers_need_every_call_to_agree_and_cookies_merge() {
         let a = with(&[("cache-control", "public"), ("x-a", "1")], &["a=1"]);
-        let b = with(&[("cache-control", "public"), ("x-a", "2")], &["b=2", "a=1"]);
+        let b = with(
+            &[("cache-control", "public"), ("x-a", "2")],
+            &["b=2", "a=1"],
+        );
         let mut out = HeaderMap::new();
         shared_headers(&[a.clone(), b], &mut out);
-        assert_eq!(out.get("cache-control").map(|v| v.as_bytes()), Some(&b"public"[..]));
+        assert_eq!(
+            out.get("cache-control").map(|v| v.as_bytes()),
+            Some(&b"public"[..])
+        );
         assert!(out.get("x-a").is_none());
         let cookies: Vec<_> = out.get_all("set-cookie").iter().collect();
         assert_eq!(cookies, ["a=1", "b=2"]);

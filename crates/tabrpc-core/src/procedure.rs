@@ -145,9 +145,8 @@ impl ProcedureMeta {
     }
 }
 
-pub(crate) type TypedExec<TCtx, TIn> = Arc<
-    dyn Fn(TCtx, TIn, ResponseMeta) -> BoxFuture<'static, Result<Output, Error>> + Send + Sync,
->;
+pub(crate) type TypedExec<TCtx, TIn> =
+    Arc<dyn Fn(TCtx, TIn, ResponseMeta) -> BoxFuture<'static, Result<Output, Error>> + Send + Sync>;
 
 /// A procedure with its context type `TCtx` and its typed input `TIn`.
 ///
