@@ -134,7 +134,6 @@ fn json(
         body.push(b']');
     }
     if !metas.is_empty() {
-        // A stream-like output in a batch fails its item: its meta is not the batch's.
         meta::shared_headers(metas, &mut headers);
     }
     let status = match shared_status {

@@ -144,7 +144,8 @@ fn collect_metas(
         .iter()
         .zip(metas)
         .map(|((_, outcome), meta)| match (outcome, meta) {
-            (Ok(_), Some(meta)) => Some(meta.snapshot()),
+            // A stream-like output fails its item of a JSON reply: it is no success.
+            (Ok(Output::Value(_) | Output::Unit), Some(meta)) => Some(meta.snapshot()),
             _ => None,
         })
         .collect()
