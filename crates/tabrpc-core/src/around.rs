@@ -3,7 +3,7 @@
 //! `protectedProcedure`).
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use futures_util::future::BoxFuture;
 
@@ -13,8 +13,9 @@ use crate::meta::ResponseMeta;
 use crate::middleware::Call;
 use crate::procedure::{ErasedExec, ErasedProcedure, Output, Procedure};
 
-type RunRest<TCtx, TIn> =
-    Box<dyn FnOnce(TCtx, TIn, ResponseMeta) -> BoxFuture<'static, Result<Output, Error>> + Send>;
+type RunRest<TCtx, TIn> = Box<
+    dyn FnOnce(TCtx, TIn, Option<ResponseMeta>) -> BoxFuture<'static, Result<Output, Error>> + Send,
+>;
 
 /// The rest of a call, as around middleware gets it: look at the input, set response meta, then
 /// [`Next::run`] the rest (inner middleware, guards, the handler) with the context it needs, and
@@ -29,13 +30,23 @@ type RunRest<TCtx, TIn> =
 /// value, unit, or a stream. Middleware that does not call `run` never runs the handler.
 pub struct Next<TCtx, TIn = ()> {
     input: TIn,
-    meta: ResponseMeta,
+    /// Set for every procedure with around middleware (`ProcedureMeta::response_meta`); made
+    /// on first use otherwise (only inside a base's `with`, which never asks).
+    meta: OnceLock<ResponseMeta>,
     rest: RunRest<TCtx, TIn>,
 }
 
 impl<TCtx, TIn> Next<TCtx, TIn> {
-    pub(crate) fn new(input: TIn, meta: ResponseMeta, rest: RunRest<TCtx, TIn>) -> Self {
-        Self { input, meta, rest }
+    pub(crate) fn new(input: TIn, meta: Option<ResponseMeta>, rest: RunRest<TCtx, TIn>) -> Self {
+        let cell = OnceLock::new();
+        if let Some(meta) = meta {
+            let _ = cell.set(meta);
+        }
+        Self {
+            input,
+            meta: cell,
+            rest,
+        }
     }
 
     /// What the middleware may look at: the typed input, the [`Call`], or `()`.
@@ -46,12 +57,12 @@ impl<TCtx, TIn> Next<TCtx, TIn> {
     /// The call's response meta: headers and cookies sent when it succeeds (see
     /// [`ResponseMeta`] for the batch rule and the headers refused).
     pub fn meta(&self) -> &ResponseMeta {
-        &self.meta
+        self.meta.get_or_init(ResponseMeta::new)
     }
 
     /// Runs the rest of the chain with `ctx`; resolves to the call's result.
     pub fn run(self, ctx: TCtx) -> BoxFuture<'static, Result<Output, Error>> {
-        (self.rest)(ctx, self.input, self.meta)
+        (self.rest)(ctx, self.input, self.meta.into_inner())
     }
 }
 
@@ -83,14 +94,13 @@ where
     let inner = procedure.exec;
     let exec: ErasedExec<TOuter> = Arc::new(move |outer, call| {
         let inner = inner.clone();
-        let meta = call.meta().clone();
+        let meta = call.meta_handle().cloned();
         let next = Next::new(call, meta, Box::new(move |ctx, call, _| inner(ctx, call)));
         Box::pin(middleware(outer, next))
     });
-    ErasedProcedure {
-        meta: procedure.meta,
-        exec,
-    }
+    let mut meta = procedure.meta;
+    meta.response_meta = true;
+    ErasedProcedure { meta, exec }
 }
 
 type Chain<TOuter, TCtx> =
@@ -125,12 +135,15 @@ type Chain<TOuter, TCtx> =
 /// ```
 pub struct ProcedureBuilder<TOuter, TCtx = TOuter> {
     chain: Chain<TOuter, TCtx>,
+    /// Whether its middleware may set response meta (any `around`).
+    response_meta: bool,
 }
 
 impl<TOuter, TCtx> Clone for ProcedureBuilder<TOuter, TCtx> {
     fn clone(&self) -> Self {
         Self {
             chain: self.chain.clone(),
+            response_meta: self.response_meta,
         }
     }
 }
@@ -146,6 +159,7 @@ impl<TCtx: Send + 'static> ProcedureBuilder<TCtx, TCtx> {
     pub fn new() -> Self {
         Self {
             chain: Arc::new(|ctx, next: Next<TCtx>| next.run(ctx)),
+            response_meta: false,
         }
     }
 }
@@ -164,16 +178,32 @@ where
         M: Fn(TCtx, Next<TNew>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Output, Error>> + Send + 'static,
     {
+        let mut built = self.layer(middleware);
+        built.response_meta = true;
+        built
+    }
+
+    fn layer<TNew, M, Fut>(self, middleware: M) -> ProcedureBuilder<TOuter, TNew>
+    where
+        TNew: Send + 'static,
+        M: Fn(TCtx, Next<TNew>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Output, Error>> + Send + 'static,
+    {
         let chain = self.chain;
         let middleware = Arc::new(middleware);
         ProcedureBuilder {
-            chain: Arc::new(move |outer, next: Next<TNew>| {
+            chain: Arc::new(move |outer, mut next: Next<TNew>| {
                 let middleware = middleware.clone();
-                let meta = next.meta().clone();
-                let rest: RunRest<TCtx, ()> =
-                    Box::new(move |ctx, (), _| Box::pin(middleware(ctx, next)));
+                let meta = next.meta.take();
+                let rest: RunRest<TCtx, ()> = Box::new(move |ctx, (), meta| {
+                    if let Some(meta) = meta {
+                        let _ = next.meta.set(meta);
+                    }
+                    Box::pin(middleware(ctx, next))
+                });
                 chain(outer, Next::new((), meta, rest))
             }),
+            response_meta: self.response_meta,
         }
     }
 
@@ -185,7 +215,8 @@ where
         M: Fn(TCtx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<TNew, Error>> + Send + 'static,
     {
-        self.around(move |ctx, next: Next<TNew>| {
+        // Never asks for meta, so it does not make procedures pay for a handle.
+        self.layer(move |ctx, next: Next<TNew>| {
             let made = middleware(ctx);
             async move { next.run(made.await?).await }
         })
@@ -197,14 +228,16 @@ where
         procedure: Procedure<TCtx, TIn>,
     ) -> Procedure<TOuter, TIn> {
         let chain = self.chain.clone();
-        procedure.map_exec(move |inner| {
-            Arc::new(move |outer, input, meta: ResponseMeta| {
+        let response_meta = self.response_meta;
+        let wrapped = procedure.map_exec(move |inner| {
+            Arc::new(move |outer, input, meta: Option<ResponseMeta>| {
                 let inner = inner.clone();
                 let rest: RunRest<TCtx, ()> =
                     Box::new(move |ctx, (), meta| inner(ctx, input, meta));
                 chain(outer, Next::new((), meta, rest))
             })
-        })
+        });
+        wrapped.may_set_meta(response_meta)
     }
 
     /// A query made from this base (see [`Procedure::query`]).

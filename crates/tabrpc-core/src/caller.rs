@@ -185,8 +185,8 @@ impl<TCtx: Clone + Send + Sync + 'static> ServerCaller<TCtx> {
         } else {
             serde_json::Value::Null
         };
-        let call = Call::new(full.clone(), kind, input);
-        let meta = call.meta().clone();
+        let call = Call::new(full.clone(), kind, input).with_meta(true);
+        let meta = call.meta_handle().cloned().unwrap_or_default();
         let procedure = Arc::clone(procedure);
         match crate::wire::run_call(procedure, self.ctx.clone(), call, self.timeout).await {
             Ok(output) => Ok((output, meta)),

@@ -284,6 +284,10 @@ pub trait IntoReply: Send + 'static {
     /// The value serialized and exported as the procedure's output.
     type Value: Serialize + specta::Type + 'static;
 
+    /// Whether the handler may set response meta (a [`Reply`]).
+    #[doc(hidden)]
+    const HAS_META: bool = false;
+
     /// The value and the meta set with it.
     #[doc(hidden)]
     fn into_parts(self) -> (Self::Value, Option<ReplyMeta>);
@@ -303,6 +307,7 @@ impl<T: Serialize + specta::Type + Send + 'static> IntoReply for T {
 
 impl<T: Serialize + specta::Type + Send + 'static> IntoReply for Reply<T> {
     type Value = T;
+    const HAS_META: bool = true;
     fn into_parts(self) -> (T, Option<ReplyMeta>) {
         let meta = (!self.meta.is_empty()).then_some(ReplyMeta(self.meta));
         (self.value, meta)

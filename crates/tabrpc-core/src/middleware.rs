@@ -17,7 +17,9 @@ pub struct Call {
     path: Arc<str>,
     kind: ProcedureKind,
     input: Input,
-    meta: ResponseMeta,
+    /// Only for a procedure that may set response meta (`ProcedureMeta::response_meta`): the
+    /// others never pay for the handle.
+    meta: Option<ResponseMeta>,
 }
 
 /// A call's input as the request carried it: a parsed JSON value, or the call's part of a
@@ -75,14 +77,21 @@ impl Call {
             path,
             kind,
             input,
-            meta: ResponseMeta::new(),
+            meta: None,
         }
     }
 
-    /// The call's response meta: headers and cookies sent when it succeeds (see
-    /// [`ResponseMeta`]).
-    pub fn meta(&self) -> &ResponseMeta {
-        &self.meta
+    /// The call with a response meta handle, when `on`.
+    pub(crate) fn with_meta(mut self, on: bool) -> Self {
+        if on {
+            self.meta = Some(ResponseMeta::new());
+        }
+        self
+    }
+
+    /// The call's response meta handle, if its procedure may set any.
+    pub(crate) fn meta_handle(&self) -> Option<&ResponseMeta> {
+        self.meta.as_ref()
     }
 
     /// The dotted procedure path, e.g. `profile.getUser`.

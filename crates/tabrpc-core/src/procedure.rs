@@ -135,6 +135,9 @@ pub struct ProcedureMeta {
     pub reads_input: bool,
     /// Set only by [`Procedure::guard`], which installs the check.
     scopes: Vec<Scope>,
+    /// Whether the procedure may set response meta (around middleware, a handler returning a
+    /// [`Reply`](crate::Reply)): only its calls get a meta handle.
+    pub(crate) response_meta: bool,
 }
 
 impl ProcedureMeta {
@@ -145,8 +148,13 @@ impl ProcedureMeta {
     }
 }
 
-pub(crate) type TypedExec<TCtx, TIn> =
-    Arc<dyn Fn(TCtx, TIn, ResponseMeta) -> BoxFuture<'static, Result<Output, Error>> + Send + Sync>;
+/// A typed procedure's run function: the context, the input, and the call's response meta
+/// handle (`None` unless the procedure may set meta, `ProcedureMeta::response_meta`).
+pub(crate) type TypedExec<TCtx, TIn> = Arc<
+    dyn Fn(TCtx, TIn, Option<ResponseMeta>) -> BoxFuture<'static, Result<Output, Error>>
+        + Send
+        + Sync,
+>;
 
 /// A procedure with its context type `TCtx` and its typed input `TIn`.
 ///
@@ -212,16 +220,15 @@ where
             let fut = handler(ctx, input);
             Box::pin(async move {
                 let (value, set) = fut.await?.into_parts();
-                if let Some(set) = set {
+                if let (Some(set), Some(meta)) = (set, meta) {
                     meta.absorb(set.0);
                 }
                 serialize_output(value)
             })
         });
-        Self {
-            meta: meta_of::<TIn, TOut::Value>(kind, false),
-            exec,
-        }
+        let mut meta = meta_of::<TIn, TOut::Value>(kind, false);
+        meta.response_meta = TOut::HAS_META;
+        Self { meta, exec }
     }
 
     /// A query: a read, answered to GET. The handler takes the context and the typed input
@@ -496,17 +503,25 @@ where
         Fut: Future<Output = Result<Output, Error>> + Send + 'static,
     {
         let middleware = Arc::new(middleware);
-        self.map_exec(move |inner| {
-            Arc::new(move |outer, input, meta: ResponseMeta| {
+        let mut around = self.map_exec(move |inner| {
+            Arc::new(move |outer, input, meta: Option<ResponseMeta>| {
                 let inner = inner.clone();
                 let next = Next::new(
                     input,
-                    meta.clone(),
+                    meta,
                     Box::new(move |ctx, input, meta| inner(ctx, input, meta)),
                 );
                 Box::pin(middleware(outer, next))
             })
-        })
+        });
+        around.meta.response_meta = true;
+        around
+    }
+
+    /// Records that the procedure may set response meta, when `on`.
+    pub(crate) fn may_set_meta(mut self, on: bool) -> Self {
+        self.meta.response_meta |= on;
+        self
     }
 
     /// The same procedure with its run function replaced by `f(run)`.
@@ -543,6 +558,7 @@ where
         },
         reads_input: TypeId::of::<TIn>() != TypeId::of::<()>(),
         scopes: Vec::new(),
+        response_meta: false,
     }
 }
 
@@ -603,7 +619,7 @@ where
             {
                 return Box::pin(std::future::ready(Err(err)));
             }
-            let meta = call.meta().clone();
+            let meta = call.meta_handle().cloned();
             match parse_input::<TIn>(call) {
                 Ok(input) => typed(ctx, input, meta),
                 Err(err) => Box::pin(std::future::ready(Err(err))),

@@ -135,29 +135,33 @@ type StillPending = Vec<(usize, BoxFuture<'static, Outcome>)>;
 /// set any (the common case, which then costs one check per call).
 fn collect_metas(
     settled: &[(Arc<str>, Outcome)],
-    metas: &[Option<ResponseMeta>],
+    metas: &[(usize, ResponseMeta)],
 ) -> Vec<Option<Collected>> {
-    if metas.iter().flatten().all(ResponseMeta::is_empty) {
+    if metas.iter().all(|(_, meta)| meta.is_empty()) {
         return Vec::new();
     }
-    settled
+    // A stream-like output fails its item of a JSON reply: it is no success.
+    let mut out: Vec<Option<Collected>> = settled
         .iter()
-        .zip(metas)
-        .map(|((_, outcome), meta)| match (outcome, meta) {
-            // A stream-like output fails its item of a JSON reply: it is no success.
-            (Ok(Output::Value(_) | Output::Unit), Some(meta)) => Some(meta.snapshot()),
-            _ => None,
+        .map(|(_, outcome)| {
+            matches!(outcome, Ok(Output::Value(_) | Output::Unit)).then(Collected::default)
         })
-        .collect()
+        .collect();
+    for (index, meta) in metas {
+        if let Some(Some(slot)) = out.get_mut(*index) {
+            *slot = meta.snapshot();
+        }
+    }
+    out
 }
 
-/// Begins every call on the current task, up to its first wait; with each call's response
-/// meta handle (`None` for a call that does not run).
+/// Begins every call on the current task, up to its first wait; with the response meta
+/// handles of the calls that have one, by index (none allocated when no procedure sets meta).
 async fn begin_all<TCtx>(
     calls: Vec<(Arc<str>, Planned<TCtx>)>,
     ctx_for: &mut impl FnMut(usize) -> Option<Result<TCtx, Error>>,
     timeout: Option<Duration>,
-) -> (Begun, StillPending, Vec<Option<ResponseMeta>>)
+) -> (Begun, StillPending, Vec<(usize, ResponseMeta)>)
 where
     TCtx: Send + 'static,
 {
@@ -166,11 +170,13 @@ where
         let calls = calls.take().unwrap_or_default();
         let mut settled: Begun = Vec::with_capacity(calls.len());
         let mut pending = Vec::new();
-        let mut metas = Vec::with_capacity(calls.len());
+        let mut metas = Vec::new();
         for (index, (path, call)) in calls.into_iter().enumerate() {
             let result = match (call, ctx_for(index)) {
                 (Planned::Run(procedure, call), Some(Ok(ctx))) => {
-                    metas.push(Some(call.meta().clone()));
+                    if let Some(meta) = call.meta_handle() {
+                        metas.push((index, meta.clone()));
+                    }
                     match exec::start(&procedure, ctx, call, timeout, cx) {
                         exec::Started::Done(result) => Some(result),
                         exec::Started::Pending(future) => {
@@ -179,10 +185,7 @@ where
                         }
                     }
                 }
-                (call, ctx) => {
-                    metas.push(None);
-                    Some(not_run(call, ctx))
-                }
+                (call, ctx) => Some(not_run(call, ctx)),
             };
             settled.push((path, result));
         }
