@@ -207,7 +207,7 @@ impl std::fmt::Display for MetaError {
 
 impl std::error::Error for MetaError {}
 
-/// A handler's output with response meta: return `Ok(Reply::new(value).header(…)?)` instead of
+/// A handler's output with response meta: return `Reply::new(value).header(…)` instead of
 /// `Ok(value)` to set headers or cookies from the handler itself (the exported output type is
 /// still `T`). See [`ResponseMeta`] for when meta is sent.
 ///
@@ -216,7 +216,7 @@ impl std::error::Error for MetaError {}
 /// #[derive(Clone)]
 /// struct Ctx;
 /// let posts = Procedure::query(|_: Ctx, (): ()| async move {
-///     Ok(Reply::new(vec!["hello"]).header("cache-control", "public, max-age=60")?)
+///     Reply::new(vec!["hello"]).header("cache-control", "public, max-age=60")
 /// });
 /// ```
 #[derive(Debug)]

@@ -82,52 +82,50 @@ struct ErrorData {
 }
 
 fn router() -> Result<tabrpc::BuiltRouter<Ctx>, tabrpc::BuildError> {
-    let router =
-        Router::new()
-            .procedure(
-                "posts.list",
-                Procedure::query(|ctx: Ctx, (): ()| async move {
-                    let posts = ctx.posts.lock().map(|p| p.clone()).unwrap_or_default();
-                    Ok(Reply::new(posts).header("cache-control", "public, max-age=60")?)
-                }),
-            )
-            .procedure(
-                "posts.add",
-                authed().wrap(Procedure::mutation(add_post).around(in_transaction)),
-            )
-            .procedure(
-                "signIn",
-                Procedure::mutation(|_: Ctx, name: String| async move {
-                    Ok(Reply::new(())
-                        .cookie(format!("user={name}; Path=/; HttpOnly; SameSite=Lax"))?)
-                }),
-            )
-            .around(|ctx: Ctx, next| async move {
-                let path = next.call().path().to_owned();
-                let started = Instant::now();
-                let result = next.run(ctx).await;
-                println!(
-                    "{path}: {} us, ok: {}",
-                    started.elapsed().as_micros(),
-                    result.is_ok()
-                );
-                result
-            })
-            .build()?
-            .on_error(|event| {
-                let user = event.ctx.and_then(|ctx| ctx.user.as_deref()).unwrap_or("-");
-                eprintln!(
-                    "error on {}: {} (caller {user})",
-                    event.path.unwrap_or("the request"),
-                    event.error
-                );
-            })
-            .format_errors(|event| ErrorData {
-                retryable: matches!(
-                    event.error.code(),
-                    ErrorCode::Timeout | ErrorCode::TooManyRequests
-                ),
-            });
+    let router = Router::new()
+        .procedure(
+            "posts.list",
+            Procedure::query(|ctx: Ctx, (): ()| async move {
+                let posts = ctx.posts.lock().map(|p| p.clone()).unwrap_or_default();
+                Reply::new(posts).header("cache-control", "public, max-age=60")
+            }),
+        )
+        .procedure(
+            "posts.add",
+            authed().wrap(Procedure::mutation(add_post).around(in_transaction)),
+        )
+        .procedure(
+            "signIn",
+            Procedure::mutation(|_: Ctx, name: String| async move {
+                Reply::new(()).cookie(format!("user={name}; Path=/; HttpOnly; SameSite=Lax"))
+            }),
+        )
+        .around(|ctx: Ctx, next| async move {
+            let path = next.call().path().to_owned();
+            let started = Instant::now();
+            let result = next.run(ctx).await;
+            println!(
+                "{path}: {} us, ok: {}",
+                started.elapsed().as_micros(),
+                result.is_ok()
+            );
+            result
+        })
+        .build()?
+        .on_error(|event| {
+            let user = event.ctx.and_then(|ctx| ctx.user.as_deref()).unwrap_or("-");
+            eprintln!(
+                "error on {}: {} (caller {user})",
+                event.path.unwrap_or("the request"),
+                event.error
+            );
+        })
+        .format_errors(|event| ErrorData {
+            retryable: matches!(
+                event.error.code(),
+                ErrorCode::Timeout | ErrorCode::TooManyRequests
+            ),
+        });
     Ok(router)
 }
 

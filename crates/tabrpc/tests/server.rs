@@ -42,18 +42,16 @@ fn authed() -> ProcedureBuilder<Ctx, Authed> {
 
 /// A stand-in transaction: `begin` before the handler, `commit` after success, `rollback`
 /// after an error.
-fn transactional(
+async fn transactional(
     ctx: Authed,
     next: Next<Authed, bool>,
-) -> impl Future<Output = Result<tabrpc::plumbing::Output, Error>> + Send {
-    async move {
-        let log = ctx.log.clone();
-        log.lock().unwrap().push("begin".into());
-        let result = next.run(ctx).await;
-        let end = if result.is_ok() { "commit" } else { "rollback" };
-        log.lock().unwrap().push(end.into());
-        result
-    }
+) -> Result<tabrpc::plumbing::Output, Error> {
+    let log = ctx.log.clone();
+    log.lock().unwrap().push("begin".into());
+    let result = next.run(ctx).await;
+    let end = if result.is_ok() { "commit" } else { "rollback" };
+    log.lock().unwrap().push(end.into());
+    result
 }
 
 #[derive(Serialize, specta::Type)]
@@ -69,19 +67,19 @@ fn router(log: &Log) -> BuiltRouter<Ctx> {
         .procedure(
             "public.list",
             Procedure::query(|_: Ctx, (): ()| async {
-                Ok(Reply::new(vec!["a", "b"]).header("cache-control", "public, max-age=60")?)
+                Reply::new(vec!["a", "b"]).header("cache-control", "public, max-age=60")
             }),
         )
         .procedure(
             "public.other",
             Procedure::query(|_: Ctx, (): ()| async {
-                Ok(Reply::new(1).header("cache-control", "public, max-age=10")?)
+                Reply::new(1).header("cache-control", "public, max-age=10")
             }),
         )
         .procedure(
             "public.same",
             Procedure::query(|_: Ctx, (): ()| async {
-                Ok(Reply::new(2).header("cache-control", "public, max-age=60")?)
+                Reply::new(2).header("cache-control", "public, max-age=60")
             }),
         )
         .procedure(
@@ -91,7 +89,7 @@ fn router(log: &Log) -> BuiltRouter<Ctx> {
         .procedure(
             "login",
             Procedure::mutation(|_: Ctx, (): ()| async {
-                Ok(Reply::new(()).cookie("sid=abc; Path=/; HttpOnly; Secure; SameSite=Lax")?)
+                Reply::new(()).cookie("sid=abc; Path=/; HttpOnly; Secure; SameSite=Lax")
             }),
         )
         .procedure(
@@ -137,7 +135,7 @@ fn router(log: &Log) -> BuiltRouter<Ctx> {
         .procedure(
             "badHeader",
             Procedure::query(|_: Ctx, (): ()| async {
-                Ok(Reply::new(1).header("content-type", "text/html")?)
+                Reply::new(1).header("content-type", "text/html")
             }),
         )
         .around(|ctx: Ctx, next| async move {
