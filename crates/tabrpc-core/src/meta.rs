@@ -44,6 +44,35 @@ impl Collected {
     fn is_empty(&self) -> bool {
         self.headers.is_empty() && self.cookies.is_empty()
     }
+
+    /// Sets a checked header; a `Set-Cookie` is added to the cookies.
+    fn set(&mut self, name: HeaderName, value: HeaderValue) {
+        if name == header::SET_COOKIE {
+            self.cookies.push(value);
+        } else {
+            self.headers.insert(name, value);
+        }
+    }
+}
+
+/// `name` and `value` as a header a procedure may set.
+fn checked<N, V>(name: N, value: V) -> Result<(HeaderName, HeaderValue), Error>
+where
+    N: TryInto<HeaderName>,
+    V: TryInto<HeaderValue>,
+{
+    let name = name
+        .try_into()
+        .map_err(|_| misuse("response meta: invalid header name".to_owned()))?;
+    let value = value
+        .try_into()
+        .map_err(|_| misuse(format!("response meta: invalid value for `{name}`")))?;
+    if let Some(why) = refused(&name) {
+        return Err(misuse(format!(
+            "response meta: `{name}` cannot be set by a procedure ({why})"
+        )));
+    }
+    Ok((name, value))
 }
 
 impl std::fmt::Debug for ResponseMeta {
@@ -110,24 +139,8 @@ impl ResponseMeta {
         N: TryInto<HeaderName>,
         V: TryInto<HeaderValue>,
     {
-        let name = name
-            .try_into()
-            .map_err(|_| misuse("response meta: invalid header name".to_owned()))?;
-        let value = value
-            .try_into()
-            .map_err(|_| misuse(format!("response meta: invalid value for `{name}`")))?;
-        if name == header::SET_COOKIE {
-            self.lock(|c| c.cookies.push(value));
-            return Ok(());
-        }
-        if let Some(why) = refused(&name) {
-            return Err(misuse(format!(
-                "response meta: `{name}` cannot be set by a procedure ({why})"
-            )));
-        }
-        self.lock(|c| {
-            c.headers.insert(name, value);
-        });
+        let (name, value) = checked(name, value)?;
+        self.lock(|c| c.set(name, value));
         Ok(())
     }
 
@@ -138,10 +151,8 @@ impl ResponseMeta {
     ///
     /// An INTERNAL_SERVER_ERROR when `value` is not a valid header value.
     pub fn cookie<V: TryInto<HeaderValue>>(&self, value: V) -> Result<(), Error> {
-        let value = value
-            .try_into()
-            .map_err(|_| misuse("response meta: invalid Set-Cookie value".to_owned()))?;
-        self.lock(|c| c.cookies.push(value));
+        let (name, value) = checked(header::SET_COOKIE, value)?;
+        self.lock(|c| c.set(name, value));
         Ok(())
     }
 
@@ -244,9 +255,8 @@ impl<T> Reply<T> {
         N: TryInto<HeaderName>,
         V: TryInto<HeaderValue>,
     {
-        let meta = ResponseMeta::new();
-        meta.set_header(name, value)?;
-        self.merge(meta.snapshot());
+        let (name, value) = checked(name, value)?;
+        self.meta.set(name, value);
         Ok(self)
     }
 
@@ -256,19 +266,9 @@ impl<T> Reply<T> {
     ///
     /// As [`ResponseMeta::cookie`].
     pub fn cookie<V: TryInto<HeaderValue>>(mut self, value: V) -> Result<Self, Error> {
-        let meta = ResponseMeta::new();
-        meta.cookie(value)?;
-        self.merge(meta.snapshot());
+        let (name, value) = checked(header::SET_COOKIE, value)?;
+        self.meta.set(name, value);
         Ok(self)
-    }
-
-    fn merge(&mut self, other: Collected) {
-        for (name, value) in other.headers {
-            if let Some(name) = name {
-                self.meta.headers.insert(name, value);
-            }
-        }
-        self.meta.cookies.extend(other.cookies);
     }
 }
 
