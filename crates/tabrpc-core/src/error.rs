@@ -37,6 +37,8 @@ pub struct Error {
     headers: Option<Box<HeaderMap>>,
     /// Set by [`Error::invalid_fields`] (`validate.rs`), sent as `error.data.fieldErrors`.
     pub(crate) field_errors: Option<Arc<crate::validate::FieldErrors>>,
+    /// Fields the router's error formatter added to `error.data`.
+    data: Option<Arc<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl Error {
@@ -50,6 +52,7 @@ impl Error {
             cause: None,
             headers: None,
             field_errors: None,
+            data: None,
         }
     }
 
@@ -109,7 +112,9 @@ impl Error {
         self.code
     }
 
-    /// The message sent to the client: the one set, or else the code's name.
+    /// The message set, or else the code's name. The client gets it for every code but
+    /// INTERNAL_SERVER_ERROR, whose wire message is always the generic `INTERNAL_SERVER_ERROR`
+    /// (the message set is logged with the cause instead).
     pub fn message(&self) -> &str {
         self.message.as_deref().unwrap_or(self.code.name())
     }
@@ -132,6 +137,20 @@ impl Error {
     /// The cause, if any (never sent to the client).
     pub fn cause(&self) -> Option<&(dyn StdError + Send + Sync + 'static)> {
         self.cause.as_deref()
+    }
+
+    /// The fields the router's error formatter added to `error.data`
+    /// ([`BuiltRouter::format_errors`](crate::BuiltRouter::format_errors)), if any.
+    pub fn data_fields(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.data.as_deref()
+    }
+
+    pub(crate) fn with_data_fields(
+        mut self,
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        self.data = Some(Arc::new(fields));
+        self
     }
 
     /// Response headers this error asks for.

@@ -16,9 +16,13 @@
 //! # Ok::<(), tabrpc_core::BuildError>(())
 //! ```
 
+mod around;
 mod build_error;
+mod caller;
 mod codes;
 mod error;
+mod hooks;
+mod meta;
 mod middleware;
 mod procedure;
 pub mod protocol;
@@ -29,9 +33,13 @@ mod validate;
 mod viewer;
 pub mod wire;
 
+pub use around::{Next, ProcedureBuilder};
 pub use build_error::{BuildError, BuildProblem, BuildProblemKind};
+pub use caller::ServerCaller;
 pub use codes::ErrorCode;
 pub use error::{Error, TypedError};
+pub use hooks::ErrorEvent;
+pub use meta::{IntoReply, Reply, ResponseMeta};
 pub use middleware::Call;
 pub use procedure::{
     ErasedProcedure, Event, IntoProcedure, Output, Procedure, ProcedureKind, ProcedureMeta,

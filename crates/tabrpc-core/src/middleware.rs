@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::meta::ResponseMeta;
 use crate::procedure::{ErasedExec, ErasedProcedure, ProcedureKind};
 
 /// One call as router-level middleware sees it: the full dotted path, the kind, and the raw
@@ -16,6 +17,9 @@ pub struct Call {
     path: Arc<str>,
     kind: ProcedureKind,
     input: Input,
+    /// Only for a procedure that may set response meta (`ProcedureMeta::response_meta`): the
+    /// others never pay for the handle.
+    meta: Option<ResponseMeta>,
 }
 
 /// A call's input as the request carried it: a parsed JSON value, or the call's part of a
@@ -69,7 +73,25 @@ impl Call {
 
     /// A call with its input as the request carried it.
     pub(crate) fn with_input(path: Arc<str>, kind: ProcedureKind, input: Input) -> Self {
-        Self { path, kind, input }
+        Self {
+            path,
+            kind,
+            input,
+            meta: None,
+        }
+    }
+
+    /// The call with a response meta handle, when `on`.
+    pub(crate) fn with_meta(mut self, on: bool) -> Self {
+        if on {
+            self.meta = Some(ResponseMeta::new());
+        }
+        self
+    }
+
+    /// The call's response meta handle, if its procedure may set any.
+    pub(crate) fn meta_handle(&self) -> Option<&ResponseMeta> {
+        self.meta.as_ref()
     }
 
     /// The dotted procedure path, e.g. `profile.getUser`.

@@ -11,7 +11,9 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use specta::datatype::DataType;
 
+use crate::around::Next;
 use crate::error::Error;
+use crate::meta::{IntoReply, ResponseMeta};
 use crate::middleware::{Call, Input};
 use crate::scope::{self, Guard, Scope};
 
@@ -136,6 +138,9 @@ pub struct ProcedureMeta {
     pub reads_input: bool,
     /// Set only by [`Procedure::guard`], which installs the check.
     scopes: Vec<Scope>,
+    /// Whether the procedure may set response meta (around middleware, a handler returning a
+    /// [`Reply`](crate::Reply)): only its calls get a meta handle.
+    pub(crate) response_meta: bool,
 }
 
 impl ProcedureMeta {
@@ -146,8 +151,13 @@ impl ProcedureMeta {
     }
 }
 
-type TypedExec<TCtx, TIn> =
-    Arc<dyn Fn(TCtx, TIn) -> BoxFuture<'static, Result<Output, Error>> + Send + Sync>;
+/// A typed procedure's run function: the context, the input, and the call's response meta
+/// handle (`None` unless the procedure may set meta, `ProcedureMeta::response_meta`).
+pub(crate) type TypedExec<TCtx, TIn> = Arc<
+    dyn Fn(TCtx, TIn, Option<ResponseMeta>) -> BoxFuture<'static, Result<Output, Error>>
+        + Send
+        + Sync,
+>;
 
 /// A procedure with its context type `TCtx` and its typed input `TIn`.
 ///
@@ -206,25 +216,31 @@ where
     where
         F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<TOut, Error>> + Send + 'static,
-        TOut: Serialize + specta::Type + 'static,
+        TOut: IntoReply,
     {
-        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input| {
+        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input, meta| {
             let fut = handler(ctx, input);
-            Box::pin(async move { serialize_output(fut.await?) })
+            Box::pin(async move {
+                let (value, set) = fut.await?.into_parts();
+                if let (Some(set), Some(meta)) = (set, meta) {
+                    meta.absorb(set.0);
+                }
+                serialize_output(value)
+            })
         });
-        Self {
-            meta: meta_of::<TIn, TOut>(kind, false),
-            exec,
-        }
+        let mut meta = meta_of::<TIn, TOut::Value>(kind, false);
+        meta.response_meta = TOut::HAS_META;
+        Self { meta, exec }
     }
 
     /// A query: a read, answered to GET. The handler takes the context and the typed input
-    /// (use `()` for none, `Option<T>` for an optional one) and returns `Result<T, Error>`.
+    /// (use `()` for none, `Option<T>` for an optional one) and returns `Result<T, Error>`, or
+    /// `Result<Reply<T>, Error>` to set response headers or cookies ([`Reply`](crate::Reply)).
     pub fn query<F, Fut, TOut>(handler: F) -> Self
     where
         F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<TOut, Error>> + Send + 'static,
-        TOut: Serialize + specta::Type + 'static,
+        TOut: IntoReply,
     {
         Self::new(ProcedureKind::Query, handler)
     }
@@ -234,7 +250,7 @@ where
     where
         F: Fn(TCtx, TIn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<TOut, Error>> + Send + 'static,
-        TOut: Serialize + specta::Type + 'static,
+        TOut: IntoReply,
     {
         Self::new(ProcedureKind::Mutation, handler)
     }
@@ -248,7 +264,7 @@ where
         S: Stream<Item = Result<TItem, Error>> + Send + 'static,
         TItem: Serialize + specta::Type + 'static,
     {
-        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input| {
+        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input, _| {
             let fut = handler(ctx, input);
             Box::pin(async move {
                 let items = fut.await?.map(|item| {
@@ -314,7 +330,7 @@ where
         TRaw: 'static,
         TItem: Serialize + specta::Type + 'static,
     {
-        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input| {
+        let exec: TypedExec<TCtx, TIn> = Arc::new(move |ctx, input, _| {
             let fut = handler(ctx, input);
             Box::pin(async move {
                 let events = fut.await?.map(move |item| item.and_then(to_event));
@@ -445,18 +461,81 @@ where
         M: Fn(TOuter, &TIn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<TCtx, Error>> + Send + 'static,
     {
-        let inner = self.exec;
-        let exec: TypedExec<TOuter, TIn> = Arc::new(move |outer, input| {
-            let before = middleware(outer, &input);
-            let inner = inner.clone();
-            Box::pin(async move {
-                let ctx = before.await?;
-                inner(ctx, input).await
+        self.map_exec(move |inner| {
+            Arc::new(move |outer, input, meta| {
+                let before = middleware(outer, &input);
+                let inner = inner.clone();
+                Box::pin(async move {
+                    let ctx = before.await?;
+                    inner(ctx, input, meta).await
+                })
+            })
+        })
+    }
+
+    /// Puts around middleware in front of this procedure: it gets the caller's context and a
+    /// [`Next`] holding the typed input ([`Next::input`]) and the call's
+    /// [`ResponseMeta`] ([`Next::meta`]), runs the rest with the context it chooses
+    /// ([`Next::run`]), and returns the result, which it may look at, map or replace. Code
+    /// after `run` runs after the handler: time the call, commit or roll back a transaction.
+    ///
+    /// As with [`Procedure::with`], middleware added later runs first.
+    ///
+    /// ```
+    /// use tabrpc_core::{Error, ErrorCode, Procedure};
+    /// #[derive(Clone)]
+    /// struct Ctx;
+    /// let p = Procedure::query(|_: Ctx, n: u32| async move { Ok(n) })
+    ///     .around(|ctx: Ctx, next| async move {
+    ///         if *next.input() > 100 {
+    ///             return Err(Error::bad_request("too big"));
+    ///         }
+    ///         next.meta().set_header("cache-control", "public, max-age=60")?;
+    ///         let started = std::time::Instant::now();
+    ///         let result = next.run(ctx).await;
+    ///         let _took = started.elapsed();
+    ///         result.map_err(|err| match err.code() {
+    ///             ErrorCode::NotFound => err.with_message("no such thing"),
+    ///             _ => err,
+    ///         })
+    ///     });
+    /// ```
+    pub fn around<TOuter, M, Fut>(self, middleware: M) -> Procedure<TOuter, TIn>
+    where
+        TOuter: Send + 'static,
+        M: Fn(TOuter, Next<TCtx, TIn>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Output, Error>> + Send + 'static,
+    {
+        let middleware = Arc::new(middleware);
+        let mut around = self.map_exec(move |inner| {
+            Arc::new(move |outer, input, meta: Option<ResponseMeta>| {
+                let inner = inner.clone();
+                let next = Next::new(
+                    input,
+                    meta,
+                    Box::new(move |ctx, input, meta| inner(ctx, input, meta)),
+                );
+                Box::pin(middleware(outer, next))
             })
         });
+        around.meta.response_meta = true;
+        around
+    }
+
+    /// Records that the procedure may set response meta, when `on`.
+    pub(crate) fn may_set_meta(mut self, on: bool) -> Self {
+        self.meta.response_meta |= on;
+        self
+    }
+
+    /// The same procedure with its run function replaced by `f(run)`.
+    pub(crate) fn map_exec<TOuter>(
+        self,
+        f: impl FnOnce(TypedExec<TCtx, TIn>) -> TypedExec<TOuter, TIn>,
+    ) -> Procedure<TOuter, TIn> {
         Procedure {
             meta: self.meta,
-            exec,
+            exec: f(self.exec),
         }
     }
 
@@ -484,6 +563,7 @@ where
         },
         reads_input: TypeId::of::<TIn>() != TypeId::of::<()>(),
         scopes: Vec::new(),
+        response_meta: false,
     }
 }
 
@@ -544,8 +624,9 @@ where
             {
                 return Box::pin(std::future::ready(Err(err)));
             }
+            let meta = call.meta_handle().cloned();
             match parse_input::<TIn>(call) {
-                Ok(input) => typed(ctx, input),
+                Ok(input) => typed(ctx, input, meta),
                 Err(err) => Box::pin(std::future::ready(Err(err))),
             }
         });

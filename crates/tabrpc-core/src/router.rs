@@ -5,10 +5,15 @@ use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
 
+use serde::Serialize;
+use specta::datatype::DataType;
+
+use crate::around::{self, Next};
 use crate::build_error::{BuildError, BuildProblem, BuildProblemKind};
 use crate::error::Error;
+use crate::hooks::{ErrorEvent, Hooks};
 use crate::middleware::{self, Call};
-use crate::procedure::{ErasedProcedure, IntoProcedure};
+use crate::procedure::{ErasedProcedure, IntoProcedure, Output};
 use crate::scope;
 
 struct Entry<TCtx> {
@@ -148,6 +153,53 @@ impl<TCtx: Send + 'static> Router<TCtx> {
         }
     }
 
+    /// Puts around middleware in front of every procedure of this router: it gets the caller's
+    /// context and a [`Next`] whose [`Next::call`] is the [`Call`] (path, kind, raw input) and
+    /// [`Next::meta`] the call's response meta; it runs the rest with [`Next::run`] and the
+    /// context it chooses, which may be of another type, and returns the result, which it may
+    /// look at or map. Code after `run` runs after the handler (timing, a transaction's commit
+    /// or rollback).
+    ///
+    /// Like [`Router::with`], it applies to the procedures the router holds when it is called;
+    /// middleware added later runs first.
+    ///
+    /// ```
+    /// use tabrpc_core::{Procedure, Router};
+    /// #[derive(Clone)]
+    /// struct Ctx;
+    /// let router = Router::new()
+    ///     .procedure("hello", Procedure::query(|_: Ctx, (): ()| async { Ok("hi") }))
+    ///     .around(|ctx: Ctx, next| async move {
+    ///         let path = next.call().path().to_owned();
+    ///         let started = std::time::Instant::now();
+    ///         let result = next.run(ctx).await;
+    ///         tracing::info!(%path, took_us = started.elapsed().as_micros() as u64, ok = result.is_ok());
+    ///         result
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), tabrpc_core::BuildError>(())
+    /// ```
+    pub fn around<TOuter, M, Fut>(self, middleware: M) -> Router<TOuter>
+    where
+        TOuter: Send + 'static,
+        M: Fn(TOuter, Next<TCtx, Call>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Output, Error>> + Send + 'static,
+    {
+        let middleware = Arc::new(middleware);
+        Router {
+            entries: self
+                .entries
+                .into_iter()
+                .map(|entry| Entry {
+                    path: entry.path,
+                    at: entry.at,
+                    via: entry.via,
+                    procedure: around::wrap_router(entry.procedure, middleware.clone()),
+                })
+                .collect(),
+        }
+    }
+
     /// Checks every procedure and returns the router ready to serve.
     ///
     /// # Errors
@@ -205,7 +257,11 @@ impl<TCtx: Send + 'static> Router<TCtx> {
             .map(|(path, (_, procedure))| (path, procedure))
             .collect();
         Ok(BuiltRouter {
-            inner: Arc::new(Inner { procedures, order }),
+            inner: Arc::new(Inner {
+                procedures,
+                order,
+                hooks: Hooks::default(),
+            }),
         })
     }
 }
@@ -249,6 +305,7 @@ fn valid_path(path: &str) -> bool {
 struct Inner<TCtx> {
     procedures: HashMap<Arc<str>, Arc<ErasedProcedure<TCtx>>>,
     order: Vec<Arc<str>>,
+    hooks: Hooks<TCtx>,
 }
 
 /// A checked router, cheap to clone, ready to serve: look procedures up by path.
@@ -296,6 +353,88 @@ impl<TCtx> BuiltRouter<TCtx> {
     /// Whether the router has no procedures.
     pub fn is_empty(&self) -> bool {
         self.inner.order.is_empty()
+    }
+
+    /// The router's error hooks.
+    pub(crate) fn hooks(&self) -> &Hooks<TCtx> {
+        &self.inner.hooks
+    }
+
+    /// The type the error formatter adds to `error.data`
+    /// ([`BuiltRouter::format_errors`]), for the bindings; `None` when there is no formatter.
+    pub fn error_data_type(&self) -> Option<fn(&mut specta::Types) -> DataType> {
+        self.inner.hooks.data_type
+    }
+
+    /// The same router with its hooks changed (done once, at start-up).
+    fn with_hooks(self, change: impl FnOnce(&mut Hooks<TCtx>)) -> Self {
+        let mut hooks = self.inner.hooks.clone();
+        change(&mut hooks);
+        Self {
+            inner: Arc::new(Inner {
+                procedures: self.inner.procedures.clone(),
+                order: self.inner.order.clone(),
+                hooks,
+            }),
+        }
+    }
+
+    /// Calls `hook` with every error the router answers (a call's error, a context that could
+    /// not be made, a whole request refused), over HTTP and through the
+    /// [`ServerCaller`](crate::ServerCaller), for reporting (tRPC's `onError`). It sees the
+    /// path, kind, error (with its cause) and the request's context, never the request's
+    /// headers: log a caller's id or fingerprint, never a token. It runs on the request's task:
+    /// hand slow work to a channel.
+    ///
+    /// ```
+    /// use tabrpc_core::{ErrorCode, Procedure, Router};
+    /// #[derive(Clone)]
+    /// struct Ctx { user: Option<String> }
+    /// let router = Router::new()
+    ///     .procedure("hello", Procedure::query(|_: Ctx, (): ()| async { Ok("hi") }))
+    ///     .build()?
+    ///     .on_error(|event| {
+    ///         if event.error.code() == ErrorCode::InternalServerError {
+    ///             let user = event.ctx.and_then(|ctx| ctx.user.as_deref());
+    ///             tracing::error!(path = ?event.path, ?user, error = %event.error, "call failed");
+    ///         }
+    ///     });
+    /// # Ok::<(), tabrpc_core::BuildError>(())
+    /// ```
+    pub fn on_error<F>(self, hook: F) -> Self
+    where
+        F: Fn(&ErrorEvent<'_, TCtx>) + Send + Sync + 'static,
+    {
+        self.with_hooks(|hooks| hooks.on_error = Some(Arc::new(hook)))
+    }
+
+    /// Adds the fields of `format`'s value (a struct, serialized as a JSON object) to every
+    /// error's `data` (tRPC's `errorFormatter`); the bindings export its type as `ErrorData`,
+    /// so the client's errors know the fields. The framework's own keys (`code`, `httpStatus`,
+    /// `path`, `reason`, `payload`) are never replaced. A value that is not an object is
+    /// ignored (and logged). Never put internals (a cause, a query) in it: it is sent.
+    ///
+    /// ```
+    /// use tabrpc_core::{ErrorCode, Procedure, Router};
+    /// #[derive(Clone)]
+    /// struct Ctx;
+    /// #[derive(serde::Serialize, specta::Type)]
+    /// #[serde(rename_all = "camelCase")]
+    /// struct ErrorData { retryable: bool }
+    /// let router = Router::new()
+    ///     .procedure("hello", Procedure::query(|_: Ctx, (): ()| async { Ok("hi") }))
+    ///     .build()?
+    ///     .format_errors(|event| ErrorData {
+    ///         retryable: matches!(event.error.code(), ErrorCode::Timeout | ErrorCode::TooManyRequests),
+    ///     });
+    /// # Ok::<(), tabrpc_core::BuildError>(())
+    /// ```
+    pub fn format_errors<D, F>(self, format: F) -> Self
+    where
+        D: Serialize + specta::Type,
+        F: Fn(&ErrorEvent<'_, TCtx>) -> D + Send + Sync + 'static,
+    {
+        self.with_hooks(|hooks| hooks.set_format(format))
     }
 }
 

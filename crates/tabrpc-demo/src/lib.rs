@@ -40,6 +40,24 @@ pub struct Ctx {
     pub sessions: Arc<dyn SessionStore>,
 }
 
+/// The context of the procedures that need a signed-in caller ([`authed`]).
+pub struct AuthedCtx {
+    /// The request's context.
+    pub ctx: Ctx,
+    /// The verified caller's user id.
+    pub user_id: String,
+}
+
+/// The base of every procedure that needs a signed-in caller (tRPC's `protectedProcedure`):
+/// an anonymous caller is refused with 401 before the handler runs, and the handler gets the
+/// verified user id.
+pub fn authed() -> tabrpc::ProcedureBuilder<Ctx, AuthedCtx> {
+    tabrpc::ProcedureBuilder::new().with(|ctx: Ctx| async move {
+        let user_id = ctx.caller.require()?.user_id.clone();
+        Ok(AuthedCtx { ctx, user_id })
+    })
+}
+
 /// The demo API.
 pub fn router() -> Router<Ctx> {
     Router::new()

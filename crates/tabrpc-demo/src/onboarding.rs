@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
-use tabrpc::{Error, Procedure, Router, ViewerGuard};
+use tabrpc::{Error, Router, ViewerGuard};
 
-use crate::Ctx;
+use crate::{AuthedCtx, Ctx, authed};
 
 /// The onboarding steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
@@ -90,36 +90,38 @@ async fn progress(ctx: &Ctx, user_id: &str) -> Result<Progress, Error> {
     Ok(Progress { completed, next })
 }
 
+/// `onboarding.getProgress`.
+async fn get_progress(authed: AuthedCtx, _: Option<GetProgressInput>) -> Result<Progress, Error> {
+    progress(&authed.ctx, &authed.user_id).await
+}
+
+/// `onboarding.saveStep`.
+async fn save_step(authed: AuthedCtx, input: SaveStepInput) -> Result<Progress, Error> {
+    let AuthedCtx { ctx, user_id } = authed;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    sqlx::query(
+        "INSERT INTO onboarding_steps (user_id, step, completed_at) VALUES (?, ?, ?) \
+         ON CONFLICT (user_id, step) DO NOTHING",
+    )
+    .bind(&user_id)
+    .bind(input.step.as_str())
+    .bind(now)
+    .execute(ctx.db.pool())
+    .await
+    .map_err(Error::internal)?;
+    progress(&ctx, &user_id).await
+}
+
+/// Both procedures start from the [`authed`] base: an anonymous caller gets 401 before either
+/// handler runs, and the viewer guard checks `viewerId` first.
 pub(crate) fn router() -> Router<Ctx> {
     Router::new()
         .procedure(
             "getProgress",
-            Procedure::query(|ctx: Ctx, _input: Option<GetProgressInput>| async move {
-                let user_id = ctx.caller.require()?.user_id.clone();
-                progress(&ctx, &user_id).await
-            })
-            .guard(ViewerGuard),
+            authed().query(get_progress).guard(ViewerGuard),
         )
-        .procedure(
-            "saveStep",
-            Procedure::mutation(|ctx: Ctx, input: SaveStepInput| async move {
-                let user_id = ctx.caller.require()?.user_id.clone();
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0);
-                sqlx::query(
-                    "INSERT INTO onboarding_steps (user_id, step, completed_at) VALUES (?, ?, ?) \
-                     ON CONFLICT (user_id, step) DO NOTHING",
-                )
-                .bind(&user_id)
-                .bind(input.step.as_str())
-                .bind(now)
-                .execute(ctx.db.pool())
-                .await
-                .map_err(Error::internal)?;
-                progress(&ctx, &user_id).await
-            })
-            .guard(ViewerGuard),
-        )
+        .procedure("saveStep", authed().mutation(save_step).guard(ViewerGuard))
 }

@@ -17,6 +17,9 @@ use tabrpc_core::Transformer;
 /// The line after the header: the table's type comes with the codes table (`codes.ts`).
 const IMPORTS: &str = "import type { ProcedureTable } from \"./codes.js\";";
 
+/// The name of the exported type of the error formatter's fields.
+pub const ERROR_DATA: &str = "ServerErrorData";
+
 /// The doc comment and declaration of the run-time table, up to its opening brace.
 const TABLE_START: &str = "/** Every procedure's kind, whether its output streams, and its scopes, as a value for the client at run time. */\nexport const procedures: ProcedureTable<Procedures> = {";
 
@@ -47,6 +50,8 @@ struct Row {
 ///   [`Procedure::error_payload`](tabrpc_core::Procedure::error_payload), `never` when none is;
 ///   `scopes` is a union of the procedure's [`Scope`]s as string literals (`"viewer"`,
 ///   `"session"`), or `never`.
+/// - With an error formatter ([`BuiltRouter::format_errors`]), `ServerErrorData` is the type of
+///   the fields it adds to every error's `data` (absent without one).
 /// - Integers wider than 32 bits (`i64`, `u64`, `usize`, …) are `number`: serde_json sends them as
 ///   JSON numbers, and a JavaScript client **rounds values beyond 2^53 − 1**. Send such values as
 ///   strings if they can be that large, or turn the superjson transformer on
@@ -92,6 +97,8 @@ pub fn export_with<TCtx>(
             }
         })
         .collect();
+    // The fields the router's error formatter adds to every error's `data`.
+    let error_data = router.error_data_type().map(|data| data(&mut types));
 
     // specta reports errors from inside the rendering callback as its own error type; the
     // callback notes which procedure failed here so that the error can name it.
@@ -100,7 +107,7 @@ pub fn export_with<TCtx>(
         .framework_prelude("")
         .framework_runtime({
             let failed = failed.clone();
-            move |ctx| render(ctx, &rows, &failed)
+            move |ctx| render(ctx, &rows, error_data.as_ref(), &failed)
         });
     let body = exporter
         .export(&types, JsonFormat { superjson })
@@ -118,12 +125,25 @@ pub fn export_with<TCtx>(
 fn render(
     mut ctx: FrameworkExporter<'_>,
     rows: &[Row],
+    error_data: Option<&DataType>,
     failed: &OnceLock<ErrorKind>,
 ) -> Result<Cow<'static, str>, specta_typescript::Error> {
     // specta separates the named types with a blank line; one more separates them from ours.
     let mut out = ctx.render_types()?.trim_end_matches('\n').to_owned();
     if !out.is_empty() {
         out.push_str("\n\n");
+    }
+    if let Some(data) = error_data {
+        let ts = ctx.reference(data).inspect_err(|_| {
+            let _ = failed.set(ErrorKind::Procedure {
+                path: String::new(),
+                part: TypePart::Error,
+            });
+        })?;
+        let _ = writeln!(
+            out,
+            "/** The fields the server's error formatter adds to every error's `data` (`format_errors`). */\nexport type {ERROR_DATA} = {ts};\n"
+        );
     }
     if rows.is_empty() {
         out.push_str("export type Procedures = {};\n\n");
@@ -304,6 +324,31 @@ mod tests {
 
     fn ok<T>(value: T) -> std::future::Ready<Result<T, tabrpc_core::Error>> {
         std::future::ready(Ok(value))
+    }
+
+    #[test]
+    fn the_error_formatters_fields_are_exported_as_server_error_data() {
+        #[derive(Serialize, Type)]
+        #[serde(rename_all = "camelCase")]
+        struct Extra {
+            request_id: String,
+            retryable: bool,
+        }
+        let router =
+            built(Router::new().procedure("ping", Procedure::query(|_: Ctx, (): ()| ok(1u8))));
+        let plain = export(&router).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!plain.contains("ServerErrorData"), "{plain}");
+        let formatted = router.format_errors(|_| Extra {
+            request_id: String::new(),
+            retryable: false,
+        });
+        let ts = export(&formatted).unwrap_or_else(|e| panic!("{e}"));
+        assert!(ts.contains("export type Extra = {"), "{ts}");
+        assert!(ts.contains("requestId: string"), "{ts}");
+        assert!(
+            ts.contains("export type ServerErrorData = Extra;\n"),
+            "{ts}"
+        );
     }
 
     #[test]

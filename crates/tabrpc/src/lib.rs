@@ -20,8 +20,13 @@
 //! ```
 //!
 //! The top level has what an application writes: [`Router`], [`Procedure`], [`Error`], the
-//! scopes and their guards ([`Scope`], [`ViewerGuard`], `sessions::SessionGuard`). What only
-//! integrations (transports, exporters, guards of their own) need is in [`plumbing`].
+//! scopes and their guards ([`Scope`], [`ViewerGuard`], `sessions::SessionGuard`). Around
+//! middleware gets a [`Next`] ([`Procedure::around`], [`Router::around`]); reusable bases such
+//! as an "authed" procedure are [`ProcedureBuilder`]s; headers and cookies on success are
+//! [`ResponseMeta`] and [`Reply`]; [`BuiltRouter::on_error`] and [`BuiltRouter::format_errors`]
+//! are the error hooks ([`ErrorEvent`]); [`BuiltRouter::caller`] makes a [`ServerCaller`], which
+//! calls procedures in-process. What only integrations (transports, exporters, guards of their
+//! own) need is in [`plumbing`].
 //!
 //! # Features
 //!
@@ -36,11 +41,12 @@
 //!
 //! The README's Rust blocks are compiled as doc tests of this crate with `auth`, `dev-idp` and
 //! `sessions` on; `examples/` has one runnable program per use (`hello`, `auth`, `sessions`,
-//! `subscriptions`).
+//! `subscriptions`, `middleware`).
 
 pub use tabrpc_core::{
-    BuildError, BuildProblem, BuildProblemKind, BuiltRouter, Error, ErrorCode, ErrorReason, Guard,
-    Procedure, Router, Scope, Tracked, TypedError, ViewerContext, ViewerGuard, ViewerInput, wire,
+    BuildError, BuildProblem, BuildProblemKind, BuiltRouter, Error, ErrorCode, ErrorEvent,
+    ErrorReason, Guard, Next, Procedure, ProcedureBuilder, Reply, ResponseMeta, Router, Scope,
+    ServerCaller, Tracked, TypedError, ViewerContext, ViewerGuard, ViewerInput, wire,
 };
 
 pub use tabrpc_core::{FieldErrors, Timestamp};
@@ -51,8 +57,8 @@ pub use tabrpc_macros::{Context, input};
 /// and the protocol constants.
 pub mod plumbing {
     pub use tabrpc_core::{
-        Call, ErasedProcedure, Event, IntoProcedure, Output, ProcedureKind, ProcedureMeta,
-        TypeInfo, VIEWER_MISMATCH, protocol,
+        Call, ErasedProcedure, Event, IntoProcedure, IntoReply, Output, ProcedureKind,
+        ProcedureMeta, TypeInfo, VIEWER_MISMATCH, protocol,
     };
 }
 

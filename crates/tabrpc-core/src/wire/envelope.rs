@@ -3,6 +3,7 @@
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::codes::ErrorCode;
 use crate::error::Error;
 use crate::protocol::ErrorReason;
 
@@ -14,27 +15,56 @@ pub(crate) struct ErrorShape<'a> {
     data: ErrorData<'a>,
 }
 
-#[derive(Serialize)]
 struct ErrorData<'a> {
     code: &'static str,
-    #[serde(rename = "httpStatus")]
     http_status: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     payload: Option<&'a RawValue>,
-    #[serde(rename = "fieldErrors", skip_serializing_if = "Option::is_none")]
     field_errors: Option<&'a crate::validate::FieldErrors>,
+    /// The error formatter's fields, after the framework's (whose keys it cannot take).
+    extra: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Serialize for ErrorData<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("code", self.code)?;
+        map.serialize_entry("httpStatus", &self.http_status)?;
+        if let Some(path) = self.path {
+            map.serialize_entry("path", path)?;
+        }
+        if let Some(reason) = self.reason {
+            map.serialize_entry("reason", reason)?;
+        }
+        if let Some(payload) = self.payload {
+            map.serialize_entry("payload", payload)?;
+        }
+        if let Some(field_errors) = self.field_errors {
+            map.serialize_entry("fieldErrors", field_errors)?;
+        }
+        for (key, value) in self.extra.into_iter().flatten() {
+            if !crate::hooks::RESERVED_DATA_KEYS.contains(&key.as_str()) {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
 }
 
 impl<'a> ErrorShape<'a> {
     /// The shape of `error`; `path` is `None` for request-level errors.
     pub(crate) fn new(error: &'a Error, path: Option<&'a str>) -> Self {
         let code = error.code();
+        // Internal details never reach the client: the message set on a 500 is logged only.
+        let message = if code == ErrorCode::InternalServerError {
+            code.name()
+        } else {
+            error.message()
+        };
         Self {
-            message: error.message(),
+            message,
             code: code.json_rpc_code(),
             data: ErrorData {
                 code: code.name(),
@@ -43,6 +73,7 @@ impl<'a> ErrorShape<'a> {
                 reason: error.reason().map(ErrorReason::as_str),
                 payload: error.payload(),
                 field_errors: error.field_errors(),
+                extra: error.data_fields(),
             },
         }
     }
@@ -111,7 +142,6 @@ pub(crate) fn write<T: Serialize>(out: &mut Vec<u8>, value: &T) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codes::ErrorCode;
 
     fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
         let mut out = Vec::new();

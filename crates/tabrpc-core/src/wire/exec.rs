@@ -156,6 +156,9 @@ pub(crate) fn log_error(span: &tracing::Span, path: &str, err: &Error) {
     let _entered = span.enter();
     if err.code() == ErrorCode::InternalServerError {
         match err.cause() {
+            Some(cause) if err.has_message() => {
+                tracing::error!(path, message = err.message(), error = %cause, "call failed");
+            }
             Some(cause) => tracing::error!(path, error = %cause, "call failed"),
             None => tracing::error!(path, message = err.message(), "call failed"),
         }

@@ -35,6 +35,8 @@ pub use plan::check_request_limits;
 pub use reply::error_response;
 pub use shutdown::Shutdown;
 
+pub(crate) use exec::run as run_call;
+
 use crate::error::Error;
 use crate::router::BuiltRouter;
 use crate::transform;
@@ -142,7 +144,7 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
         // 1. Plan: the calls, looked up and checked; a request-level problem refuses it whole.
         let plan = match plan::plan(&self.router, &self.config, parts, path, &body) {
             Ok(plan) => plan,
-            Err(err) => return reply::error_response_as(&err, self.config.transformer),
+            Err(err) => return self.error_response(&err),
         };
         span.record("calls", plan.calls.len());
         // 2. The context: made once, and only when a call can run.
@@ -157,6 +159,12 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
             calls,
             headers,
         } = plan;
+        let hooks = self.router.hooks();
+        let hook_ctx = if hooks.is_empty() {
+            None
+        } else {
+            ctx.as_ref().and_then(|ctx| ctx.as_ref().ok()).cloned()
+        };
         let transformer = match kind {
             plan::ReplyKind::Json { .. } => self.config.transformer,
             _ => Transformer::Json,
@@ -166,13 +174,75 @@ impl<TCtx: Clone + Send + Sync + 'static> Handler<TCtx> {
             schedule::run(calls, kind, ctx, self.config.call_timeout),
         )
         .await;
-        // 4. Reply.
+        // 4. The error hooks, when the router has any.
+        let ran = if hooks.is_empty() {
+            ran
+        } else {
+            self.report(ran, hook_ctx)
+        };
+        // 5. Reply.
         reply::reply(ran, headers, &self.config, parts)
     }
 
     /// A request-level error as tRPC sends it: a single envelope without `data.path`, with the
     /// status of its code. Transports use it for refusals of their own (a body over the limit).
+    /// The router's error hooks ([`BuiltRouter::on_error`], [`BuiltRouter::format_errors`])
+    /// run for it.
     pub fn error_response(&self, err: &Error) -> Response<ReplyBody> {
-        reply::error_response(err)
+        let hooks = self.router.hooks();
+        let transformer = self.config.transformer;
+        if hooks.is_empty() {
+            return reply::error_response_as(err, transformer);
+        }
+        reply::error_response_as(&hooks.apply(err.clone(), None, None, None), transformer)
+    }
+
+    /// Runs the error hooks on every error of `ran` (for a streamed reply, as each call
+    /// settles; an error ending a stream midway is not reported).
+    fn report(&self, ran: schedule::Ran, ctx: Option<TCtx>) -> schedule::Ran {
+        use futures_util::FutureExt;
+        use schedule::Ran;
+        let router = self.router.clone();
+        let ctx = Arc::new(ctx);
+        let report = move |path: &str, outcome: schedule::Outcome| {
+            outcome.map_err(|err| {
+                let kind = router.get(path).map(|(_, p)| p.meta().kind);
+                router
+                    .hooks()
+                    .apply(err, Some(path), kind, Option::as_ref(&ctx))
+            })
+        };
+        match ran {
+            Ran::Json {
+                is_batch,
+                settled,
+                metas,
+            } => Ran::Json {
+                is_batch,
+                settled: settled
+                    .into_iter()
+                    .map(|(path, outcome)| {
+                        let outcome = report(&path, outcome);
+                        (path, outcome)
+                    })
+                    .collect(),
+                metas,
+            },
+            Ran::Jsonl(calls) => Ran::Jsonl(
+                calls
+                    .into_iter()
+                    .map(|(path, call)| {
+                        let report = report.clone();
+                        let at = path.clone();
+                        let call = call.map(move |outcome| report(&at, outcome)).boxed();
+                        (path, call)
+                    })
+                    .collect(),
+            ),
+            Ran::Sse(path, setup) => {
+                let at = path.clone();
+                Ran::Sse(path, setup.map(move |outcome| report(&at, outcome)).boxed())
+            }
+        }
     }
 }

@@ -217,7 +217,8 @@ fn prepare<TCtx>(
     match input {
         Ok(input) => Planned::Run(
             procedure.clone(),
-            Call::with_input(full_path.clone(), kind, input),
+            Call::with_input(full_path.clone(), kind, input)
+                .with_meta(procedure.meta.response_meta),
         ),
         Err(err) => Planned::Failed(err),
     }

@@ -11,6 +11,7 @@ use http::{HeaderMap, Response, StatusCode};
 
 use crate::codes::ErrorCode;
 use crate::error::Error;
+use crate::meta::{self, Collected};
 use crate::procedure::Output;
 use crate::transform::{self, Transformer};
 use crate::wire::ends::StreamEnds;
@@ -26,7 +27,11 @@ pub(crate) fn reply(
     parts: &Parts,
 ) -> Response<ReplyBody> {
     match ran {
-        Ran::Json { is_batch, settled } => json(is_batch, settled, headers, config.transformer),
+        Ran::Json {
+            is_batch,
+            settled,
+            metas,
+        } => json(is_batch, settled, &metas, headers, config.transformer),
         Ran::Jsonl(outcomes) => {
             let ends = StreamEnds::of(parts);
             let count = outcomes.len();
@@ -69,6 +74,7 @@ pub(crate) fn reply(
 fn json(
     is_batch: bool,
     settled: Vec<(Arc<str>, Outcome)>,
+    metas: &[Option<Collected>],
     mut headers: HeaderMap,
     transformer: Transformer,
 ) -> Response<ReplyBody> {
@@ -133,6 +139,9 @@ fn json(
     }
     if is_batch {
         body.push(b']');
+    }
+    if !metas.is_empty() {
+        meta::shared_headers(metas, &mut headers);
     }
     let status = match shared_status {
         Some(one) if !mixed => one,
