@@ -1,15 +1,10 @@
 // The TanStack builders of @tabrpc/client against the real servers: infinite queries over the
 // demo's cursor-paginated `catalog.list` for two accounts of one browser, filters that touch one
 // account only, and subscriptionOptions over the conformance fixture's SSE subscription.
-import {
-  createClient,
-  createOptionsProxy,
-  createTabAuth,
-  devIdpAuthSource,
-  tabLinks,
-  type AuthSource,
-  type ProcedureTable,
-} from "@tabrpc/client";
+import { createClient, tabLinks, type ProcedureTable } from "@tabrpc/client";
+import { createTabAuth, type AuthSource } from "@tabrpc/client/auth";
+import { devIdpAuthSource } from "@tabrpc/client/dev-idp";
+import { createOptionsProxy } from "@tabrpc/client/query";
 import { InfiniteQueryObserver, QueryClient } from "@tanstack/query-core";
 import { describe, expect, inject, it } from "vitest";
 import { procedures as demo, type Procedures as Demo } from "../../bindings/demo.js";

@@ -3,7 +3,9 @@
 // with the request's own token, and labels the dehydrated cache with that account; a tab of
 // another account refuses it. One simulated browser holds both accounts: its shared `__session`
 // cookie follows the tab that signed in last, so a reload of tab A may be rendered for B.
-import { devIdpAuthSource, type Client, type DevIdpAuthSource, type FetchLike, type HydrateOutcome, type ProcedureMap } from "@tabrpc/client";
+import type { Client, FetchLike, ProcedureMap } from "@tabrpc/client";
+import { devIdpAuthSource, type DevIdpAuthSource } from "@tabrpc/client/dev-idp";
+import type { HydrateOutcome } from "@tabrpc/client/query";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type Page } from "playwright-core";

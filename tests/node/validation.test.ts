@@ -1,7 +1,8 @@
 // Input validation against the real demo server: `cart.add`'s limits are garde rules, so a
 // broken one answers 400 BAD_REQUEST with `error.data.fieldErrors`, which `fieldErrors` reads
 // from a rejection of @tabrpc/client and of the unmodified @trpc/client alike.
-import { createClient, createSessionStore, fieldErrors, httpLink as tabrpcHttpLink, sessionLink, TabrpcError } from "@tabrpc/client";
+import { createClient, fieldErrors, httpLink as tabrpcHttpLink, sessionLink, TabrpcError } from "@tabrpc/client";
+import { createSessionStore } from "@tabrpc/client/session";
 import { createTRPCUntypedClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import { randomUUID } from "node:crypto";
 import { describe, expect, inject, it } from "vitest";

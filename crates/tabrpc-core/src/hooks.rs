@@ -62,8 +62,14 @@ impl<TCtx> Clone for Hooks<TCtx> {
 }
 
 /// The keys of `error.data` the framework writes; a formatter's fields never replace them.
-pub(crate) const RESERVED_DATA_KEYS: [&str; 6] =
-    ["code", "httpStatus", "path", "reason", "payload", "fieldErrors"];
+pub(crate) const RESERVED_DATA_KEYS: [&str; 6] = [
+    "code",
+    "httpStatus",
+    "path",
+    "reason",
+    "payload",
+    "fieldErrors",
+];
 
 impl<TCtx> Hooks<TCtx> {
     /// Whether no hook is set (the common case: nothing to do per error).

@@ -112,7 +112,7 @@ async fn open_sqlite(url: &str) -> anyhow::Result<SqlitePool> {
 async fn open_postgres(url: &str, config: StoreConfig) -> anyhow::Result<PgStore> {
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(10)
-        .connect(url)
+        .connect_with(PgStore::connect_options(url)?)
         .await?;
     // sqlx's migrator holds an advisory lock: instances starting at once migrate once.
     sqlx::migrate!("./migrations/postgres").run(&pool).await?;

@@ -112,10 +112,13 @@ sk42NZWdZXf1ubjXVWenHAMZlNfKwecgo8nfyA==
         async fn create(url: &str, ca: &str) -> Self {
             let admin = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(1)
-                .connect(&with_params(
-                    url,
-                    &format!("sslmode=verify-ca&sslrootcert={ca}"),
-                ))
+                .connect_with(
+                    PgStore::connect_options(&with_params(
+                        url,
+                        &format!("sslmode=verify-ca&sslrootcert={ca}"),
+                    ))
+                    .expect("the TLS URL parses"),
+                )
                 .await
                 .expect("connect to the TLS Postgres");
             let name = format!("tabrpc_tls_{}", uuid::Uuid::new_v4().simple());

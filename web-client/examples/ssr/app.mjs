@@ -2,7 +2,9 @@
 // it runs on Node 20 without a build step; in a TypeScript app, take `procedures` from the
 // generated bindings (`import { procedures } from "../bindings/demo.js"`) instead of the table
 // below, and write the same code in TSX.
-import { createClient, createTabAuth, hydrateForAccount, tabLinks } from "@tabrpc/client";
+import { createClient, tabLinks } from "@tabrpc/client";
+import { createTabAuth } from "@tabrpc/client/auth";
+import { hydrateForAccount } from "@tabrpc/client/query";
 import { createTabrpcContext } from "@tabrpc/client/react";
 import { QueryClient, QueryClientProvider, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { createElement as h } from "react";

@@ -1,6 +1,6 @@
 // The browser entry (bundle it with your app's bundler): hydrate the server's page only when
 // the tab is on the account it was rendered for, otherwise render from scratch.
-import { devIdpAuthSource } from "@tabrpc/client";
+import { devIdpAuthSource } from "@tabrpc/client/dev-idp";
 import { createElement as h } from "react";
 import { createRoot, hydrateRoot } from "react-dom/client";
 import { createAppClient, prepareTab, Root } from "./app.mjs";

@@ -11,7 +11,7 @@
 import { createServer } from "node:http";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { createOptionsProxy, dehydrateForAccount, requestAuthSource, serializeForHtml } from "@tabrpc/client";
+import { createOptionsProxy, dehydrateForAccount, requestAuthSource, serializeForHtml } from "@tabrpc/client/query";
 import { createElement as h } from "react";
 import { renderToString } from "react-dom/server";
 import { createAppClient, newQueryClient, Root } from "./app.mjs";

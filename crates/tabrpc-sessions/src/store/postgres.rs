@@ -64,7 +64,7 @@ impl PgStore {
     /// table; `Storage` when the server cannot be reached, refuses the connection (a failed
     /// certificate check among them) or cannot be migrated.
     pub async fn open(url: &str, config: StoreConfig) -> Result<Self, Error> {
-        let options = connect_options(url)?;
+        let options = Self::connect_options(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .connect_with(options)
@@ -73,9 +73,23 @@ impl PgStore {
     }
 }
 
-/// Parses a Postgres URL; without the `postgres-tls` feature, refuses one that asks for TLS
-/// (sqlx would say only that it "was built without TLS support").
+impl PgStore {
+    /// The connection options of a Postgres URL, for an application that opens its own pool
+    /// (and then calls [`PgStore::new`]). Without the `postgres-tls` feature, a URL that asks
+    /// for TLS is refused (sqlx would say only that it "was built without TLS support"); with
+    /// it, aws-lc-rs is installed as the process's rustls provider unless one is installed
+    /// already (rustls refuses to choose when a program compiles in two providers).
+    pub fn connect_options(url: &str) -> Result<PgConnectOptions, Error> {
+        connect_options(url)
+    }
+}
+
 fn connect_options(url: &str) -> Result<PgConnectOptions, Error> {
+    #[cfg(feature = "postgres-tls")]
+    {
+        // An `Err` means a provider is installed already: that one is used.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    }
     // sqlx's parse errors name the part that is wrong (a port, an unknown `sslmode`), never
     // the URL with its password.
     let options: PgConnectOptions = url
