@@ -1,4 +1,4 @@
-//! The tabrpc demo: its API (`profile.*`, `onboarding.*`, `cart.*`, `session.*`), its
+//! The tabrpc demo: its API (`profile.*`, `onboarding.*`, `cart.*`, `session.*`, `live.events`), its
 //! development identity provider and how they are served.
 //!
 //! Every request's caller comes from its verified bearer token (or, without one and without
@@ -8,6 +8,7 @@ mod cart;
 mod config;
 mod db;
 pub mod idp;
+mod live;
 mod onboarding;
 mod profile;
 
@@ -23,7 +24,7 @@ pub use config::{AuthSettings, Issuer, ServeSettings, SessionSettings, Settings}
 pub use db::Db;
 pub use idp::DevProvider;
 pub use onboarding::{GetProgressInput, OnboardingStep, Progress, SaveStepInput};
-pub use profile::{GetUserInput, User};
+pub use profile::{GetUserInput, MAX_DISPLAY_NAME, SetDisplayNameInput, User};
 
 /// The per-request context of the demo API.
 #[derive(Clone, tabrpc::Context)]
@@ -36,6 +37,14 @@ pub struct Ctx {
     /// The session store (the database's, shared).
     #[tabrpc(sessions)]
     pub sessions: Arc<dyn SessionStore>,
+    /// The live invalidation hub (the database's, shared).
+    pub live: tabrpc::live::Live,
+}
+
+impl tabrpc::live::LiveContext for Ctx {
+    fn live(&self) -> &tabrpc::live::Live {
+        &self.live
+    }
 }
 
 /// The demo API.
@@ -45,6 +54,7 @@ pub fn router() -> Router<Ctx> {
         .nest("onboarding", onboarding::router())
         .nest("cart", cart::router())
         .nest("session", tabrpc::sessions::router())
+        .nest("live", live::router())
 }
 
 /// How callers are identified: the resolver, and the development identity provider when the
@@ -130,6 +140,7 @@ pub fn app(
             db: db.clone(),
             caller: tabrpc::auth::caller(parts),
             sessions: db.sessions().clone(),
+            live: db.live().clone(),
         };
         async move { Ok(ctx) }
     })
