@@ -34,9 +34,9 @@
 //! | `live` | no | `live`: live invalidation, the `live.events` stream and its publish handle (implies `sessions`) |
 //! | `typescript` | no | `typescript`: the TypeScript bindings exporter |
 //!
-//! The README's Rust blocks are compiled as doc tests of this crate with `auth`, `dev-idp` and
-//! `sessions` on; `examples/` has one runnable program per use (`hello`, `auth`, `sessions`,
-//! `subscriptions`).
+//! The README's Rust blocks are compiled as doc tests of this crate with `auth`, `dev-idp`,
+//! `sessions` and `live` on; `examples/` has one runnable program per use (`hello`, `auth`,
+//! `sessions`, `subscriptions`, `live`).
 
 pub use tabrpc_core::{
     BuildError, BuildProblem, BuildProblemKind, BuiltRouter, Error, ErrorCode, ErrorReason, Guard,
