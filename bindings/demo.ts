@@ -8,12 +8,9 @@ export type Cart = {
   lines: CartLine[],
 };
 
-/**
- * Input of `cart.add`: its limits are garde rules, checked by `.validate()` (a broken one
- * answers 400 with `error.data.fieldErrors`).
- */
+/** Input of `cart.add`. */
 export type CartAddInput = {
-  /** The tab's session (injected by the client; checked by the session guard). */
+  /** The tab's session (injected by the client). */
   sessionId: string,
   /** What to add (1 to 100 bytes). */
   item: string,
@@ -43,32 +40,6 @@ export type CartRemoveInput = {
   item: string,
 };
 
-/** One product of the catalog. */
-export type CatalogItem = {
-  /** Its id (1 to 60). */
-  id: number,
-  /** Its name. */
-  name: string,
-  /** Its price in cents. */
-  priceCents: number,
-};
-
-/** Input of `catalog.list`. */
-export type CatalogListInput = {
-  /** Where the page starts: the previous page's `nextCursor`; absent or null for the first. */
-  cursor?: number | null,
-  /** How many items at most (1 to 50); defaults to 10. */
-  limit?: number | null,
-};
-
-/** One page of the catalog. */
-export type CatalogPage = {
-  /** The items of this page, by id. */
-  items: CatalogItem[],
-  /** The cursor of the next page; null on the last one. */
-  nextCursor: number | null,
-};
-
 /** Input of `onboarding.getProgress`. */
 export type GetProgressInput = {
   /** The account the client expects to be answered for (checked, never trusted). */
@@ -83,6 +54,83 @@ export type GetUserInput = {
    */
   viewerId?: string,
 };
+
+/**
+ * One message of the `live.events` stream (the data of one server-sent event), tagged by
+ * `type`.
+ */
+export type LiveEvent =
+/**
+ * Refetch the queries of `scope` whose path is one of `paths` or lies under one of
+ * `prefixes` (`cart` matches `cart` and `cart.get`, not `carts`), and, when `input` is an
+ * object, only those whose input holds each of its keys with that value.
+ */
+{ type: "invalidate";
+/** Whose queries. */
+scope: LiveScope;
+/** Exact procedure paths (`profile.getUser`). */
+paths: string[];
+/** Path prefixes, matched at a dot boundary. */
+prefixes: string[];
+/** A subset of the queries' input (`{ "postId": 5 }`), or `null` for every input. */
+input: { [key in string]: Value } | null } |
+/**
+ * Events were lost (the stream fell behind, or resumed from an id the server no longer
+ * knows, after a restart or beyond the retention window): refetch every query of `scope`,
+ * or, when `scope` is `null`, of every scope of this stream.
+ */
+{ type: "reset";
+/** The scope to refetch, `null` for all of the stream's scopes. */
+scope: LiveScope | null } |
+/** Sent first on every (re)connection: the stream is live, for this account and session. */
+{ type: "ready";
+/** The verified caller's user id, `null` when anonymous. */
+account: string | null;
+/** The session the stream delivers, `null` when none was named. */
+session: string | null };
+
+/**
+ * The input of `live.events`: the account and session the client expects, both checked
+ * against the verified caller before the stream opens, and the resume cursor.
+ *
+ * Nothing in it widens what the stream delivers: the account scope is always the verified
+ * caller's own (`viewerId` is only checked, 403 on a mismatch), the session scope is the named
+ * session only when the session store lets this caller use it (403 for a session linked to
+ * another account), and unknown fields are ignored.
+ */
+export type LiveInput = {
+  /** The account the client expects to be answered for (the viewer guard checks it). */
+  viewerId?: string,
+  /**
+   * The tab's session, whose events the stream also delivers (the session store checks
+   * this caller may use it).
+   */
+  sessionId?: string,
+  /**
+   * Where to resume: the id of the last event the client saw (the transport sets it from
+   * `Last-Event-ID`).
+   */
+  lastEventId?: string,
+};
+
+/**
+ * Whose tabs an event is for: one account (a verified user id), one session (the anonymous
+ * per-tab or per-browser state of `tabrpc-sessions`), or everyone.
+ *
+ * On the wire: `{ "kind": "account", "id": "<userId>" }`, `{ "kind": "session", "id": "<sessionId>" }`
+ * or `{ "kind": "public" }`.
+ */
+export type LiveScope =
+/** The tabs signed in to this account. */
+{ kind: "account";
+/** The user id (the token's `sub`). */
+id: string } |
+/** The tabs that named this session when they opened their stream (and may use it). */
+{ kind: "session";
+/** The session id. */
+id: string } |
+/** Every tab. */
+{ kind: "public" };
 
 /** The onboarding steps, in order. */
 export type OnboardingStep =
@@ -133,6 +181,14 @@ export type SessionRotation = {
   linked: boolean,
 };
 
+/** Input of `profile.setDisplayName`. */
+export type SetDisplayNameInput = {
+  /** The account the client expects to change (checked, never trusted). */
+  viewerId?: string,
+  /** The new name: 1 to 50 characters once trimmed, no control characters. */
+  displayName: string,
+};
+
 /** A user's profile. */
 export type User = {
   /** The user's id (the verified token's subject); empty when anonymous. */
@@ -143,14 +199,17 @@ export type User = {
   signedIn: boolean,
 };
 
+export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
+
 export type Procedures = {
   "cart.add": { kind: "mutation"; input: CartAddInput; output: Cart; error: never; stream: false; scopes: "session" };
   "cart.get": { kind: "query"; input: CartGetInput; output: Cart; error: never; stream: false; scopes: "session" };
   "cart.remove": { kind: "mutation"; input: CartRemoveInput; output: Cart; error: never; stream: false; scopes: "session" };
-  "catalog.list": { kind: "query"; input: CatalogListInput | null; output: CatalogPage; error: never; stream: false; scopes: never };
+  "live.events": { kind: "subscription"; input: LiveInput | null; output: LiveEvent; error: never; stream: true; scopes: "viewer" | "session" };
   "onboarding.getProgress": { kind: "query"; input: GetProgressInput | null; output: Progress; error: never; stream: false; scopes: "viewer" };
   "onboarding.saveStep": { kind: "mutation"; input: SaveStepInput; output: Progress; error: never; stream: false; scopes: "viewer" };
   "profile.getUser": { kind: "query"; input: GetUserInput | null; output: User; error: never; stream: false; scopes: "viewer" };
+  "profile.setDisplayName": { kind: "mutation"; input: SetDisplayNameInput; output: User; error: never; stream: false; scopes: "viewer" };
   "session.end": { kind: "mutation"; input: SessionEndInput; output: null; error: never; stream: false; scopes: "session" };
   "session.rotate": { kind: "mutation"; input: SessionRotateInput; output: SessionRotation; error: never; stream: false; scopes: "session" };
 };
@@ -160,10 +219,11 @@ export const procedures: ProcedureTable<Procedures> = {
   "cart.add": { kind: "mutation", stream: false, scopes: ["session"] },
   "cart.get": { kind: "query", stream: false, scopes: ["session"] },
   "cart.remove": { kind: "mutation", stream: false, scopes: ["session"] },
-  "catalog.list": { kind: "query", stream: false, scopes: [] },
+  "live.events": { kind: "subscription", stream: true, scopes: ["viewer", "session"] },
   "onboarding.getProgress": { kind: "query", stream: false, scopes: ["viewer"] },
   "onboarding.saveStep": { kind: "mutation", stream: false, scopes: ["viewer"] },
   "profile.getUser": { kind: "query", stream: false, scopes: ["viewer"] },
+  "profile.setDisplayName": { kind: "mutation", stream: false, scopes: ["viewer"] },
   "session.end": { kind: "mutation", stream: false, scopes: ["session"] },
   "session.rotate": { kind: "mutation", stream: false, scopes: ["session"] },
 };

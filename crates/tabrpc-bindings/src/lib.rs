@@ -1,4 +1,5 @@
-//! The repository's generated TypeScript files: which they are, what they should contain, and
+//! The repository's generated TypeScript files (`bindings/*.ts`, the web client's `codes.ts`
+//! and `live/events.ts`): which they are, what they should contain, and
 //! whether the copies on disk are up to date.
 //!
 //! `cargo run -p tabrpc-bindings` writes them; `cargo run -p tabrpc-bindings -- --check` only
@@ -45,7 +46,7 @@ pub enum Error {
     /// A router's types have no TypeScript form.
     #[error("the {name} router cannot be exported")]
     Export {
-        /// `demo` or `conformance`.
+        /// `demo`, `conformance` or `live events`.
         name: &'static str,
         /// The exporter's error.
         #[source]
@@ -88,6 +89,14 @@ pub fn generate() -> Result<Vec<Generated>, Error> {
             source,
         })?;
     let codes = tabrpc::typescript::export_codes();
+    // The live stream's events for the web client, which cannot import the demo's bindings.
+    let live_events = tabrpc::typescript::export_types(|types| {
+        <tabrpc::live::LiveEvent as tabrpc::specta::Type>::definition(types);
+    })
+    .map_err(|source| Error::Export {
+        name: "live events",
+        source,
+    })?;
     Ok(vec![
         Generated {
             path: "bindings/demo.ts",
@@ -143,6 +152,10 @@ pub fn generate() -> Result<Vec<Generated>, Error> {
         Generated {
             path: "web-client/src/codes.ts",
             contents: codes,
+        },
+        Generated {
+            path: "web-client/src/live/events.ts",
+            contents: live_events,
         },
     ])
 }

@@ -1,5 +1,5 @@
 //! The demo's SQLite database, and the session store (sessions and carts) next to it or in
-//! Postgres.
+//! Postgres, with the live invalidation hub (across instances when the store is Postgres).
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -7,7 +7,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use tabrpc::sessions::{ExpiryTask, PgStore, SessionStore, SqliteStore, StoreConfig, spawn_expiry};
+use tabrpc::live::Live;
+use tabrpc::sessions::{
+    Database, ExpiryTask, PgStore, SessionStore, SqliteStore, StoreConfig, spawn_expiry,
+};
 
 use crate::config::SessionSettings;
 
@@ -17,6 +20,7 @@ use crate::config::SessionSettings;
 pub struct Db {
     pool: SqlitePool,
     sessions: Arc<dyn SessionStore>,
+    live: Live,
     _expiry: Arc<ExpiryTask>,
 }
 
@@ -76,10 +80,18 @@ impl Db {
                     .context("opening the session database TABRPC_SESSION_DATABASE_URL")?,
             ),
         };
+        // Events go where the sessions are: through Postgres, every instance on it sees them.
+        let live = match store.database() {
+            Database::Postgres(pool) => Live::postgres(pool)
+                .await
+                .context("setting up live events in TABRPC_SESSION_DATABASE_URL")?,
+            _ => Live::in_process(),
+        };
         Ok(Self {
             pool,
             _expiry: Arc::new(spawn_expiry(store.clone())),
             sessions: store,
+            live,
         })
     }
 
@@ -91,6 +103,11 @@ impl Db {
     /// The session store.
     pub fn sessions(&self) -> &Arc<dyn SessionStore> {
         &self.sessions
+    }
+
+    /// The live invalidation hub: in-process, or through the session store's Postgres.
+    pub fn live(&self) -> &Live {
+        &self.live
     }
 }
 

@@ -1,4 +1,4 @@
-//! The tabrpc demo: its API (`profile.*`, `onboarding.*`, `cart.*`, `catalog.*`, `session.*`), its
+//! The tabrpc demo: its API (`profile.*`, `onboarding.*`, `cart.*`, `catalog.*`, `session.*`, `live.events`), its
 //! development identity provider and how they are served.
 //!
 //! Every request's caller comes from its verified bearer token (or, without one and without
@@ -9,6 +9,7 @@ mod catalog;
 mod config;
 mod db;
 pub mod idp;
+mod live;
 mod onboarding;
 mod profile;
 
@@ -25,7 +26,7 @@ pub use config::{AuthSettings, Issuer, ServeSettings, SessionSettings, Settings}
 pub use db::Db;
 pub use idp::DevProvider;
 pub use onboarding::{GetProgressInput, OnboardingStep, Progress, SaveStepInput};
-pub use profile::{GetUserInput, User};
+pub use profile::{GetUserInput, MAX_DISPLAY_NAME, SetDisplayNameInput, User};
 
 /// The per-request context of the demo API.
 #[derive(Clone, tabrpc::Context)]
@@ -38,6 +39,14 @@ pub struct Ctx {
     /// The session store (the database's, shared).
     #[tabrpc(sessions)]
     pub sessions: Arc<dyn SessionStore>,
+    /// The live invalidation hub (the database's, shared).
+    pub live: tabrpc::live::Live,
+}
+
+impl tabrpc::live::LiveContext for Ctx {
+    fn live(&self) -> &tabrpc::live::Live {
+        &self.live
+    }
 }
 
 /// The context of the procedures that need a signed-in caller ([`authed`]).
@@ -66,6 +75,7 @@ pub fn router() -> Router<Ctx> {
         .nest("cart", cart::router())
         .nest("catalog", catalog::router())
         .nest("session", tabrpc::sessions::router())
+        .nest("live", live::router())
 }
 
 /// How callers are identified: the resolver, and the development identity provider when the
@@ -151,6 +161,7 @@ pub fn app(
             db: db.clone(),
             caller: tabrpc::auth::caller(parts),
             sessions: db.sessions().clone(),
+            live: db.live().clone(),
         };
         async move { Ok(ctx) }
     })

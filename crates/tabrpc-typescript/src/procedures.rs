@@ -207,7 +207,7 @@ pub(crate) fn scope_literals(scopes: &[Scope]) -> Vec<String> {
 /// Re-indents specta's tab-indented lines with two spaces per level, like the rest of the file
 /// and the web client, and drops the trailing spaces specta leaves after `=` and `|` in
 /// documented unions. (TypeScript strings cannot span lines, so no literal is changed.)
-fn tidy(text: &str) -> String {
+pub(crate) fn tidy(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {

@@ -37,11 +37,12 @@
 //! | `dev-idp` | no | `auth::dev_idp`: the development identity provider, for demos and tests only (implies `auth`) |
 //! | `sessions` | no | `sessions`: session ids, the SQLite and Postgres session stores, `SessionGuard`, rotation, revocation and expiry |
 //! | `postgres-tls` | no | TLS for the Postgres session store's connections, following the URL's `sslmode` and `sslrootcert` (implies `sessions`; see docs/postgres.md) |
+//! | `live` | no | `live`: live invalidation, the `live.events` stream and its publish handle (implies `sessions`) |
 //! | `typescript` | no | `typescript`: the TypeScript bindings exporter |
 //!
-//! The README's Rust blocks are compiled as doc tests of this crate with `auth`, `dev-idp` and
-//! `sessions` on; `examples/` has one runnable program per use (`hello`, `auth`, `sessions`,
-//! `subscriptions`, `middleware`).
+//! The README's Rust blocks are compiled as doc tests of this crate with `auth`, `dev-idp`,
+//! `sessions` and `live` on; `examples/` has one runnable program per use (`hello`, `auth`,
+//! `sessions`, `subscriptions`, `middleware`, `validated`, `live`).
 
 pub use tabrpc_core::{
     BuildError, BuildProblem, BuildProblemKind, BuiltRouter, Error, ErrorCode, ErrorEvent,
@@ -66,7 +67,13 @@ pub mod plumbing {
 mod macro_docs;
 
 /// The README's Rust blocks, compiled (and run, unless `no_run`) as doc tests.
-#[cfg(all(doctest, feature = "axum", feature = "auth", feature = "sessions"))]
+#[cfg(all(
+    doctest,
+    feature = "axum",
+    feature = "auth",
+    feature = "sessions",
+    feature = "live"
+))]
 #[doc = include_str!("../../../README.md")]
 mod readme_doctests {}
 
@@ -103,7 +110,8 @@ pub mod auth {
 #[cfg(feature = "typescript")]
 pub mod typescript {
     pub use tabrpc_typescript::{
-        Error, ErrorKind, HEADER, TypePart, export, export_codes, export_trpc, export_with,
+        Error, ErrorKind, HEADER, TypePart, export, export_codes, export_trpc, export_types,
+        export_with,
     };
 }
 
@@ -118,5 +126,16 @@ pub mod sessions {
         SessionEndInput, SessionGuard, SessionId, SessionInput, SessionRotateInput,
         SessionRotation, SessionState, SessionStore, SqliteStore, StoreConfig, Sweep, router,
         spawn_expiry,
+    };
+}
+
+/// Live invalidation: a publish handle ([`Live`](tabrpc_live::Live)) that tells the tabs of one
+/// account, one session or everyone to refetch some procedures, and [`events`](tabrpc_live::events),
+/// the `live.events` stream each tab opens with its own token.
+#[cfg(feature = "live")]
+pub mod live {
+    pub use tabrpc_live::{
+        Error, ErrorKind, Live, LiveConfig, LiveContext, LiveCtx, LiveEvent, LiveInput, LiveScope,
+        MAX_INPUT_LEN, MAX_PATH_LEN, MAX_PATHS, Paths, Publisher, Subscription, events,
     };
 }

@@ -91,6 +91,17 @@ pub struct Cart {
     pub lines: Vec<CartLine>,
 }
 
+/// After a cart write committed: the session's tabs refetch everything under `cart`.
+async fn changed(ctx: &SessionCtx<Ctx>) {
+    let session = ctx.session().id();
+    crate::live::after_commit(
+        ctx.live
+            .session(session)
+            .invalidate_prefixes(["cart"])
+            .await,
+    );
+}
+
 pub(crate) fn router() -> Router<Ctx> {
     Router::new()
         .procedure(
@@ -106,6 +117,7 @@ pub(crate) fn router() -> Router<Ctx> {
                 let store = ctx.sessions.as_ref();
                 let quantity = input.quantity.unwrap_or(1);
                 add(store, ctx.session().id(), &input.item, quantity).await?;
+                changed(&ctx).await;
                 read(store, ctx.session().id()).await
             })
             .validate()
@@ -116,6 +128,7 @@ pub(crate) fn router() -> Router<Ctx> {
             Procedure::mutation(|ctx: SessionCtx<Ctx>, input: CartRemoveInput| async move {
                 let store = ctx.sessions.as_ref();
                 remove(store, ctx.session().id(), &input.item).await?;
+                changed(&ctx).await;
                 read(store, ctx.session().id()).await
             })
             .guard(SessionGuard),
