@@ -140,10 +140,11 @@ describe("connectLive", () => {
     const cart = tab.cached(queryKeyOf("cart.get", undefined, "alice", tab.session.id));
     const cartBob = tab.cached(queryKeyOf("cart.get", undefined, "bob", "other"));
     const cartoon = tab.cached(queryKeyOf("cartoon.list", undefined, "alice"));
+    const leftSession = tab.cached(queryKeyOf("cart.get", undefined, "alice", "6f1c0e55-0000-4000-8000-000000000000"));
     reply.send({ type: "invalidate", scope: { kind: "account", id: "alice" }, paths: ["profile.getUser"], prefixes: ["cart"], input: null }, "1");
     await until(live, (s) => s.applied === 1);
     expect([user, cart].map(tab.invalidated)).toEqual([true, true]);
-    expect([bobUser, anonUser, longer, cartBob, cartoon].map(tab.invalidated)).toEqual([false, false, false, false, false]);
+    expect([bobUser, anonUser, longer, cartBob, cartoon, leftSession].map(tab.invalidated)).toEqual([false, false, false, false, false, false]);
     expect(live.state.lastEvent?.type).toBe("invalidate");
   });
 
@@ -279,9 +280,15 @@ describe("connectLive", () => {
     expect(inputOf(tab.streams()[1])).toMatchObject({ viewerId: "bob" });
     expect(tab.invalidated(alices)).toBe(false);
     second.ready("bob", tab.session.id);
-    second.send({ type: "invalidate", scope: { kind: "account", id: "bob" }, paths: ["profile.getUser"], prefixes: [], input: null });
-    await until(live, (s) => s.applied === 1);
+    await until(live, (s) => s.status === "connected");
+    // bob's data cached before the stream may have missed events: refetched. Not alice's.
+    await tick();
     expect([alices, bobs].map(tab.invalidated)).toEqual([false, true]);
+    const bobsPost = tab.cached(queryKeyOf("post.byId", { postId: 1 }, "bob"));
+    const alicesPost = tab.cached(queryKeyOf("post.byId", { postId: 1 }, "alice"));
+    second.send({ type: "invalidate", scope: { kind: "account", id: "bob" }, paths: ["post.byId"], prefixes: [], input: null });
+    await until(live, (s) => s.applied === 1);
+    expect([alicesPost, bobsPost].map(tab.invalidated)).toEqual([false, true]);
     expect(live.state).toMatchObject({ status: "connected", account: "bob", epoch: tab.auth.epoch });
   });
 
@@ -330,6 +337,33 @@ describe("connectLive", () => {
     second.send({ type: "invalidate", scope: { kind: "session", id: fresh }, paths: [], prefixes: ["cart"], input: null });
     await until(live, (s) => s.applied === 1);
     expect([oldCart, newCart].map(tab.invalidated)).toEqual([false, true]);
+  });
+
+  it("refetches, once a new epoch's stream is ready, the data it cached for that account before", async () => {
+    const tab = openTab();
+    const [first, second, third] = [sseReply(), sseReply(), sseReply()];
+    tab.replies.push(first, second, third);
+    const live = tab.live();
+    await tick();
+    first.ready("alice", tab.session.id);
+    await until(live, (s) => s.status === "connected");
+    await tick(2);
+    const alices = tab.cached(queryKeyOf("profile.getUser", undefined, "alice"));
+    tab.source.set({ accountId: "bob" });
+    await tick(2);
+    second.ready("bob", tab.session.id);
+    await until(live, (s) => s.account === "bob" && s.status === "connected");
+    await tick(2);
+    // Fetched after bob's stream opened: fresh, left alone.
+    const bobs = tab.cached(queryKeyOf("profile.getUser", undefined, "bob"));
+    tab.source.set({ accountId: "alice" });
+    await tick(2);
+    expect(tab.invalidated(alices)).toBe(false);
+    third.ready("alice", tab.session.id);
+    await until(live, (s) => s.account === "alice" && s.status === "connected");
+    await tick();
+    // alice's events while the tab was bob's went to nobody here: her cached data is refetched.
+    expect([alices, bobs].map(tab.invalidated)).toEqual([true, false]);
   });
 
   it("resumes a dropped stream with Last-Event-ID, without refetching everything", async () => {

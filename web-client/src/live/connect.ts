@@ -98,8 +98,10 @@ function isPermanent(error: unknown): boolean {
  *   account's. Paths match exactly, prefixes on a dot boundary (`cart` is `cart` and `cart.*`);
  *   an `input` subset keeps only keys whose input has those fields with equal values. An
  *   event for a scope the stream was not opened for is ignored.
- * - **Reset** (`reset`, or a stream opened again after a failure, when events may have been
- *   missed): every query of that scope is invalidated.
+ * - **Reset**: every query of that scope is invalidated. A new stream (a new epoch, a failure
+ *   retried) hears nothing of what happened before it: once it is `ready`, the queries of its
+ *   scopes whose data is older than the stream are invalidated (e.g. the cache of an account the
+ *   tab comes back to). Queries fetched after it was opened are left alone.
  * - Invalidated queries that are in use refetch at once, in background tabs too (with the tab's
  *   own token); the others refetch when next used (`invalidateQueries`).
  * - **Drops**: the subscription link resumes a dropped stream after a pause with
@@ -171,10 +173,15 @@ export function connectLive<TProcs extends ProcedureMap>(client: Client<TProcs>,
     previous?.unsubscribe();
   };
 
-  const invalidate = (filter: (key: readonly unknown[]) => boolean) =>
-    void queryClient.invalidateQueries({ predicate: (query) => filter(query.queryKey) }).catch((error: unknown) => options.onError?.(error));
+  /** Invalidates the queries whose key passes `filter` (and whose data is older than `before`, if given). */
+  const invalidate = (filter: (key: readonly unknown[]) => boolean, before?: number) =>
+    void queryClient
+      .invalidateQueries({
+        predicate: (query) => filter(query.queryKey) && (before === undefined || (query.state.dataUpdatedAt > 0 && query.state.dataUpdatedAt < before)),
+      })
+      .catch((error: unknown) => options.onError?.(error));
 
-  /** Opens a stream for the tab's state of now; `gap`: an earlier stream of this epoch ended, events may be missing. */
+  /** Opens a stream for the tab's state of now; `gap`: an earlier stream of this epoch failed. */
   const open = (gap: boolean) => {
     close();
     if (stopped) return;
@@ -187,6 +194,7 @@ export function connectLive<TProcs extends ProcedureMap>(client: Client<TProcs>,
     // session change, which opens the stream.
     if (usesSession && sessionId === null) return;
     const mine = ++generation;
+    const openedAt = Date.now();
     /** This stream is still the tab's: same epoch, same session id, not replaced. */
     const current = () => mine === generation && !stopped && auth.epoch === epoch && session?.epoch === sessionEpoch;
     let readies = 0;
@@ -228,10 +236,13 @@ export function connectLive<TProcs extends ProcedureMap>(client: Client<TProcs>,
           const resumed = readies > 1;
           failures = 0;
           update({ status: "connected", account: event.account, session: event.session, reconnects: state.reconnects + (gap || resumed ? 1 : 0), error: undefined });
-          // A new stream after a failure starts after the events it missed: refetch the scope.
-          if (gap && readies === 1) {
+          // A new stream hears nothing of what happened before it: the account's and session's
+          // data cached before it was opened (from an earlier epoch of the same account, before
+          // a failure) may have missed events. A stream the subscription link resumed gets them
+          // replayed (or a reset) instead.
+          if (readies === 1) {
             const filter = eventFilter({ type: "reset", scope: null }, owner);
-            if (filter !== undefined) invalidate(filter);
+            if (filter !== undefined) invalidate(filter, openedAt);
           }
           return;
         }

@@ -50,15 +50,19 @@ export function scopeBelongs(scope: LiveScope, owner: StreamOwner): boolean {
  *   account (or absent);
  * - `public` (and a reset of every scope, `null`): keys of the stream's account, anonymous keys
  *   (`viewerId: null`) and keys that name no account. Never another account's keys.
+ *
+ * A key that names a session id other than the stream's is never in scope: it is another
+ * session's data (a session left behind; `connectQueryClient` removes those).
  */
 function keyInScope(input: Record<string, unknown> | undefined, scope: LiveScope | null, owner: StreamOwner): boolean {
   const viewer = input !== undefined && Object.hasOwn(input, "viewerId") ? input.viewerId : undefined;
   const ownAccount = viewer === owner.account;
+  if (input !== undefined && Object.hasOwn(input, "sessionId") && input.sessionId !== owner.session) return false;
   switch (scope?.kind) {
     case "account":
       return owner.account !== null && ownAccount;
     case "session":
-      return owner.session !== null && input?.sessionId === owner.session && (ownAccount || viewer === undefined);
+      return owner.session !== null && input !== undefined && Object.hasOwn(input, "sessionId") && (ownAccount || viewer === undefined);
     default:
       return ownAccount || viewer === null || viewer === undefined;
   }
