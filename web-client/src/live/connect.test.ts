@@ -13,7 +13,7 @@ import { createOptionsProxy } from "../query/options.js";
 import { createSessionStore, type SessionStore } from "../session/store.js";
 import { fakeFetch, jsonReply, parseBatchUrl, tick, writtenReply, type RecordedRequest } from "../testing/fake-fetch.js";
 import { scriptedSource } from "../testing/scripted-auth.js";
-import { connectLive, type LiveConnection, type LiveState } from "./connect.js";
+import { connectLive, type ConnectLiveOptions, type LiveConnection, type LiveState } from "./connect.js";
 import type { LiveEvent } from "./events.js";
 
 type Procedures = Pick<Demo, "profile.getUser" | "cart.get"> & {
@@ -78,7 +78,7 @@ function openTab(account: string | null = "alice") {
   });
   const client = createClient(procedures, { links: tabLinks({ url: URL_BASE, auth, session, fetch, subscriptions: { reconnectDelayMs: 1 } }) });
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, gcTime: Infinity } } });
-  const live = (options: Parameters<typeof connectLive>[2] = {}) => {
+  const live = (options: ConnectLiveOptions<"live.events"> = {}) => {
     const connection = connectLive(client, queryClient, { retryDelayMs: 5, ...options });
     stops.push(connection);
     return connection;
@@ -486,6 +486,7 @@ describe("connectLive", () => {
     const client = createClient({ "profile.getUser": procedures["profile.getUser"] } as ProcedureTable<Pick<Procedures, "profile.getUser">>, {
       links: tabLinks({ url: URL_BASE, auth, fetch: fakeFetch(() => jsonReply([])) }),
     });
+    // @ts-expect-error its procedures have no subscription: a compile error too
     expect(() => connectLive(client, new QueryClient())).toThrow(/no subscription live.events/);
   });
 });

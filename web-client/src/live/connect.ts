@@ -8,14 +8,20 @@ import { isAuthChange } from "../auth/tabAuth.js";
 import type { Client, ProcedureMap, SubscribeOptions, Unsubscribable } from "../client.js";
 import { TabrpcError } from "../error.js";
 import { internalsOf } from "../internals/tab.js";
+import { isViewerMismatch } from "../query/viewerCall.js";
 import { isSessionChange } from "../session/change.js";
 import type { LiveEvent } from "./events.js";
 import { eventFilter, parseLiveEvent, type StreamOwner } from "./match.js";
 
+/** The paths of the subscriptions of `TProcs`. */
+export type SubscriptionPath<TProcs extends ProcedureMap> = {
+  [K in keyof TProcs & string]: TProcs[K]["kind"] extends "subscription" ? K : never;
+}[keyof TProcs & string];
+
 /** Options of {@link connectLive}. */
-export interface ConnectLiveOptions {
+export interface ConnectLiveOptions<TPath extends string = string> {
   /** The subscription procedure that streams the events. Defaults to `"live.events"`. */
-  procedure?: string | undefined;
+  procedure?: TPath | undefined;
   /**
    * The pause before opening the stream again after it failed (a server error, an unreachable
    * server: drops of an open stream are resumed by the subscription link itself), doubled after
@@ -73,11 +79,22 @@ export interface LiveConnection {
   subscribe(listener: (state: LiveState) => void): () => void;
 }
 
+/**
+ * The options argument of {@link connectLive}: optional when the procedures have the
+ * subscription `live.events`, else it must name the procedure.
+ */
+export type ConnectLiveArgs<TProcs extends ProcedureMap> = "live.events" extends SubscriptionPath<TProcs>
+  ? [options?: ConnectLiveOptions<SubscriptionPath<TProcs>>]
+  : [options: ConnectLiveOptions<SubscriptionPath<TProcs>> & { procedure: SubscriptionPath<TProcs> }];
+
 type Subscribable = { subscribe(input: undefined, options: SubscribeOptions<unknown>): Unsubscribable };
 
-/** Refused for good: a retry would get the same answer (401 and 408/429 are worth retrying). */
+/**
+ * Refused for good: a retry would get the same answer. 401 (a token refused or expired), 408,
+ * 429 and a 403 `viewer_mismatch` (transient during an account switch) are worth retrying.
+ */
 function isPermanent(error: unknown): boolean {
-  if (!(error instanceof TabrpcError)) return false;
+  if (!(error instanceof TabrpcError) || isViewerMismatch(error)) return false;
   const status = error.httpStatus;
   return status >= 400 && status < 500 && status !== 401 && status !== 408 && status !== 429 && status !== 499;
 }
@@ -107,11 +124,12 @@ function isPermanent(error: unknown): boolean {
  * - **Drops**: the subscription link resumes a dropped stream after a pause with
  *   `Last-Event-ID` (the server replays what was missed, or says `reset`); a stream that fails
  *   is opened again after a growing pause (`retryDelayMs`), one that is refused (a 4xx other
- *   than 401, 408, 429) waits for the next epoch.
+ *   than 401, 408, 429 and a 403 `viewer_mismatch`) waits for the next epoch or session id (a
+ *   session of another account is replaced by `connectSession`, which opens a new stream).
  * - Nothing runs unless this is called: no connection, no timer.
  *
  * Throws `TypeError` for a client without `authLink`, or whose procedures table has no
- * subscription `procedure`.
+ * subscription `procedure` (a compile error when its procedure types have none).
  *
  * @example
  * ```ts
@@ -120,7 +138,8 @@ function isPermanent(error: unknown): boolean {
  * // later: live();
  * ```
  */
-export function connectLive<TProcs extends ProcedureMap>(client: Client<TProcs>, queryClient: QueryClient, options: ConnectLiveOptions = {}): LiveConnection {
+export function connectLive<TProcs extends ProcedureMap>(client: Client<TProcs>, queryClient: QueryClient, ...args: ConnectLiveArgs<TProcs>): LiveConnection {
+  const options: ConnectLiveOptions = args[0] ?? {};
   const { auth, session, procedures } = internalsOf(client, "connectLive");
   if (auth === undefined) throw new TypeError("tabrpc: connectLive: the client has no authLink (build its links with tabLinks({ url, auth }))");
   const path = options.procedure ?? "live.events";

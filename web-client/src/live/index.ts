@@ -5,5 +5,5 @@
  * @module
  */
 export { connectLive } from "./connect.js";
-export type { ConnectLiveOptions, LiveConnection, LiveState, LiveStatus } from "./connect.js";
+export type { ConnectLiveArgs, ConnectLiveOptions, LiveConnection, LiveState, LiveStatus, SubscriptionPath } from "./connect.js";
 export type { LiveEvent, LiveScope } from "./events.js";

@@ -72,7 +72,7 @@ function keyInScope(input: Record<string, unknown> | undefined, scope: LiveScope
 function pathMatches(path: readonly string[], paths: readonly string[], prefixes: readonly string[]): boolean {
   const dotted = path.join(".");
   if (paths.includes(dotted)) return true;
-  return prefixes.some((prefix) => prefix === "" || dotted === prefix || dotted.startsWith(`${prefix}.`));
+  return prefixes.some((prefix) => dotted === prefix || dotted.startsWith(`${prefix}.`));
 }
 
 /** Whether `input` has every field of `subset`, with an equal value (deep, key order ignored). */
