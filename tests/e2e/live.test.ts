@@ -126,9 +126,10 @@ describe("live invalidation across tabs", () => {
 
     // Tab 3 (bob) received no event at all, fetched nothing, and still shows bob's data.
     const after3 = (await live(tab3.page)) as LiveState;
-    expect({ received: after3.received, applied: after3.applied, account: after3.account, status: after3.status }).toEqual({
+    expect({ received: after3.received, applied: after3.applied, dropped: after3.dropped, account: after3.account, status: after3.status }).toEqual({
       received: before3.received,
       applied: before3.applied,
+      dropped: before3.dropped,
       account: "user_bob",
       status: "connected",
     });

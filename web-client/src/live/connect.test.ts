@@ -19,12 +19,14 @@ import type { LiveEvent } from "./events.js";
 type Procedures = Pick<Demo, "profile.getUser" | "cart.get"> & {
   "live.events": { kind: "subscription"; input: { viewerId?: string; sessionId?: string } | null; output: LiveEvent; error: never; stream: false; scopes: "viewer" | "session" };
   "post.byId": { kind: "query"; input: { postId: number; viewerId?: string }; output: { title: string }; error: never; stream: false; scopes: "viewer" };
+  "live.accountOnly": { kind: "subscription"; input: { viewerId?: string } | null; output: LiveEvent; error: never; stream: false; scopes: "viewer" };
 };
 const procedures: ProcedureTable<Procedures> = {
   "profile.getUser": { kind: "query", stream: false, scopes: ["viewer"] },
   "cart.get": { kind: "query", stream: false, scopes: ["session"] },
   "live.events": { kind: "subscription", stream: false, scopes: ["viewer", "session"] },
   "post.byId": { kind: "query", stream: false, scopes: ["viewer"] },
+  "live.accountOnly": { kind: "subscription", stream: false, scopes: ["viewer"] },
 };
 
 const URL_BASE = "http://api.test/trpc";
@@ -65,7 +67,7 @@ function openTab(account: string | null = "alice") {
   /** When each `live.events` request was made (`performance.now()`). */
   const opened: number[] = [];
   const fetch = fakeFetch((request) => {
-    if (new URL(request.url).pathname.endsWith("/live.events")) {
+    if (/\/live\.(events|accountOnly)$/.test(new URL(request.url).pathname)) {
       opened.push(performance.now());
       const next = replies.shift();
       if (next === undefined) return new Promise<Response>(() => undefined);
@@ -78,7 +80,7 @@ function openTab(account: string | null = "alice") {
   });
   const client = createClient(procedures, { links: tabLinks({ url: URL_BASE, auth, session, fetch, subscriptions: { reconnectDelayMs: 1 } }) });
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false, gcTime: Infinity } } });
-  const live = (options: ConnectLiveOptions<"live.events"> = {}) => {
+  const live = (options: ConnectLiveOptions<"live.events" | "live.accountOnly"> = {}) => {
     const connection = connectLive(client, queryClient, { retryDelayMs: 5, ...options });
     stops.push(connection);
     return connection;
@@ -89,7 +91,7 @@ function openTab(account: string | null = "alice") {
     return key;
   };
   const invalidated = (key: QueryKey) => queryClient.getQueryState(key)?.isInvalidated === true;
-  const streams = () => fetch.requests.filter((r) => new URL(r.url).pathname.endsWith("/live.events"));
+  const streams = () => fetch.requests.filter((r) => /\/live\.(events|accountOnly)$/.test(new URL(r.url).pathname));
   return { source, auth, session, fetch, client, queryClient, replies, queries, opened, live, cached, invalidated, streams };
 }
 
@@ -479,6 +481,29 @@ describe("connectLive", () => {
     tab.source.set({ accountId: "bob" });
     await tick(20);
     expect(tab.streams()).toHaveLength(1);
+  });
+
+  it("opens another subscription when told, and keeps it over session changes when it names no session", async () => {
+    const tab = openTab();
+    const reply = sseReply();
+    tab.replies.push(reply);
+    const live = tab.live({ procedure: "live.accountOnly" });
+    await tick();
+    expect(new URL(tab.streams()[0]?.url ?? "").pathname).toBe("/trpc/live.accountOnly");
+    expect(inputOf(tab.streams()[0])).toEqual({ viewerId: "alice" });
+    reply.ready("alice", null);
+    await until(live, (s) => s.status === "connected");
+    expect(live.state.session).toBeNull();
+    await tab.session.refresh();
+    await tick(5);
+    expect(tab.streams()).toHaveLength(1);
+    const user = tab.cached(queryKeyOf("profile.getUser", undefined, "alice"));
+    reply.send({ type: "invalidate", scope: { kind: "account", id: "alice" }, paths: ["profile.getUser"], prefixes: [], input: null });
+    // A session event cannot be this stream's: it named none.
+    reply.send({ type: "invalidate", scope: { kind: "session", id: tab.session.id }, paths: ["profile.getUser"], prefixes: [], input: null });
+    await until(live, (s) => s.received === 2);
+    expect(live.state.applied).toBe(1);
+    expect(tab.invalidated(user)).toBe(true);
   });
 
   it("refuses a client without the procedure", () => {

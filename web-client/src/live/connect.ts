@@ -215,7 +215,7 @@ export function connectLive<TProcs extends ProcedureMap>(client: Client<TProcs>,
     const mine = ++generation;
     const openedAt = Date.now();
     /** This stream is still the tab's: same epoch, same session id, not replaced. */
-    const current = () => mine === generation && !stopped && auth.epoch === epoch && session?.epoch === sessionEpoch;
+    const current = () => mine === generation && !stopped && auth.epoch === epoch && (!usesSession || session?.epoch === sessionEpoch);
     let readies = 0;
     const fail = (error: unknown) => {
       if (!current()) return;
