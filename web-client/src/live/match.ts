@@ -127,12 +127,15 @@ export function parseLiveEvent(value: unknown): LiveEvent | undefined {
       const scope = parseScope(value.scope);
       const input = value.input ?? null;
       if (scope === undefined || !isStrings(value.paths) || !isStrings(value.prefixes) || (input !== null && !isRecord(input))) return undefined;
-      return { type: "invalidate", scope, paths: value.paths, prefixes: value.prefixes, input };
+      // JSON.parse gave it: a JSON object.
+      return { type: "invalidate", scope, paths: value.paths, prefixes: value.prefixes, input: input as Invalidate["input"] };
     }
     default:
       return undefined;
   }
 }
+
+type Invalidate = Extract<LiveEvent, { type: "invalidate" }>;
 
 function parseScope(value: unknown): LiveScope | undefined {
   if (!isRecord(value)) return undefined;
