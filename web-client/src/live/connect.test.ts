@@ -434,6 +434,24 @@ describe("connectLive", () => {
     await until(live, (s) => s.status === "connected");
   });
 
+  it("retries a signed-in tab's 401 (a new token may pass), not an anonymous tab's", async () => {
+    const tab = openTab();
+    const back = sseReply();
+    tab.replies.push(401, back);
+    const live = tab.live();
+    await until(live, (s) => s.status === "reconnecting");
+    await until(live, () => tab.streams().length === 2);
+    back.ready("alice", tab.session.id);
+    await until(live, (s) => s.status === "connected");
+
+    const anonymous = openTab(null);
+    anonymous.replies.push(401, sseReply());
+    const refused = anonymous.live();
+    await until(refused, (s) => s.status === "failed");
+    await tick(30);
+    expect(anonymous.streams()).toHaveLength(1);
+  });
+
   it("applies nothing of a stream answered for another account", async () => {
     const tab = openTab();
     const wrong = sseReply();

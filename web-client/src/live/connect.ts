@@ -90,13 +90,16 @@ export type ConnectLiveArgs<TProcs extends ProcedureMap> = "live.events" extends
 type Subscribable = { subscribe(input: undefined, options: SubscribeOptions<unknown>): Unsubscribable };
 
 /**
- * Refused for good: a retry would get the same answer. 401 (a token refused or expired), 408,
- * 429 and a 403 `viewer_mismatch` (transient during an account switch) are worth retrying.
+ * Refused for good: a retry would get the same answer. 408, 429, a 403 `viewer_mismatch`
+ * (transient during an account switch) and, for a signed-in tab, 401 (a token refused or
+ * expired: the next one may pass) are worth retrying; an anonymous tab's 401 is not (it has no
+ * token to renew).
  */
-function isPermanent(error: unknown): boolean {
+function isPermanent(error: unknown, anonymous: boolean): boolean {
   if (!(error instanceof TabrpcError) || isViewerMismatch(error)) return false;
   const status = error.httpStatus;
-  return status >= 400 && status < 500 && status !== 401 && status !== 408 && status !== 429 && status !== 499;
+  if (status === 401) return anonymous;
+  return status >= 400 && status < 500 && status !== 408 && status !== 429 && status !== 499;
 }
 
 /**
@@ -124,8 +127,9 @@ function isPermanent(error: unknown): boolean {
  * - **Drops**: the subscription link resumes a dropped stream after a pause with
  *   `Last-Event-ID` (the server replays what was missed, or says `reset`); a stream that fails
  *   is opened again after a growing pause (`retryDelayMs`), one that is refused (a 4xx other
- *   than 401, 408, 429 and a 403 `viewer_mismatch`) waits for the next epoch or session id (a
- *   session of another account is replaced by `connectSession`, which opens a new stream).
+ *   than 408, 429, a 403 `viewer_mismatch` and a signed-in tab's 401) waits for the next epoch
+ *   or session id (a session of another account is replaced by `connectSession`, which opens a
+ *   new stream).
  * - Nothing runs unless this is called: no connection, no timer.
  *
  * Throws `TypeError` for a client without `authLink`, or whose procedures table has no
@@ -223,7 +227,7 @@ export function connectLive<TProcs extends ProcedureMap>(client: Client<TProcs>,
       if (isAuthChange(error) || isSessionChange(error)) return;
       options.onError?.(error);
       close();
-      if (isPermanent(error)) {
+      if (isPermanent(error, owner.account === null)) {
         update({ status: "failed", error });
         return;
       }
