@@ -3,7 +3,7 @@
 // answers `live.events` with event streams the tests write event by event.
 import { QueryClient, QueryObserver, type QueryKey } from "@tanstack/query-core";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { GetUserInput, Procedures as Demo } from "../../../bindings/demo.js";
+import type { Procedures as Demo } from "../../../bindings/demo.js";
 import { createTabAuth } from "../auth/tabAuth.js";
 import { createClient } from "../client.js";
 import type { ProcedureTable } from "../codes.js";
@@ -533,7 +533,3 @@ describe("connectLive", () => {
     expect(() => connectLive(client, new QueryClient())).toThrow(/no subscription live.events/);
   });
 });
-
-// Type-level use of the key helper the tests build keys with.
-const _key: QueryKey = queryKeyOf("profile.getUser", undefined satisfies GetUserInput | undefined, "alice");
-void _key;
