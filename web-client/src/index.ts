@@ -33,8 +33,6 @@ export { httpBatchStreamLink } from "./links/httpBatchStreamLink.js";
 export { httpLink } from "./links/httpLink.js";
 export { httpSubscriptionLink } from "./links/httpSubscriptionLink.js";
 export type { HTTPSubscriptionLinkOptions } from "./links/httpSubscriptionLink.js";
-export { connectLive } from "./live/index.js";
-export type { ConnectLiveArgs, ConnectLiveOptions, LiveConnection, LiveEvent, LiveScope, LiveState, LiveStatus, SubscriptionPath } from "./live/index.js";
 export { loggerLink } from "./links/loggerLink.js";
 export type { LogEvent, LoggerLinkOptions } from "./links/loggerLink.js";
 export { sessionLink } from "./links/sessionLink.js";

@@ -20,7 +20,6 @@
 // `session=browser` keeps one session id (and cart) per browser instead of per tab.
 import { MutationObserver, QueryClient, QueryObserver } from "@tanstack/query-core";
 import {
-  connectLive,
   connectQueryClient,
   connectSession,
   createClient,
@@ -35,10 +34,10 @@ import {
   tabLinks,
   type AuthSource,
   type DevIdpAuthSource,
-  type LiveState,
   type SessionChange,
   type SessionFollowEvent,
 } from "@tabrpc/client";
+import { connectLive, type LiveState } from "@tabrpc/client/live";
 import type { Cart, OnboardingStep, Progress, SessionRotation } from "../../../../bindings/demo.js";
 import { procedures } from "./procedures.js";
 

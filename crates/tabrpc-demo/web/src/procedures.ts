@@ -3,7 +3,8 @@
 // bindings that predate them. The generated declarations win wherever they exist (the types
 // below add only missing paths), so this file changes nothing once the bindings have them and
 // can then be reduced to the re-export.
-import type { LiveEvent, ProcedureTable } from "@tabrpc/client";
+import type { ProcedureTable } from "@tabrpc/client";
+import type { LiveEvent } from "@tabrpc/client/live";
 import { procedures as generated, type Procedures as Generated, type User } from "../../../../bindings/demo.js";
 
 type Expected = {
