@@ -97,7 +97,7 @@ function openTab(account: string | null = "alice") {
 
 /** Waits until `state` says `status`. */
 async function until(live: LiveConnection, check: (state: LiveState) => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(live.state); i++) await tick(2);
+  for (let i = 0; i < 1000 && !check(live.state); i++) await tick(2);
   expect(check(live.state)).toBe(true);
 }
 
