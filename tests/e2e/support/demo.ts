@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { demoBinary } from "./paths.js";
+import { demoBinary, repoRoot } from "./paths.js";
 
 /** A running demo server. */
 export interface Demo {
@@ -29,6 +29,8 @@ export async function startDemo(env: Record<string, string> = {}): Promise<Demo>
       RUST_LOG: process.env.RUST_LOG ?? "info",
       // The development identity provider is on only when chosen.
       TABRPC_DEV_IDP: "1",
+      // This checkout's web app (the binary's default is the folder it was built from).
+      TABRPC_WEB_DIR: join(repoRoot, "crates/tabrpc-demo/web/dist"),
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -8,10 +8,16 @@
 // the session ends (`session.end`, while the token is still there) and the tab takes a new,
 // anonymous id; an ended session gets a new id.
 //
+// Live updates: `connectLive` keeps the tab's `live.events` stream open for its account and
+// session; a change made in another tab (the display name, the cart) refetches what it touched
+// here, and only for this tab's account. The page shows the stream's state.
+//
 // Query parameters: `mode=cookie` turns the per-tab token off (the naive client, to show the
-// bug); `refetch=<ms>` sets the background refetch interval (default 5000); `accountsLag=<ms>`
-// makes the browser's signed-in accounts, as this tab's auth sees them, trail the provider's by
-// that long (see `lagging` below).
+// bug); `refetch=<ms>` sets the background refetch interval (default 5000; `0`: none, the page
+// then changes only by its own actions and live updates); `accountsLag=<ms>` makes the
+// browser's signed-in accounts, as this tab's auth sees them, trail the provider's by that long
+// (see `lagging` below); `live=0` turns live updates off (on by default in token mode);
+// `session=browser` keeps one session id (and cart) per browser instead of per tab.
 import { MutationObserver, QueryClient, QueryObserver } from "@tanstack/query-core";
 import { createClient, HEADERS, TabrpcError, tabLinks } from "@tabrpc/client";
 import { createTabAuth, isAuthChange, type AuthSource } from "@tabrpc/client/auth";
@@ -23,13 +29,16 @@ import {
   type SessionFollowEvent,
 } from "@tabrpc/client/session";
 import { connectQueryClient, createOptionsProxy } from "@tabrpc/client/query";
+import { connectLive, type LiveState } from "@tabrpc/client/live";
 import { devIdpAuthSource, type DevIdpAuthSource } from "@tabrpc/client/dev-idp";
 import { procedures, type Cart, type OnboardingStep, type Progress, type SessionRotation } from "../../../../bindings/demo.js";
 
 const params = new URLSearchParams(location.search);
 const mode = params.get("mode") === "cookie" ? "cookie" : "token";
-const refetchMs = Math.max(100, Number(params.get("refetch") ?? "5000") || 5000);
+const refetchMs = params.get("refetch") === "0" ? false : Math.max(100, Number(params.get("refetch") ?? "5000") || 5000);
 const accountsLagMs = Math.max(0, Number(params.get("accountsLag") ?? "0") || 0);
+const liveUpdates = mode === "token" && params.get("live") !== "0";
+const sessionMode = params.get("session") === "browser" ? "browser" : "tab";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.querySelector<T>(`[data-testid="${id}"]`);
@@ -152,8 +161,9 @@ const naive: AuthSource = { getToken: async () => null, accountId: () => null, s
 const source = devIdpAuthSource({ url: location.origin });
 const auth = createTabAuth(mode === "cookie" ? naive : accountsLagMs > 0 ? lagging(source, accountsLagMs) : source);
 // This tab's anonymous session id (a UUID v4 in sessionStorage: one per tab; a tab opened with
-// window.open gets its own, a reload keeps it).
-const session = createSessionStore();
+// window.open gets its own, a reload keeps it), or the browser's (localStorage) with
+// `session=browser`.
+const session = createSessionStore({ storage: sessionMode === "browser" ? "local" : "session" });
 const markerHeader = mode === "cookie" ? "x-demo-cookie-mode" : undefined;
 const client = createClient(procedures, { links: tabLinks({ url: "/trpc", auth, session, fetch: observedFetch, markerHeader }) });
 // A refused call (4xx: signed out, not allowed) is an answer, not a glitch: shown at once, not
@@ -169,6 +179,13 @@ queryClient.mount();
 connectQueryClient(queryClient, client);
 const rq = createOptionsProxy(client);
 connectSession(client, { onChange: followed, onError: showError });
+/** Every failure of the live stream (it retries by itself), for the page and the tests. */
+const liveErrors: string[] = [];
+const live = liveUpdates
+  ? connectLive(client, queryClient, {
+      onError: (error) => liveErrors.push(error instanceof TabrpcError ? `${error.code}: ${error.message}` : String(error)),
+    })
+  : undefined;
 
 $("mode").textContent = mode === "token" ? "per-tab token" : "cookie only (no per-tab token)";
 if (mode === "cookie") document.body.classList.add("mode-cookie");
@@ -196,6 +213,64 @@ profile.subscribe((result) => {
   $("profile-status").textContent = result.status + (result.isFetching ? " (fetching)" : "");
   if (result.error) showError(result.error);
 });
+
+/** A section of the page from static markup (no data in it: the render functions fill it in). */
+function markup(html: string): HTMLElement {
+  const template = document.createElement("template");
+  template.innerHTML = html.trim();
+  return template.content.firstElementChild as HTMLElement;
+}
+
+// The display name (per account): saved with `profile.setDisplayName`; the other tabs of the
+// account show it through their live stream, other accounts' tabs hear nothing of it.
+const nameForm = markup(`<form>
+  <input data-testid="display-name-input" placeholder="new display name" />
+  <button data-testid="display-name-save">Save name</button>
+  <span class="muted" data-testid="display-name-status"></span>
+</form>`);
+$("profile-name").closest("section")?.append(nameForm);
+nameForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const displayName = $<HTMLInputElement>("display-name-input").value.trim();
+  if (displayName === "") return;
+  $("display-name-status").textContent = "saving…";
+  new MutationObserver(queryClient, rq.profile.setDisplayName.mutationOptions())
+    .mutate({ displayName })
+    .then(async () => {
+      $("display-name-status").textContent = "saved";
+      await queryClient.invalidateQueries({ queryKey: rq.profile.getUser.queryKey() });
+    })
+    .catch((error: unknown) => {
+      $("display-name-status").textContent = "not saved";
+      showError(error);
+    });
+});
+const renderNameForm = () => {
+  $<HTMLButtonElement>("display-name-save").disabled = tabAccount() === null;
+};
+
+// Live updates: the stream's state, as `connectLive` reports it.
+$("profile-name").closest("section")?.after(
+  markup(`<section>
+  <h2>Live updates <span class="muted">(one stream per tab, for its account and session)</span></h2>
+  <div>Stream: <b data-testid="live-status">off</b> for <b data-testid="live-account">nobody (live updates are off)</b></div>
+  <div class="muted" data-testid="live-detail"></div>
+  <div class="muted" data-testid="live-last-event"></div>
+  <div class="muted" data-testid="live-error"></div>
+</section>`),
+);
+function renderLive(state: LiveState): void {
+  $("live-status").textContent = state.status;
+  $("live-account").textContent = state.account ?? "anonymous";
+  $("live-detail").textContent =
+    `session ${state.session === null ? "none" : `${state.session.slice(0, 8)}…`} · events received ${state.received}, applied ${state.applied}, dropped ${state.dropped} · reconnects ${state.reconnects}`;
+  $("live-last-event").textContent = state.lastEvent === null ? "no event yet" : `last event: ${state.lastEvent.type} at ${new Date(state.lastEvent.at).toLocaleTimeString()}`;
+  $("live-error").textContent = state.error === undefined ? "" : `last failure: ${liveErrors[liveErrors.length - 1] ?? String(state.error)}`;
+}
+if (live !== undefined) {
+  live.subscribe(renderLive);
+  renderLive(live.state);
+}
 
 // Onboarding (per account; needs a signed-in account).
 const STEPS: readonly OnboardingStep[] = ["welcome", "profile", "preferences", "done"];
@@ -389,11 +464,13 @@ function followAccount(): void {
   profile.setOptions(profileOptions());
   progress.setOptions(progressOptions());
   updateCart();
+  renderNameForm();
 }
 auth.subscribe(followAccount);
 source.subscribe(followAccount);
 renderAccount();
 renderCart();
+renderNameForm();
 void source.refresh().catch(showError);
 
 // Exposed for the end-to-end tests.
@@ -411,5 +488,7 @@ Object.assign(window, {
     sessionChanges,
     sessionIdAtStart,
     sessionOwner: () => sessionOwner,
+    live: () => live?.state ?? null,
+    liveErrors,
   },
 });
