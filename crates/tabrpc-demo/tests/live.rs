@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use support::*;
+use tabrpc::plumbing::protocol::MARKER_HEADER;
 use tabrpc_demo::{Db, SessionSettings};
 
 /// How long a test waits to be sure an event does not come.
@@ -36,10 +37,24 @@ struct Stream {
 
 /// Opens `live.events` with `input`, a bearer `token` (or none) and a `Last-Event-ID`.
 async fn open(demo: &Demo, token: Option<&str>, input: Value, last: Option<&str>) -> Stream {
+    open_with(demo, token, input, last, &[]).await
+}
+
+/// [`open`] with extra request headers.
+async fn open_with(
+    demo: &Demo,
+    token: Option<&str>,
+    input: Value,
+    last: Option<&str>,
+    headers: &[(&str, String)],
+) -> Stream {
     let mut request = client()
         .get(demo.url("/trpc/live.events"))
         .query(&[("input", input.to_string())])
         .header("accept", "text/event-stream");
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
     if let Some(token) = token {
         request = request.header("authorization", bearer(token));
     }
@@ -209,6 +224,30 @@ async fn a_client_cannot_widen_its_scopes() {
     assert_eq!(anonymous.next().await.data, ready(None, None));
     set_name(&demo, "user_alice", "Alice again").await;
     anonymous.quiet().await;
+}
+
+#[tokio::test]
+async fn a_tab_with_the_fail_closed_marker_is_anonymous_and_never_the_cookies_account() {
+    let demo = Demo::dev().await;
+    // A signed-out tab while another tab's account holds the shared cookie: the client sends
+    // the marker, so the cookie is refused and the stream is the anonymous tab's own (public and
+    // its session), never Alice's.
+    let mine = new_session();
+    let headers = [
+        (MARKER_HEADER, "1".to_owned()),
+        ("cookie", session_cookie(&token_for("user_alice"))),
+    ];
+    let mut tab = open_with(&demo, None, json!({ "sessionId": mine }), None, &headers).await;
+    assert_eq!(tab.next().await.data, ready(None, Some(&mine)));
+    set_name(&demo, "user_alice", "Alice via cookie").await;
+    let added = demo
+        .mutation("cart.add", json!({ "sessionId": mine, "item": "plum" }))
+        .send()
+        .await;
+    assert_eq!(added.status, 200, "{}", added.describe());
+    // The cart's event arrives; Alice's profile event never did (it would have come first).
+    assert_eq!(tab.next().await.data, cart_changed(&mine));
+    tab.quiet().await;
 }
 
 #[tokio::test]

@@ -6,7 +6,8 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use specta::Type;
 use tabrpc_core::{
-    Error as RpcError, ErrorCode, Guard, Procedure, ProcedureKind, Scope, ViewerGuard, ViewerInput,
+    Error as RpcError, ErrorCode, ErrorReason, Guard, Procedure, ProcedureKind, Scope, ViewerGuard,
+    ViewerInput,
 };
 use tabrpc_sessions::{SessionContext, SessionId};
 
@@ -80,9 +81,15 @@ impl<C: LiveContext> Guard<LiveCtx<C>, Option<LiveInput>> for LiveGuard {
         async move {
             let account = match ctx.viewer() {
                 Ok(user) => Some(user.to_owned()),
-                // Anonymous: public and session events only.
-                Err(err) if err.code() == ErrorCode::Unauthorized && err.reason().is_none() => None,
-                // Credentials presented and refused (the client gets a fresh token and
+                // Anonymous, including a tab that sent the fail-closed marker (it has no token
+                // of its own, so the shared cookie was refused): public and session events only.
+                Err(err)
+                    if err.code() == ErrorCode::Unauthorized
+                        && err.reason() != Some(ErrorReason::InvalidToken) =>
+                {
+                    None
+                }
+                // A bearer token presented and refused (the client gets a fresh token and
                 // reconnects), or the verifier unavailable.
                 Err(err) => return Err(err),
             };
