@@ -39,12 +39,16 @@ export type AppRouter = TRPCBuiltRouter<
     catalog: {
       list: TRPCQueryProcedure<{ input: Procedures["catalog.list"]["input"] | undefined; output: Procedures["catalog.list"]["output"]; meta: object }>;
     };
+    live: {
+      events: TRPCSubscriptionProcedure<{ input: Procedures["live.events"]["input"] | undefined; output: AsyncIterable<{ id: string; data: Procedures["live.events"]["output"] }>; meta: object }>;
+    };
     onboarding: {
       getProgress: TRPCQueryProcedure<{ input: Procedures["onboarding.getProgress"]["input"] | undefined; output: Procedures["onboarding.getProgress"]["output"]; meta: object }>;
       saveStep: TRPCMutationProcedure<{ input: Procedures["onboarding.saveStep"]["input"]; output: Procedures["onboarding.saveStep"]["output"]; meta: object }>;
     };
     profile: {
       getUser: TRPCQueryProcedure<{ input: Procedures["profile.getUser"]["input"] | undefined; output: Procedures["profile.getUser"]["output"]; meta: object }>;
+      setDisplayName: TRPCMutationProcedure<{ input: Procedures["profile.setDisplayName"]["input"]; output: Procedures["profile.setDisplayName"]["output"]; meta: object }>;
     };
     session: {
       end: TRPCMutationProcedure<{ input: Procedures["session.end"]["input"]; output: undefined; meta: object }>;

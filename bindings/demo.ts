@@ -8,9 +8,12 @@ export type Cart = {
   lines: CartLine[],
 };
 
-/** Input of `cart.add`. */
+/**
+ * Input of `cart.add`: its limits are garde rules, checked by `.validate()` (a broken one
+ * answers 400 with `error.data.fieldErrors`).
+ */
 export type CartAddInput = {
-  /** The tab's session (injected by the client). */
+  /** The tab's session (injected by the client; checked by the session guard). */
   sessionId: string,
   /** What to add (1 to 100 bytes). */
   item: string,
@@ -38,6 +41,32 @@ export type CartRemoveInput = {
   sessionId: string,
   /** The item to take out entirely. */
   item: string,
+};
+
+/** One product of the catalog. */
+export type CatalogItem = {
+  /** Its id (1 to 60). */
+  id: number,
+  /** Its name. */
+  name: string,
+  /** Its price in cents. */
+  priceCents: number,
+};
+
+/** Input of `catalog.list`. */
+export type CatalogListInput = {
+  /** Where the page starts: the previous page's `nextCursor`; absent or null for the first. */
+  cursor?: number | null,
+  /** How many items at most (1 to 50); defaults to 10. */
+  limit?: number | null,
+};
+
+/** One page of the catalog. */
+export type CatalogPage = {
+  /** The items of this page, by id. */
+  items: CatalogItem[],
+  /** The cursor of the next page; null on the last one. */
+  nextCursor: number | null,
 };
 
 /** Input of `onboarding.getProgress`. */
@@ -205,6 +234,7 @@ export type Procedures = {
   "cart.add": { kind: "mutation"; input: CartAddInput; output: Cart; error: never; stream: false; scopes: "session" };
   "cart.get": { kind: "query"; input: CartGetInput; output: Cart; error: never; stream: false; scopes: "session" };
   "cart.remove": { kind: "mutation"; input: CartRemoveInput; output: Cart; error: never; stream: false; scopes: "session" };
+  "catalog.list": { kind: "query"; input: CatalogListInput | null; output: CatalogPage; error: never; stream: false; scopes: never };
   "live.events": { kind: "subscription"; input: LiveInput | null; output: LiveEvent; error: never; stream: true; scopes: "viewer" | "session" };
   "onboarding.getProgress": { kind: "query"; input: GetProgressInput | null; output: Progress; error: never; stream: false; scopes: "viewer" };
   "onboarding.saveStep": { kind: "mutation"; input: SaveStepInput; output: Progress; error: never; stream: false; scopes: "viewer" };
@@ -219,6 +249,7 @@ export const procedures: ProcedureTable<Procedures> = {
   "cart.add": { kind: "mutation", stream: false, scopes: ["session"] },
   "cart.get": { kind: "query", stream: false, scopes: ["session"] },
   "cart.remove": { kind: "mutation", stream: false, scopes: ["session"] },
+  "catalog.list": { kind: "query", stream: false, scopes: [] },
   "live.events": { kind: "subscription", stream: true, scopes: ["viewer", "session"] },
   "onboarding.getProgress": { kind: "query", stream: false, scopes: ["viewer"] },
   "onboarding.saveStep": { kind: "mutation", stream: false, scopes: ["viewer"] },

@@ -41,7 +41,7 @@ pub fn export_types(register: impl FnOnce(&mut Types)) -> Result<String, Error> 
             ))
         });
     let body = exporter
-        .export(&types, JsonFormat)
+        .export(&types, JsonFormat { superjson: false })
         .map_err(|source| Error::new(ErrorKind::NamedTypes, source))?;
     Ok(format!("{HEADER}\n\n{}\n", tidy(body.trim_matches('\n'))))
 }
