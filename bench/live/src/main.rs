@@ -14,7 +14,8 @@
 //!    read before and after, and one public event is delivered to every stream at the end.
 //!
 //! Settings: BENCH_LIVE_SAMPLES (1000 per latency row), BENCH_LIVE_STREAMS (10000),
-//! TABRPC_TEST_POSTGRES_URL (optional).
+//! TABRPC_TEST_POSTGRES_URL (optional), BENCH_LIVE_WRAP (a program to run the server child
+//! under, e.g. `heaptrack`). Features `mimalloc` and `tikv-jemallocator` swap the allocator.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
