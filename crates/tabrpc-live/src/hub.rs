@@ -378,6 +378,23 @@ mod tests {
         items.iter().map(|(_, l)| l.as_str()).collect()
     }
 
+    /// A stream waiting for its next event is woken by it, from another thread.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_waiting_stream_is_woken_by_its_next_event() {
+        let hub = hub(4, 16);
+        let mut stream = hub.subscribe(ready(), vec![LiveScope::Public], None);
+        assert_eq!(labels(&drain(&mut stream)), ["ready"]);
+        let waiting = tokio::spawn(async move { stream.next().await.map(|item| item.data) });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished());
+        publish(&hub, LiveScope::Public, "news.list");
+        let woken = tokio::time::timeout(std::time::Duration::from_secs(10), waiting).await;
+        assert!(
+            matches!(woken, Ok(Ok(Some(LiveEvent::Invalidate { .. })))),
+            "{woken:?}"
+        );
+    }
+
     #[test]
     fn a_stream_gets_its_scopes_only() {
         let hub = hub(64, 1024);
