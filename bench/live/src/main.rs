@@ -14,7 +14,8 @@
 //!    read before and after, and one public event is delivered to every stream at the end.
 //!
 //! Settings: BENCH_LIVE_SAMPLES (1000 per latency row), BENCH_LIVE_STREAMS (10000),
-//! TABRPC_TEST_POSTGRES_URL (optional).
+//! TABRPC_TEST_POSTGRES_URL (optional), BENCH_LIVE_WRAP (a program to run the server child
+//! under, e.g. `heaptrack`). Features `mimalloc` and `tikv-jemallocator` swap the allocator.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -24,6 +25,13 @@ use tabrpc::auth::dev_idp::DevIdp;
 use tabrpc_demo::{Auth, AuthSettings, Db, Issuer, SessionSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+#[cfg(feature = "tikv-jemallocator")]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 const ISSUER: &str = "http://bench.tabrpc.test";
 
@@ -200,7 +208,17 @@ async fn child() -> anyhow::Result<()> {
 
 async fn streams(idp: &DevIdp, count: usize) -> anyhow::Result<()> {
     use tokio::io::AsyncBufReadExt;
-    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+    // `BENCH_LIVE_WRAP=heaptrack` runs the child under a profiler (its RSS is then the wrapper's).
+    let exe = std::env::current_exe()?;
+    let mut command = match std::env::var("BENCH_LIVE_WRAP") {
+        Ok(wrap) if !wrap.is_empty() => {
+            let mut command = tokio::process::Command::new(wrap);
+            command.arg(exe);
+            command
+        }
+        _ => tokio::process::Command::new(exe),
+    };
+    let mut child = command
         .arg("child")
         .env("BENCH_LIVE_KEY", idp.private_key_pem())
         .stdin(std::process::Stdio::piped())
@@ -210,7 +228,12 @@ async fn streams(idp: &DevIdp, count: usize) -> anyhow::Result<()> {
     let pid = child.id().context("the child's pid")?;
     let mut out = tokio::io::BufReader::new(child.stdout.take().context("stdout")?).lines();
     let mut input = child.stdin.take().context("stdin")?;
-    let addr: SocketAddr = out.next_line().await?.context("no address")?.parse()?;
+    // The first line that is an address (a wrapper may print before it).
+    let addr: SocketAddr = loop {
+        if let Ok(addr) = out.next_line().await?.context("no address")?.parse() {
+            break addr;
+        }
+    };
     // Warm up: one stream opened and closed, so the baseline has the runtime's threads and
     // the first connection's one-time allocations.
     drop(Stream::open(addr, &token(idp, "user_warm")?).await?);

@@ -10,8 +10,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 
-use tokio::sync::mpsc;
+use futures_util::task::AtomicWaker;
 
 use crate::event::{LiveEvent, LiveScope};
 use crate::subscription::Subscription;
@@ -65,10 +66,19 @@ pub(crate) enum Msg {
     Reset(u64),
 }
 
-/// A subscriber as the registry holds it.
+/// A subscriber as the registry holds it: its bounded buffer, shared with its stream.
+///
+/// A queue of its own rather than a `tokio::sync::mpsc` channel, which allocates 1 KiB of heap
+/// per stream up front (its shared state and a first block of 32 slots) and keeps it while the
+/// stream is open: bench/live, 10,000 open streams, 14.9 → 14.5 KiB of server memory (RSS) per
+/// stream. This queue allocates when events arrive.
 #[derive(Debug)]
 pub(crate) struct Sub {
-    tx: mpsc::Sender<Msg>,
+    /// At most `capacity` messages.
+    queue: Mutex<VecDeque<Msg>>,
+    capacity: usize,
+    /// The stream's task, woken when a message is queued.
+    waker: AtomicWaker,
     /// Set when an event did not fit in the buffer: the stream owes its client a reset.
     pub(crate) overflowed: AtomicBool,
 }
@@ -211,9 +221,10 @@ impl Hub {
         scopes: Vec<LiveScope>,
         cursor: Option<&str>,
     ) -> Subscription {
-        let (tx, rx) = mpsc::channel(self.config.buffer);
         let sub = Arc::new(Sub {
-            tx,
+            queue: Mutex::new(VecDeque::new()),
+            capacity: self.config.buffer,
+            waker: AtomicWaker::new(),
             overflowed: AtomicBool::new(false),
         });
         let mut state = self.lock();
@@ -260,7 +271,7 @@ impl Hub {
                 .insert(key, sub.clone());
         }
         drop(state);
-        Subscription::new(self.clone(), key, scopes, sub, rx, first, last_sent)
+        Subscription::new(self.clone(), key, scopes, sub, first, last_sent)
     }
 
     /// Takes subscriber `key` out of the registry (its stream ended).
@@ -293,9 +304,33 @@ impl Sub {
         if self.overflowed.load(Ordering::SeqCst) {
             return;
         }
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.tx.try_send(msg) {
+        let mut queue = self.lock_queue();
+        if queue.len() < self.capacity {
+            queue.push_back(msg);
+        } else {
             self.overflowed.store(true, Ordering::SeqCst);
         }
+        drop(queue);
+        self.waker.wake();
+    }
+
+    /// The next queued message, or `Pending` with the stream's task to be woken for one.
+    pub(crate) fn poll_next(&self, cx: &Context<'_>) -> Poll<Msg> {
+        if let Some(msg) = self.lock_queue().pop_front() {
+            return Poll::Ready(msg);
+        }
+        self.waker.register(cx.waker());
+        // Queued between the first look and the registration: it would wake no one.
+        match self.lock_queue().pop_front() {
+            Some(msg) => Poll::Ready(msg),
+            None => Poll::Pending,
+        }
+    }
+
+    fn lock_queue(&self) -> MutexGuard<'_, VecDeque<Msg>> {
+        // Pushing and popping cannot leave the queue inconsistent: a poisoned lock is used
+        // as is.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -341,6 +376,23 @@ mod tests {
 
     fn labels(items: &[(String, String)]) -> Vec<&str> {
         items.iter().map(|(_, l)| l.as_str()).collect()
+    }
+
+    /// A stream waiting for its next event is woken by it, from another thread.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_waiting_stream_is_woken_by_its_next_event() {
+        let hub = hub(4, 16);
+        let mut stream = hub.subscribe(ready(), vec![LiveScope::Public], None);
+        assert_eq!(labels(&drain(&mut stream)), ["ready"]);
+        let waiting = tokio::spawn(async move { stream.next().await.map(|item| item.data) });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished());
+        publish(&hub, LiveScope::Public, "news.list");
+        let woken = tokio::time::timeout(std::time::Duration::from_secs(10), waiting).await;
+        assert!(
+            matches!(woken, Ok(Ok(Some(LiveEvent::Invalidate { .. })))),
+            "{woken:?}"
+        );
     }
 
     #[test]

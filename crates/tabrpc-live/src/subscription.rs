@@ -9,20 +9,18 @@ use std::task::{Context, Poll};
 
 use futures_util::Stream;
 use tabrpc_core::Tracked;
-use tokio::sync::mpsc;
 
 use crate::event::{LiveEvent, LiveScope};
 use crate::hub::{Hub, Msg, Sub};
 
-/// The events of one stream, each with its id (`Tracked`), as `live.events` sends them. Ends
-/// when the hub goes away; leaving the registry when dropped.
+/// The events of one stream, each with its id (`Tracked`), as `live.events` sends them, until
+/// it is dropped (leaving the registry then).
 #[derive(Debug)]
 pub struct Subscription {
     hub: Arc<Hub>,
     key: u64,
     scopes: Vec<LiveScope>,
     sub: Arc<Sub>,
-    rx: mpsc::Receiver<Msg>,
     first: VecDeque<(String, LiveEvent)>,
     /// The id of the last event sent: anything not after it was covered already (by the
     /// replay or a reset), so ids on the stream only grow.
@@ -35,7 +33,6 @@ impl Subscription {
         key: u64,
         scopes: Vec<LiveScope>,
         sub: Arc<Sub>,
-        rx: mpsc::Receiver<Msg>,
         first: VecDeque<(String, LiveEvent)>,
         last_sent: u64,
     ) -> Self {
@@ -44,7 +41,6 @@ impl Subscription {
             key,
             scopes,
             sub,
-            rx,
             first,
             last_sent,
         }
@@ -65,11 +61,17 @@ impl Stream for Subscription {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         if let Some((id, event)) = this.first.pop_front() {
+            if this.first.is_empty() {
+                // Frees its room (544 bytes for the `ready` alone), which the stream would
+                // otherwise hold for its lifetime: bench/live, 10,000 open streams, 15.44 →
+                // 14.9 KiB of server memory per stream.
+                this.first = VecDeque::new();
+            }
             return Poll::Ready(Some(Tracked::new(id, event)));
         }
         loop {
-            match this.rx.poll_recv(cx) {
-                Poll::Ready(Some(Msg::Event(stored))) => {
+            match this.sub.poll_next(cx) {
+                Poll::Ready(Msg::Event(stored)) => {
                     if stored.id <= this.last_sent {
                         continue;
                     }
@@ -77,10 +79,9 @@ impl Stream for Subscription {
                     let id = this.hub.id(stored.id);
                     return Poll::Ready(Some(Tracked::new(id, stored.event.clone())));
                 }
-                Poll::Ready(Some(Msg::Reset(after))) => {
+                Poll::Ready(Msg::Reset(after)) => {
                     return Poll::Ready(Some(this.reset(after)));
                 }
-                Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => {
                     // Caught up with the buffer. If events were dropped meanwhile, the reset
                     // covers them: each was in the ring (so at most the head) before its
