@@ -177,8 +177,13 @@ async fn serve_connection(
     (header_read_timeout, idle_timeout): (Option<Duration>, Option<Duration>),
     mut shutdown: watch::Receiver<()>,
 ) {
+    // Before its first bytes a connection is both reading a head and idle: the shorter limit.
+    let silent_limit = match (header_read_timeout, idle_timeout) {
+        (Some(read), Some(idle)) => Some(read.min(idle)),
+        (read, idle) => read.or(idle),
+    };
     let is_http2 = tokio::select! {
-        sniffed = opens_with_http2_preface(&stream, header_read_timeout) => sniffed,
+        sniffed = opens_with_http2_preface(&stream, silent_limit) => sniffed,
         _ = shutdown.changed() => return,
     };
     let io = TokioIo::new(stream);
