@@ -26,6 +26,28 @@ struct Entry<TCtx> {
     procedure: ErasedProcedure<TCtx>,
 }
 
+impl<TCtx> Router<TCtx> {
+    /// This router with every procedure replaced by `wrap(procedure)` (paths and the places
+    /// they were added kept): how router-level middleware is put in front of each.
+    fn map_procedures<TOuter>(
+        self,
+        mut wrap: impl FnMut(ErasedProcedure<TCtx>) -> ErasedProcedure<TOuter>,
+    ) -> Router<TOuter> {
+        Router {
+            entries: self
+                .entries
+                .into_iter()
+                .map(|entry| Entry {
+                    path: entry.path,
+                    at: entry.at,
+                    via: entry.via,
+                    procedure: wrap(entry.procedure),
+                })
+                .collect(),
+        }
+    }
+}
+
 impl<TCtx> Entry<TCtx> {
     /// `added at <file:line:col>`, with the nest and merge calls it came through.
     fn added_at(&self) -> String {
@@ -139,18 +161,7 @@ impl<TCtx: Send + 'static> Router<TCtx> {
         Fut: Future<Output = Result<TCtx, Error>> + Send + 'static,
     {
         let middleware = Arc::new(middleware);
-        Router {
-            entries: self
-                .entries
-                .into_iter()
-                .map(|entry| Entry {
-                    path: entry.path,
-                    at: entry.at,
-                    via: entry.via,
-                    procedure: middleware::wrap(entry.procedure, middleware.clone()),
-                })
-                .collect(),
-        }
+        self.map_procedures(|procedure| middleware::wrap(procedure, middleware.clone()))
     }
 
     /// Puts around middleware in front of every procedure of this router: it gets the caller's
@@ -186,18 +197,7 @@ impl<TCtx: Send + 'static> Router<TCtx> {
         Fut: Future<Output = Result<Output, Error>> + Send + 'static,
     {
         let middleware = Arc::new(middleware);
-        Router {
-            entries: self
-                .entries
-                .into_iter()
-                .map(|entry| Entry {
-                    path: entry.path,
-                    at: entry.at,
-                    via: entry.via,
-                    procedure: around::wrap_router(entry.procedure, middleware.clone()),
-                })
-                .collect(),
-        }
+        self.map_procedures(|procedure| around::wrap_router(procedure, middleware.clone()))
     }
 
     /// Checks every procedure and returns the router ready to serve.
