@@ -51,17 +51,14 @@ pub(crate) fn normalize(dt: &mut DataType, superjson: bool) {
             | Primitive::usize
             | Primitive::i128
             | Primitive::u128,
-        ) if superjson => {
-            *dt = <specta_typescript::BigInt as specta::Type>::definition(&mut Types::default());
+        ) => {
+            let types = &mut Types::default();
+            *dt = if superjson {
+                <specta_typescript::BigInt as specta::Type>::definition(types)
+            } else {
+                <specta_typescript::Number as specta::Type>::definition(types)
+            };
         }
-        DataType::Primitive(
-            Primitive::i64
-            | Primitive::u64
-            | Primitive::isize
-            | Primitive::usize
-            | Primitive::i128
-            | Primitive::u128,
-        ) => *dt = <specta_typescript::Number as specta::Type>::definition(&mut Types::default()),
         DataType::Primitive(_)
         | DataType::Generic(_)
         | DataType::Reference(Reference::Opaque(_)) => {}
